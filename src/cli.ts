@@ -1,0 +1,1 @@
+console.log("candor: not yet available")
