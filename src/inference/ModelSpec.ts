@@ -60,10 +60,15 @@ export const EmotionNet = {
   classes: EMOTIONS
 } as const
 
-/** Optional iris model: 64×64 RGB eye crop; output names are recorded in models/manifest.json. */
+/**
+ * Optional iris model: 64×64 RGB eye crop. `landmarks` keeps the graph's [N,1,1,228] shape:
+ * 71 eye-contour points then 5 iris points, each x, y, z in crop pixels.
+ */
 export const Iris = {
   file: "iris.onnx",
   input: "input",
   inputSize: 64,
-  inputShape: [64, 64, 3]
+  inputShape: [64, 64, 3],
+  landmarks: "landmarks",
+  values: 228
 } as const
