@@ -1,1 +1,221 @@
-console.log("candor: not yet available")
+/**
+ * `candor <verb>`: the command line. Each verb is a small function returning an exit code; the engine itself is
+ * composed in main.ts.
+ */
+import { Cause, Effect, Exit, Fiber, Layer, Logger, References } from "effect"
+import { AppConfig, type AppSettings, describeSettings } from "./config.ts"
+import { announce, serverLayer, storageLayer, VERSION } from "./main.ts"
+import { seedDemo } from "./Seed.ts"
+import { JoinTokens } from "./http/JoinTokens.ts"
+import * as EmbeddedLock from "./store/EmbeddedLock.ts"
+import { runMigrations } from "./store/Migrations.ts"
+
+const usage = `candor ${VERSION} — real-time interview analysis engine
+
+Usage: candor <command> [options]
+
+Commands:
+  serve                         run the engine (HTTP + WebSocket) on HOST:PORT (default 127.0.0.1:8080)
+  models                        build models/*.onnx from the pinned weights and verify them
+  analyze <image|dir>... [--json] [--heatmap out.png] [--no-affect]
+                                faces, eye aspect ratio, blinks and emotions per image
+  bench [--sessions N] [--fps F] [--duration S] [--url U] [--json FILE]
+                                load test with simulated candidates
+  migrate                       apply database migrations
+  seed [--json]                 create a demo tenant, API key, interview and candidate token
+  backup                        export the database as SQL
+  help                          this text
+
+Configuration comes from environment variables; see README.md.`
+
+/** Reads settings, or explains which variable is wrong and exits. */
+const loadSettings = (): Promise<AppSettings | undefined> =>
+  Effect.runPromiseExit(Effect.provide(Effect.service(AppConfig), AppConfig.layerFromEnv)).then((exit) => {
+    if (Exit.isSuccess(exit)) return exit.value
+    const message = Cause.pretty(exit.cause)
+      .split("\n")
+      .filter((l) => !l.trimStart().startsWith("at ") || l.includes("["))
+      .join("\n")
+    console.error(`candor: invalid configuration\n${message}`)
+    return undefined
+  })
+
+const withLogLevel = (settings: AppSettings) =>
+  Layer.mergeAll(
+    Layer.succeed(References.MinimumLogLevel, settings.logLevel === "None" ? "None" : settings.logLevel),
+    Logger.layer([Logger.consolePretty({ colors: process.stderr.isTTY === true })])
+  )
+
+/** Runs a layer until SIGINT/SIGTERM, then closes it (graceful shutdown of everything it opened). */
+const launch = <A, E>(settings: AppSettings, layer: Layer.Layer<A, E, AppConfig>) =>
+  new Promise<number>((resolve) => {
+    const program = Layer.launch(layer).pipe(
+      Effect.provide(AppConfig.layerFromRecord(process.env)),
+      Effect.provide(withLogLevel(settings))
+    )
+    const fiber = Effect.runFork(program)
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) {
+        console.error(`candor: second ${signal}, exiting now`)
+        process.exit(130)
+      }
+      stopping = true
+      console.error(`candor: ${signal} received, shutting down`)
+      Effect.runFork(Fiber.interrupt(fiber))
+    }
+    process.once("SIGINT", () => stop("SIGINT"))
+    process.once("SIGTERM", () => stop("SIGTERM"))
+    fiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) return resolve(0)
+      const busy = Cause.findErrorOption(exit.cause)
+      if (busy._tag === "Some" && busy.value instanceof EmbeddedLock.EmbeddedDatabaseBusy) {
+        console.error(`candor: ${busy.value.message}`)
+      } else {
+        console.error(`candor: failed to start\n${Cause.pretty(exit.cause)}`)
+      }
+      resolve(1)
+    })
+  })
+
+const serve = async () => {
+  const settings = await loadSettings()
+  if (settings === undefined) return 2
+  console.error(`candor ${VERSION}: ${JSON.stringify(describeSettings(settings))}`)
+  return launch(settings, announce.pipe(Layer.provideMerge(serverLayer())))
+}
+
+/** Runs an operator effect directly against the database (no server holds it). */
+const direct = async <A>(
+  settings: AppSettings,
+  effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>
+) => {
+  const layer = Layer.mergeAll(storageLayer, JoinTokens.layer).pipe(
+    Layer.provideMerge(AppConfig.layerFromRecord(process.env))
+  )
+  const scoped = Effect.scoped(
+    Effect.gen(function* () {
+      if (settings.databaseUrl === undefined && settings.pgliteDir !== ":memory:") {
+        yield* EmbeddedLock.acquire(settings.dataDir)
+      }
+      return yield* effect.pipe(Effect.provide(layer))
+    })
+  )
+  return Effect.runPromiseExit(scoped.pipe(Effect.provide(withLogLevel({ ...settings, logLevel: "Warn" }))))
+}
+
+/** On embedded defaults a running server owns the database: ask it over loopback with its admin token. */
+const viaServer = async (settings: AppSettings, path: string): Promise<unknown | undefined> => {
+  if (settings.databaseUrl !== undefined || settings.pgliteDir === ":memory:") return undefined
+  const holder = EmbeddedLock.readLock(settings.dataDir)
+  if (holder === undefined) return undefined
+  if (holder.url === null) {
+    throw new Error(`a Candor server (pid ${holder.pid}) is starting on this data directory; try again in a moment`)
+  }
+  const response = await fetch(`${holder.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${holder.adminToken}` }
+  })
+  if (!response.ok)
+    throw new Error(`the running server (pid ${holder.pid}) answered ${response.status}: ${await response.text()}`)
+  return response.json()
+}
+
+const operator = async <A>(
+  path: string,
+  effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>,
+  print: (value: A) => void
+) => {
+  const settings = await loadSettings()
+  if (settings === undefined) return 2
+  try {
+    const remote = await viaServer(settings, path)
+    if (remote !== undefined) {
+      print(remote as A)
+      return 0
+    }
+  } catch (e) {
+    console.error(`candor: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  }
+  const exit = await direct(settings, effect)
+  if (Exit.isSuccess(exit)) {
+    print(exit.value)
+    return 0
+  }
+  const busy = Cause.findErrorOption(exit.cause)
+  console.error(
+    `candor: ${busy._tag === "Some" && busy.value instanceof EmbeddedLock.EmbeddedDatabaseBusy ? busy.value.message : Cause.pretty(exit.cause)}`
+  )
+  return 1
+}
+
+const migrate = () =>
+  operator(
+    "/internal/migrate",
+    Effect.map(runMigrations, (applied) => ({ applied: applied.map(([id, name]) => `${id}_${name}`) })),
+    (r) =>
+      console.log(r.applied.length === 0 ? "migrations: up to date" : `migrations applied: ${r.applied.join(", ")}`)
+  )
+
+const seed = (args: ReadonlyArray<string>) =>
+  operator("/internal/seed", seedDemo(), (r) => {
+    if (args.includes("--json")) console.log(JSON.stringify(r))
+    else
+      console.log(
+        `tenant:          ${r.tenantId}\nAPI key:         ${r.apiKey}\ninterview:       ${r.interviewId}\ncandidate token: ${r.candidateToken}`
+      )
+  })
+
+const notYet = (verb: string) => async () => {
+  console.error(`candor ${verb}: not yet available in this build`)
+  return 3
+}
+
+/** Verbs provided by feature modules, loaded only when used (they pull in heavy native modules). */
+const lazy =
+  (load: () => Promise<(args: ReadonlyArray<string>) => Promise<number>>, verb: string) =>
+  async (args: ReadonlyArray<string>) => {
+    let run: (args: ReadonlyArray<string>) => Promise<number>
+    try {
+      run = await load()
+    } catch (e) {
+      if ((e as { code?: string }).code === "ERR_MODULE_NOT_FOUND") return notYet(verb)()
+      throw e
+    }
+    return run(args)
+  }
+
+const verbs: Record<string, (args: ReadonlyArray<string>) => Promise<number>> = {
+  serve,
+  start: serve,
+  migrate,
+  seed,
+  models: lazy(async () => (await import("./inference/ModelBuilder.ts")).modelsCommand, "models"),
+  analyze: lazy(async () => (await import("./inference/Analyze.ts")).analyzeCommand, "analyze"),
+  bench: notYet("bench"),
+  backup: notYet("backup"),
+  help: async () => {
+    console.log(usage)
+    return 0
+  }
+}
+
+const [verb = "help", ...rest] = process.argv.slice(2)
+const command = verbs[verb === "--help" || verb === "-h" ? "help" : verb]
+if (command === undefined) {
+  console.error(`candor: unknown command '${verb}'\n\n${usage}`)
+  process.exitCode = 2
+} else {
+  command(rest).then(
+    (code) => {
+      process.exitCode = code
+      // Native handles (worker pools, sockets) must not keep a finished command alive.
+      if (verb !== "serve" && verb !== "start") setImmediate(() => process.exit(code))
+    },
+    (e) => {
+      console.error(`candor ${verb}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)
+      process.exit(1)
+    }
+  )
+}

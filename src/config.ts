@@ -1,0 +1,218 @@
+/**
+ * Candor's configuration: every environment variable the engine reads is declared here, once, with its default.
+ * Secrets are `Redacted` so they never reach logs. A bad value stops start-up with a message naming the variable.
+ */
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as Path from "node:path"
+
+export interface S3Settings {
+  readonly endpoint: string | undefined
+  readonly region: string
+  readonly bucket: string
+  readonly accessKeyId: Redacted.Redacted<string> | undefined
+  readonly secretAccessKey: Redacted.Redacted<string> | undefined
+  readonly forcePathStyle: boolean
+  readonly prefix: string
+}
+
+export interface AppSettings {
+  readonly host: string
+  readonly port: number
+  /** Base URL used in links handed to people (join links, report links). */
+  readonly publicUrl: string
+  readonly dataDir: string
+  /** Postgres connection string; when absent the embedded PGlite database is used. */
+  readonly databaseUrl: Redacted.Redacted<string> | undefined
+  /** `:memory:` or a directory for the embedded database. */
+  readonly pgliteDir: string
+  readonly redisUrl: Redacted.Redacted<string> | undefined
+  /** Prefix for every Redis key and channel, so several deployments (or test runs) can share one server. */
+  readonly redisPrefix: string
+  readonly s3: S3Settings | undefined
+  readonly mediaDir: string
+  /** Secret for candidate join tokens; generated and kept in the data directory when absent. */
+  readonly tokenSecret: Redacted.Redacted<string> | undefined
+  readonly joinTokenTtlSeconds: number
+  readonly maxBodyBytes: number
+  readonly requestTimeoutSeconds: number
+  readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error" | "None"
+  /** Print (and create on first start) a demo tenant key on embedded defaults. */
+  readonly demo: boolean
+}
+
+/** One row of the configuration reference: the README table is generated from this list. */
+export interface SettingDoc {
+  readonly name: string
+  readonly default: string
+  readonly description: string
+}
+
+export const settingsDocs: ReadonlyArray<SettingDoc> = [
+  { name: "PORT", default: "8080", description: "HTTP and WebSocket port." },
+  { name: "HOST", default: "127.0.0.1", description: "Interface to listen on (`0.0.0.0` for all)." },
+  { name: "PUBLIC_URL", default: "http://HOST:PORT", description: "Base URL used in join and report links." },
+  {
+    name: "CANDOR_DATA_DIR",
+    default: ".candor",
+    description: "Directory for embedded data (database, media, secrets)."
+  },
+  { name: "DATABASE_URL", default: "(unset: embedded PGlite)", description: "Postgres connection string." },
+  {
+    name: "PGLITE_DIR",
+    default: "$CANDOR_DATA_DIR/pg",
+    description: "Embedded database directory, or `:memory:` for a throw-away database."
+  },
+  { name: "REDIS_URL", default: "(unset: in-process live store)", description: "Redis connection string." },
+  { name: "REDIS_PREFIX", default: "candor:", description: "Prefix of every Redis key and channel." },
+  { name: "S3_BUCKET", default: "(unset: local media directory)", description: "Bucket for media; enables S3." },
+  { name: "S3_ENDPOINT", default: "(AWS)", description: "Endpoint of an S3-compatible server." },
+  { name: "S3_REGION", default: "us-east-1", description: "S3 region." },
+  { name: "S3_ACCESS_KEY_ID", default: "(SDK default chain)", description: "S3 access key id." },
+  { name: "S3_SECRET_ACCESS_KEY", default: "(SDK default chain)", description: "S3 secret key." },
+  { name: "S3_FORCE_PATH_STYLE", default: "false", description: "Path-style URLs (MinIO and most S3-compatibles)." },
+  { name: "S3_PREFIX", default: "", description: "Key prefix inside the bucket." },
+  { name: "MEDIA_DIR", default: "$CANDOR_DATA_DIR/media", description: "Local media directory when S3 is unset." },
+  {
+    name: "TOKEN_SECRET",
+    default: "(generated into the data dir)",
+    description: "Secret (≥ 32 chars) that signs candidate join tokens."
+  },
+  { name: "JOIN_TOKEN_TTL_SECONDS", default: "604800", description: "Lifetime of a candidate join token." },
+  { name: "MAX_BODY_BYTES", default: "1048576", description: "Largest accepted HTTP request body." },
+  { name: "REQUEST_TIMEOUT_SECONDS", default: "30", description: "Time a client has to send a request body." },
+  { name: "LOG_LEVEL", default: "Info", description: "Trace, Debug, Info, Warn, Error or None." },
+  {
+    name: "CANDOR_DEMO",
+    default: "true on embedded defaults",
+    description: "Create a demo tenant at first start and print its key."
+  }
+]
+
+const optionalString = (name: string) =>
+  Config.String(name).pipe(
+    Config.option,
+    Config.map(Option.filter((s) => s.trim() !== "")),
+    Config.map(Option.getOrUndefined)
+  )
+
+const optionalRedacted = (name: string) =>
+  Config.Redacted(name).pipe(
+    Config.option,
+    Config.map(Option.filter((s) => Redacted.value(s).trim() !== "")),
+    Config.map(Option.getOrUndefined)
+  )
+
+/** A validation failure reported the way Effect reports its own: the variable, then what it expects. */
+const invalid = (name: string, expected: string) =>
+  Effect.fail(new Config.ConfigError(new ConfigProvider.SourceError({ message: `${name}: ${expected}` })))
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.Int(name).pipe(
+    Config.withDefault(fallback),
+    Config.mapEffect((n) => (n > 0 ? Effect.succeed(n) : invalid(name, `expected a positive integer, got ${n}`)))
+  )
+
+const urlWithScheme = (name: string, schemes: ReadonlyArray<string>) =>
+  optionalRedacted(name).pipe(
+    Config.mapEffect((value) => {
+      if (value === undefined) return Effect.succeed(undefined)
+      try {
+        const url = new URL(Redacted.value(value))
+        if (schemes.includes(url.protocol)) return Effect.succeed(value)
+      } catch {
+        // fall through to the explanation below
+      }
+      return invalid(name, `expected a URL starting with ${schemes.map((s) => `${s}//`).join(" or ")}`)
+    })
+  )
+
+/** Reads and validates every setting. */
+export const settingsConfig: Config.Config<AppSettings> = Config.all({
+  host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1")),
+  port: Config.Port("PORT").pipe(Config.withDefault(8080)),
+  publicUrl: optionalString("PUBLIC_URL"),
+  dataDir: Config.String("CANDOR_DATA_DIR").pipe(Config.withDefault(".candor")),
+  databaseUrl: urlWithScheme("DATABASE_URL", ["postgres:", "postgresql:"]),
+  pgliteDir: optionalString("PGLITE_DIR"),
+  redisUrl: urlWithScheme("REDIS_URL", ["redis:", "rediss:"]),
+  redisPrefix: Config.String("REDIS_PREFIX").pipe(Config.withDefault("candor:")),
+  s3Bucket: optionalString("S3_BUCKET"),
+  s3Endpoint: optionalString("S3_ENDPOINT"),
+  s3Region: Config.String("S3_REGION").pipe(Config.withDefault("us-east-1")),
+  s3AccessKeyId: optionalRedacted("S3_ACCESS_KEY_ID"),
+  s3SecretAccessKey: optionalRedacted("S3_SECRET_ACCESS_KEY"),
+  s3ForcePathStyle: Config.Boolean("S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
+  s3Prefix: Config.String("S3_PREFIX").pipe(Config.withDefault("")),
+  mediaDir: optionalString("MEDIA_DIR"),
+  tokenSecret: optionalRedacted("TOKEN_SECRET").pipe(
+    Config.mapEffect((secret) =>
+      secret === undefined || Redacted.value(secret).length >= 32
+        ? Effect.succeed(secret)
+        : invalid("TOKEN_SECRET", "expected at least 32 characters")
+    )
+  ),
+  joinTokenTtlSeconds: positiveInt("JOIN_TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+  maxBodyBytes: positiveInt("MAX_BODY_BYTES", 1024 * 1024),
+  requestTimeoutSeconds: positiveInt("REQUEST_TIMEOUT_SECONDS", 30),
+  logLevel: Config.Literals(["Trace", "Debug", "Info", "Warn", "Error", "None"], "LOG_LEVEL").pipe(
+    Config.withDefault("Info" as const)
+  ),
+  demo: Config.Boolean("CANDOR_DEMO").pipe(Config.option, Config.map(Option.getOrUndefined))
+}).pipe(
+  Config.map((raw): AppSettings => {
+    const dataDir = Path.resolve(raw.dataDir)
+    const s3: S3Settings | undefined =
+      raw.s3Bucket === undefined
+        ? undefined
+        : {
+            bucket: raw.s3Bucket,
+            endpoint: raw.s3Endpoint,
+            region: raw.s3Region,
+            accessKeyId: raw.s3AccessKeyId,
+            secretAccessKey: raw.s3SecretAccessKey,
+            forcePathStyle: raw.s3ForcePathStyle,
+            prefix: raw.s3Prefix
+          }
+    const embedded = raw.databaseUrl === undefined
+    return {
+      host: raw.host,
+      port: raw.port,
+      publicUrl: (raw.publicUrl ?? `http://${raw.host.includes(":") ? `[${raw.host}]` : raw.host}:${raw.port}`).replace(
+        /\/+$/,
+        ""
+      ),
+      dataDir,
+      databaseUrl: raw.databaseUrl,
+      pgliteDir: raw.pgliteDir === ":memory:" ? ":memory:" : Path.resolve(raw.pgliteDir ?? Path.join(dataDir, "pg")),
+      redisUrl: raw.redisUrl,
+      redisPrefix: raw.redisPrefix,
+      s3,
+      mediaDir: Path.resolve(raw.mediaDir ?? Path.join(dataDir, "media")),
+      tokenSecret: raw.tokenSecret,
+      joinTokenTtlSeconds: raw.joinTokenTtlSeconds,
+      maxBodyBytes: raw.maxBodyBytes,
+      requestTimeoutSeconds: raw.requestTimeoutSeconds,
+      logLevel: raw.logLevel,
+      demo: raw.demo ?? embedded
+    }
+  })
+)
+
+/** The validated settings of this process. */
+export class AppConfig extends Context.Service<AppConfig, AppSettings>()("candor/AppConfig") {
+  /** Settings from the process environment. */
+  static readonly layerFromEnv = Layer.effect(AppConfig, settingsConfig)
+
+  /** Settings from a plain record, as the environment would give them (tests, embedded use). */
+  static readonly layerFromRecord = (env: Record<string, string | undefined>) =>
+    Layer.effect(AppConfig, settingsConfig).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord(env))))
+}
+
+/** Where the settings came from, safe to log: secrets appear only as `<redacted>`. */
+export const describeSettings = (s: AppSettings): Record<string, unknown> => ({
+  listen: `${s.host}:${s.port}`,
+  publicUrl: s.publicUrl,
+  database: s.databaseUrl === undefined ? `embedded PGlite (${s.pgliteDir})` : String(s.databaseUrl),
+  live: s.redisUrl === undefined ? "in-process" : String(s.redisUrl),
+  media: s.s3 === undefined ? `disk (${s.mediaDir})` : `s3://${s.s3.bucket}/${s.s3.prefix}`
+})

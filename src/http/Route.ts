@@ -1,0 +1,68 @@
+/**
+ * A route is data: method, path, the Schemas of its query, body and responses, and a handler. The server
+ * validates requests with those Schemas and `/v1/openapi.json` is generated from the very same ones.
+ */
+import type { Effect, Schema } from "effect"
+import type { ApiKeyPrincipal } from "../store/Tenants.ts"
+import type { ApiError } from "./ApiError.ts"
+
+export type Method = "get" | "post" | "put" | "patch" | "delete"
+
+/** Who may call a route: a tenant's API key, anyone, or the local operator (admin token from the data dir). */
+export type Access = "apiKey" | "public" | "admin"
+
+export interface Reply {
+  readonly status: number
+  readonly json?: unknown
+  readonly body?: string | Uint8Array
+  readonly contentType?: string
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface RequestContext<Q, B> {
+  readonly params: Readonly<Record<string, string>>
+  readonly query: Q
+  readonly body: B
+  /** Set on `apiKey` routes. */
+  readonly principal: ApiKeyPrincipal
+  readonly headers: Readonly<Record<string, string>>
+}
+
+export interface ResponseDoc {
+  readonly description: string
+  readonly schema?: Schema.Top
+  readonly contentType?: string
+}
+
+export interface Route<R = any> {
+  readonly method: Method
+  /** `/v1/interviews/:id` style; `:name` segments become `params.name`. */
+  readonly path: string
+  readonly operationId: string
+  readonly summary: string
+  readonly tags: ReadonlyArray<string>
+  readonly access: Access
+  readonly query?: Schema.Top
+  readonly body?: Schema.Top
+  readonly responses: Readonly<Record<number, ResponseDoc>>
+  /** Left out of the OpenAPI document (operator endpoints). */
+  readonly hidden?: boolean
+  readonly handle: (ctx: RequestContext<any, any>) => Effect.Effect<Reply, ApiError, R>
+}
+
+/** Declares a route with its handler typed from its Schemas. */
+export const route = <R, Q extends Schema.Top = Schema.Top, B extends Schema.Top = Schema.Top>(definition: {
+  readonly method: Method
+  readonly path: string
+  readonly operationId: string
+  readonly summary: string
+  readonly tags: ReadonlyArray<string>
+  readonly access: Access
+  readonly query?: Q
+  readonly body?: B
+  readonly responses: Readonly<Record<number, ResponseDoc>>
+  readonly hidden?: boolean
+  readonly handle: (ctx: RequestContext<Q["Type"], B["Type"]>) => Effect.Effect<Reply, ApiError, R>
+}): Route<R> => definition as Route<R>
+
+export const json = (status: number, value: unknown): Reply => ({ status, json: value })

@@ -1,0 +1,362 @@
+/**
+ * The HTTP front door on uWebSockets.js, as a scoped Layer: it listens when built and, when its scope closes,
+ * stops accepting, lets requests in flight finish (bounded), then closes every socket.
+ *
+ * Every request is copied out of uWS synchronously (its request object dies after the callback), its body is
+ * read with a size cap and a deadline, and the matching route runs as an Effect fiber that an aborted client
+ * interrupts.
+ */
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Schema, Scope } from "effect"
+import { timingSafeEqual } from "node:crypto"
+import uWS from "uWebSockets.js"
+import { AppConfig } from "../config.ts"
+import { Metrics } from "../Metrics.ts"
+import { Tenants } from "../store/Tenants.ts"
+import { ApiError, errorJson, statusLine } from "./ApiError.ts"
+import type { Reply, Route } from "./Route.ts"
+
+export interface HttpServerShape {
+  /** The uWS app, for modules that add WebSocket routes. */
+  readonly app: uWS.TemplatedApp
+  readonly port: number
+  readonly url: string
+  /** Requests currently being handled. */
+  readonly inFlight: () => number
+}
+
+export class HttpServer extends Context.Service<HttpServer, HttpServerShape>()("candor/HttpServer") {}
+
+/** Routes served by the HTTP server; features contribute theirs. */
+export class HttpRoutes extends Context.Service<HttpRoutes, ReadonlyArray<Route>>()("candor/HttpRoutes") {}
+
+/** Secret that operator commands (`candor seed`, `candor migrate`) present to a running server. */
+export class AdminToken extends Context.Service<AdminToken, string>()("candor/AdminToken") {}
+
+interface Compiled {
+  readonly route: Route
+  readonly segments: ReadonlyArray<string>
+}
+
+const compile = (routes: ReadonlyArray<Route>): ReadonlyArray<Compiled> =>
+  routes.map((route) => ({ route, segments: route.path.split("/").filter((s) => s.length > 0) }))
+
+const matchPath = (segments: ReadonlyArray<string>, parts: ReadonlyArray<string>) => {
+  if (segments.length !== parts.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!
+    if (s.startsWith(":")) params[s.slice(1)] = parts[i]!
+    else if (s !== parts[i]) return undefined
+  }
+  return params
+}
+
+const decodeComponent = (s: string) => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return undefined
+  }
+}
+
+/** Turns Schema issues into "field: problem" lines, so a 400 names the offending field. */
+const formatIssues = (issues: ReadonlyArray<{ message: string; path?: ReadonlyArray<unknown> | undefined }>) =>
+  issues
+    .slice(0, 10)
+    .map((i) => {
+      const path = (i.path ?? [])
+        .map((p) => (typeof p === "object" && p !== null && "key" in p ? (p as { key: unknown }).key : p))
+        .map((p, n) => (typeof p === "number" ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`))
+        .join("")
+      return path.length > 0 ? `${path}: ${i.message}` : i.message
+    })
+    .join("; ")
+
+const decodeWith = (schema: Schema.Top, value: unknown, what: "body" | "query") =>
+  Effect.suspend(() => {
+    const standard = Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>, {
+      parseOptions: { onExcessProperty: "error", errors: "all" }
+    })
+    const result = standard["~standard"].validate(value)
+    if (result instanceof Promise) return Effect.die(new Error("asynchronous schemas are not supported in routes"))
+    return result.issues === undefined
+      ? Effect.succeed(result.value)
+      : Effect.fail(ApiError.validation(`invalid ${what}: ${formatIssues(result.issues)}`))
+  })
+
+const loopback = new Set(["127.0.0.1", "::1", "0000:0000:0000:0000:0000:0000:0000:0001", "::ffff:127.0.0.1"])
+
+const sameSecret = (a: string, b: string) => {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+export interface ServerOptions {
+  readonly port?: number
+  readonly host?: string
+}
+
+/** Listens on the configured host/port (port 0 picks a free one) and serves `HttpRoutes`. */
+export const layer = (options: ServerOptions = {}) =>
+  Layer.effect(
+    HttpServer,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const routes = compile(yield* HttpRoutes)
+      const tenants = yield* Tenants
+      const metrics = yield* Metrics
+      const adminToken = yield* AdminToken
+      // Routes run with every service of the layer that built the server (see main.ts).
+      const context = (yield* Effect.context<never>()) as Context.Context<any>
+      const runFork = Effect.runForkWith(context)
+      const scope = yield* Effect.scope
+      const fibers = new Set<Fiber.Fiber<unknown, unknown>>()
+      let accepting = true
+
+      const app = uWS.App()
+
+      const authorize = (route: Route, headers: Record<string, string>, remote: string) => {
+        if (route.access === "public") return Effect.succeed(undefined)
+        const auth = headers.authorization ?? ""
+        const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : ""
+        if (route.access === "admin") {
+          return loopback.has(remote) && token.length > 0 && sameSecret(token, adminToken)
+            ? Effect.succeed(undefined)
+            : Effect.fail(ApiError.forbidden("operator endpoint: loopback and the admin token only"))
+        }
+        if (token.length === 0)
+          return Effect.fail(ApiError.unauthorized("send the tenant API key as 'Authorization: Bearer <key>'"))
+        return tenants.authenticate(token).pipe(
+          Effect.catch(() => Effect.fail(ApiError.unavailable("database unavailable"))),
+          Effect.flatMap(Option.match({ onNone: () => Effect.fail(ApiError.unauthorized()), onSome: Effect.succeed }))
+        )
+      }
+
+      const write = (
+        res: uWS.HttpResponse,
+        state: { aborted: boolean; done: boolean },
+        reply: Reply,
+        close = false
+      ) => {
+        if (state.aborted || state.done) return
+        state.done = true
+        const body = reply.json !== undefined ? JSON.stringify(reply.json) : reply.body === undefined ? "" : reply.body
+        const contentType =
+          reply.contentType ??
+          (reply.json !== undefined ? "application/json; charset=utf-8" : "text/plain; charset=utf-8")
+        res.cork(() => {
+          res.writeStatus(statusLine(reply.status))
+          if (reply.status !== 204) res.writeHeader("content-type", contentType)
+          res.writeHeader("x-content-type-options", "nosniff")
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v)
+          if (reply.status === 204) res.endWithoutBody(undefined, close)
+          else res.end(body, close)
+        })
+      }
+
+      const errorReply = (error: ApiError, headers?: Record<string, string>): Reply => ({
+        status: error.status,
+        body: errorJson(error),
+        contentType: "application/json; charset=utf-8",
+        ...(headers === undefined ? {} : { headers })
+      })
+
+      app.any("/*", (res, req) => {
+        const started = performance.now()
+        const method = req.getMethod().toLowerCase()
+        const url = req.getUrl()
+        const rawQuery = req.getQuery() ?? ""
+        const headers: Record<string, string> = {}
+        req.forEach((k, v) => {
+          headers[k] = v
+        })
+        const remote = Buffer.from(res.getRemoteAddressAsText()).toString()
+        const state = { aborted: false, done: false }
+        let fiber: Fiber.Fiber<unknown, unknown> | undefined
+        let timer: ReturnType<typeof setTimeout> | undefined
+        res.onAborted(() => {
+          state.aborted = true
+          if (timer !== undefined) clearTimeout(timer)
+          if (fiber !== undefined) runFork(Fiber.interrupt(fiber))
+        })
+
+        const finish = (reply: Reply, label: string, close = false) => {
+          write(res, state, reply, close)
+          metrics.inc("http_requests_total", "HTTP requests by route and status.", {
+            route: label,
+            status: String(reply.status)
+          })
+          metrics.observe(
+            "http_request_duration_seconds",
+            "HTTP request latency.",
+            (performance.now() - started) / 1000,
+            {
+              route: label
+            }
+          )
+        }
+
+        if (!accepting) {
+          finish(errorReply(ApiError.unavailable("server is shutting down")), "shutdown", true)
+          return
+        }
+        const parts = url
+          .split("/")
+          .filter((s) => s.length > 0)
+          .map(decodeComponent)
+        if (parts.some((p) => p === undefined)) {
+          finish(errorReply(ApiError.badRequest("malformed URL encoding in path")), "unmatched")
+          return
+        }
+        let matched: { route: Route; params: Record<string, string> } | undefined
+        const allowed: Array<string> = []
+        for (const c of routes) {
+          const params = matchPath(c.segments, parts as Array<string>)
+          if (params === undefined) continue
+          allowed.push(c.route.method.toUpperCase())
+          if (c.route.method === method || (method === "head" && c.route.method === "get")) {
+            matched = { route: c.route, params }
+            break
+          }
+        }
+        if (matched === undefined) {
+          finish(
+            allowed.length === 0
+              ? errorReply(new ApiError({ status: 404, code: "not_found", message: `no route for ${url}` }))
+              : errorReply(ApiError.methodNotAllowed(allowed), { allow: allowed.join(", ") }),
+            "unmatched"
+          )
+          return
+        }
+        const { route, params } = matched
+        const label = `${route.method.toUpperCase()} ${route.path}`
+
+        const run = (body: Buffer | undefined) => {
+          const program = Effect.gen(function* () {
+            const principal = yield* authorize(route, headers, remote)
+            let query: unknown = {}
+            if (route.query !== undefined) {
+              const q: Record<string, string> = {}
+              for (const [k, v] of new URLSearchParams(rawQuery)) q[k] = v
+              query = yield* decodeWith(route.query, q, "query")
+            }
+            let decodedBody: unknown
+            if (route.body !== undefined) {
+              if (body === undefined || body.length === 0)
+                return yield* Effect.fail(ApiError.badRequest("request body is required"))
+              const type = (headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
+              if (type !== "application/json") return yield* Effect.fail(ApiError.unsupportedMediaType())
+              let parsed: unknown
+              try {
+                parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body))
+              } catch (e) {
+                return yield* Effect.fail(
+                  ApiError.badRequest(`malformed JSON: ${e instanceof Error ? e.message : "not JSON"}`, "invalid_json")
+                )
+              }
+              decodedBody = yield* decodeWith(route.body, parsed, "body")
+            }
+            const reply = yield* route.handle({
+              params,
+              query,
+              body: decodedBody,
+              principal: principal as never,
+              headers
+            })
+            const doc = route.responses[reply.status]
+            if (reply.json !== undefined && doc?.schema !== undefined) {
+              // Encoding through the documented schema keeps internal fields (tenant ids...) out of responses.
+              const encoded = Schema.encodeUnknownSync(doc.schema as Schema.Codec<unknown, unknown>)(reply.json)
+              return { ...reply, json: encoded }
+            }
+            return reply
+          }).pipe(Effect.withSpan(`http ${label}`))
+          const f = runFork(program)
+          fiber = f
+          fibers.add(f)
+          f.addObserver((exit) => {
+            fibers.delete(f)
+            if (state.aborted) return
+            if (Exit.isSuccess(exit)) {
+              finish(method === "head" ? { ...exit.value, json: undefined, body: "" } : exit.value, label)
+              return
+            }
+            const failure = Cause.findErrorOption(exit.cause)
+            if (Option.isSome(failure) && failure.value instanceof ApiError) {
+              finish(errorReply(failure.value), label)
+              return
+            }
+            runFork(Effect.logError(`unhandled failure in ${label}`, exit.cause))
+            finish(errorReply(ApiError.internal()), label)
+          })
+        }
+
+        const length = headers["content-length"]
+        const hasBody = (length !== undefined && length !== "0") || headers["transfer-encoding"] !== undefined
+        if (!hasBody) {
+          run(undefined)
+          return
+        }
+        if (length !== undefined && !/^\d+$/.test(length)) {
+          finish(errorReply(ApiError.badRequest("invalid Content-Length")), label, true)
+          return
+        }
+        if (length !== undefined && Number(length) > config.maxBodyBytes) {
+          finish(errorReply(ApiError.payloadTooLarge(config.maxBodyBytes)), label, true)
+          return
+        }
+        const chunks: Array<Buffer> = []
+        let size = 0
+        timer = setTimeout(() => {
+          finish(
+            errorReply(new ApiError({ status: 408, code: "request_timeout", message: "request body too slow" })),
+            label,
+            true
+          )
+        }, config.requestTimeoutSeconds * 1000)
+        res.onData((chunk, isLast) => {
+          if (state.done || state.aborted) return
+          size += chunk.byteLength
+          if (size > config.maxBodyBytes) {
+            clearTimeout(timer)
+            finish(errorReply(ApiError.payloadTooLarge(config.maxBodyBytes)), label, true)
+            return
+          }
+          // uWS reuses the chunk's memory after this callback returns: copy it.
+          chunks.push(Buffer.from(chunk.slice(0)))
+          if (isLast) {
+            clearTimeout(timer)
+            run(Buffer.concat(chunks, size))
+          }
+        })
+      })
+
+      const host = options.host ?? config.host
+      const listenSocket = yield* Effect.callback<uWS.us_listen_socket, Error>((resume) => {
+        app.listen(host, options.port ?? config.port, (socket) => {
+          resume(
+            socket === false
+              ? Effect.fail(new Error(`cannot listen on ${host}:${options.port ?? config.port} (address in use?)`))
+              : Effect.succeed(socket)
+          )
+        })
+      })
+      const port = uWS.us_socket_local_port(listenSocket)
+
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.gen(function* () {
+          accepting = false
+          uWS.us_listen_socket_close(listenSocket)
+          // Requests in flight get a bounded grace period, then are interrupted.
+          const deadline = Date.now() + 10_000
+          while (fibers.size > 0 && Date.now() < deadline) yield* Effect.sleep("20 millis")
+          for (const f of fibers) yield* Fiber.interrupt(f)
+          app.close()
+        })
+      )
+      const shown = host.includes(":") ? `[${host}]` : host
+      return { app, port, url: `http://${shown}:${port}`, inFlight: () => fibers.size }
+    })
+  )

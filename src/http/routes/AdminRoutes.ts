@@ -1,0 +1,45 @@
+/**
+ * Operator routes for `candor seed` and `candor migrate` while a server holds the embedded database (PGlite is
+ * one process). Loopback only, with the admin token the server wrote into its data directory; not in OpenAPI.
+ */
+import { Effect, Schema } from "effect"
+import { SeedResult } from "../../../schemas/Api.ts"
+import { seedDemo } from "../../Seed.ts"
+import { runMigrations } from "../../store/Migrations.ts"
+import { ApiError } from "../ApiError.ts"
+import { json, route } from "../Route.ts"
+
+const MigrateResult = Schema.Struct({ applied: Schema.Array(Schema.String) })
+
+export const adminRoutes = [
+  route({
+    method: "post",
+    path: "/internal/seed",
+    operationId: "seed",
+    summary: "Create the demo tenant, key, interview and candidate token",
+    tags: ["operator"],
+    access: "admin",
+    hidden: true,
+    responses: { 200: { description: "Seeded", schema: SeedResult } },
+    handle: () =>
+      seedDemo().pipe(
+        Effect.map((r) => json(200, r)),
+        Effect.mapError(() => ApiError.unavailable("database unavailable"))
+      )
+  }),
+  route({
+    method: "post",
+    path: "/internal/migrate",
+    operationId: "migrate",
+    summary: "Apply pending migrations",
+    tags: ["operator"],
+    access: "admin",
+    hidden: true,
+    responses: { 200: { description: "Applied", schema: MigrateResult } },
+    handle: () =>
+      runMigrations.pipe(
+        Effect.map((applied) => json(200, { applied: applied.map(([id, name]) => `${id}_${name}`) })),
+        Effect.mapError((e) => ApiError.unavailable(`migration failed: ${e.message}`))
+      )
+  })
+]

@@ -1,0 +1,114 @@
+/**
+ * Composition root: which implementation of each service runs, wired into one Layer. Nothing here does work of
+ * its own; `candor serve` launches `serverLayer`, tests build it with their own config.
+ */
+import { Context, Effect, Layer } from "effect"
+import * as SqlClient from "effect/sql/SqlClient"
+import { AppConfig } from "./config.ts"
+import { JoinTokens } from "./http/JoinTokens.ts"
+import { makeOpenApi } from "./http/OpenApi.ts"
+import type { Route } from "./http/Route.ts"
+import { adminRoutes } from "./http/routes/AdminRoutes.ts"
+import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
+import { systemRoutes } from "./http/routes/SystemRoutes.ts"
+import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
+import { Metrics } from "./Metrics.ts"
+import { seedDemo } from "./Seed.ts"
+import { AuditLog } from "./store/AuditLog.ts"
+import * as Database from "./store/Database.ts"
+import * as EmbeddedLock from "./store/EmbeddedLock.ts"
+import { Interviews } from "./store/Interviews.ts"
+import { LiveStore } from "./store/LiveStore.ts"
+import { MediaStore } from "./store/MediaStore.ts"
+import { Tenants } from "./store/Tenants.ts"
+
+export const VERSION = "0.1.0"
+
+/** Repositories over the configured database, migrated. */
+export const storageLayer = Layer.mergeAll(Tenants.layer, Interviews.layer, AuditLog.layer).pipe(
+  Layer.provideMerge(Database.layer)
+)
+
+/** Every service the engine runs on. */
+export const servicesLayer = Layer.mergeAll(
+  storageLayer,
+  LiveStore.layer,
+  MediaStore.layer,
+  JoinTokens.layer,
+  Metrics.layer
+)
+
+/** Records the server's URL in the embedded-database lock once it listens. */
+class Publisher extends Context.Service<Publisher, (url: string) => void>()("candor/LockPublisher") {}
+
+/** Takes the embedded-database lock (when PGlite runs on disk) and exposes the admin token. */
+const lockLayer = Layer.effectContext(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (config.databaseUrl === undefined && config.pgliteDir !== ":memory:") {
+      const lock = yield* EmbeddedLock.acquire(config.dataDir)
+      return { adminToken: lock.info.adminToken, publish: lock.publish }
+    }
+    return { adminToken: crypto.randomUUID(), publish: (_: string) => {} }
+  }).pipe(
+    Effect.map((handle) => Context.make(AdminToken, handle.adminToken).pipe(Context.add(Publisher, handle.publish)))
+  )
+)
+
+const routesLayer = Layer.effect(
+  HttpRoutes,
+  Effect.map(AppConfig, (config) => {
+    const routes: Array<Route> = []
+    let doc: unknown
+    const openApi = () =>
+      (doc ??= makeOpenApi(
+        routes,
+        {
+          title: "Candor API",
+          version: VERSION,
+          description:
+            "Real-time interview analysis. Recruiters create interviews and read reports; candidates stream over WebSocket. Affect signals (emotion, blinks) follow the tenant's policy and are always off for EU tenants; a person makes the hiring decision."
+        },
+        config.publicUrl
+      ))
+    routes.push(...interviewRoutes, ...systemRoutes(openApi), ...adminRoutes)
+    return routes
+  })
+)
+
+/** The engine: HTTP server with every route and service. Requires `AppConfig`. */
+export const serverLayer = (options: ServerOptions = {}) =>
+  serverLayerOf(options).pipe(
+    Layer.provideMerge(routesLayer),
+    Layer.provideMerge(servicesLayer),
+    Layer.provideMerge(lockLayer)
+  )
+
+/** Startup chores once the server listens: record its URL in the lock, and create the demo tenant on first start. */
+export const announce = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const server = yield* HttpServer
+    const config = yield* AppConfig
+    const publish = yield* Publisher
+    publish(server.url)
+    yield* Effect.logInfo(`Candor listening on ${server.url} (docs: ${server.url}/docs)`)
+    if (config.demo) {
+      const sql = yield* SqlClient.SqlClient
+      const rows = yield* sql`SELECT count(*)::int AS n FROM tenants`
+      if ((rows[0] as { n: number }).n === 0) {
+        const demo = yield* seedDemo()
+        yield* Effect.sync(() =>
+          console.log(
+            [
+              "Demo tenant created (first start on embedded defaults):",
+              `  API key:         ${demo.apiKey}`,
+              `  interview:       ${demo.interviewId}`,
+              `  candidate token: ${demo.candidateToken}`,
+              `  try: curl -H 'authorization: Bearer ${demo.apiKey}' ${server.url}/v1/interviews`
+            ].join("\n")
+          )
+        )
+      }
+    }
+  })
+)

@@ -1,0 +1,43 @@
+/**
+ * The system of record: Postgres through @effect/sql-pg when `DATABASE_URL` is set, otherwise embedded PGlite.
+ * Either way, migrations are applied before the layer is ready.
+ */
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Effect, Layer } from "effect"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import * as Fs from "node:fs"
+import { AppConfig } from "../config.ts"
+import { runMigrations } from "./Migrations.ts"
+import * as PgliteClient from "./PgliteClient.ts"
+
+/** `SqlClient` for the configured backend, without running migrations. */
+export const layerClient = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (config.databaseUrl !== undefined) {
+      const pg: Layer.Layer<SqlClient.SqlClient, SqlError> = PgClient.layer({
+        url: config.databaseUrl,
+        applicationName: "candor",
+        maxConnections: 10
+      })
+      return pg
+    }
+    if (config.pgliteDir !== ":memory:") Fs.mkdirSync(config.pgliteDir, { recursive: true })
+    return PgliteClient.layer(config.pgliteDir)
+  })
+)
+
+/** `SqlClient` with every migration applied. */
+export const layer = Layer.effectDiscard(
+  runMigrations.pipe(
+    Effect.tap((applied) =>
+      applied.length > 0
+        ? Effect.logInfo(`migrations applied: ${applied.map(([id, n]) => `${id}_${n}`).join(", ")}`)
+        : Effect.void
+    )
+  )
+).pipe(Layer.provideMerge(layerClient))
+
+/** Which backend a config selects, for logs and readiness output. */
+export const backendName = (config: AppConfig["Service"]) => (config.databaseUrl === undefined ? "pglite" : "postgres")

@@ -1,0 +1,162 @@
+/**
+ * Live state for recruiters watching an interview: a hash per interview and a pub/sub channel. Redis when
+ * `REDIS_URL` is set (shared across nodes), otherwise an in-process store with the same contract.
+ * Losing it pauses the live view and nothing else, so commands fail fast instead of queueing.
+ */
+import { Context, Effect, Layer, Queue, Redacted, Schema, Stream } from "effect"
+import { Redis } from "ioredis"
+import { AppConfig } from "../config.ts"
+
+export class LiveStoreError extends Schema.TaggedError<LiveStoreError>()("LiveStoreError", {
+  operation: Schema.String,
+  message: Schema.String
+}) {}
+
+export interface LiveStoreShape {
+  readonly backend: "redis" | "memory"
+  readonly hset: (key: string, fields: Record<string, string | number>) => Effect.Effect<void, LiveStoreError>
+  readonly hgetall: (key: string) => Effect.Effect<Record<string, string>, LiveStoreError>
+  readonly expire: (key: string, seconds: number) => Effect.Effect<void, LiveStoreError>
+  readonly del: (key: string) => Effect.Effect<void, LiveStoreError>
+  readonly publish: (channel: string, message: string) => Effect.Effect<void, LiveStoreError>
+  /** Messages published on `channel` from now on, until the stream's scope closes. */
+  readonly subscribe: (channel: string) => Stream.Stream<string>
+  readonly ping: Effect.Effect<void, LiveStoreError>
+}
+
+type Listener = (message: string) => void
+
+/** Local fan-out shared by both backends: one upstream subscription per channel, many local listeners. */
+const makeFanout = (onFirst: (channel: string) => void, onLast: (channel: string) => void) => {
+  const listeners = new Map<string, Set<Listener>>()
+  return {
+    dispatch: (channel: string, message: string) => {
+      for (const l of listeners.get(channel) ?? []) l(message)
+    },
+    stream: (channel: string): Stream.Stream<string> =>
+      Stream.callback<string>((queue) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const listener: Listener = (m) => {
+              Queue.offerUnsafe(queue, m)
+            }
+            let set = listeners.get(channel)
+            if (set === undefined) {
+              set = new Set()
+              listeners.set(channel, set)
+              onFirst(channel)
+            }
+            set.add(listener)
+            return listener
+          }),
+          (listener) =>
+            Effect.sync(() => {
+              const set = listeners.get(channel)
+              set?.delete(listener)
+              if (set !== undefined && set.size === 0) {
+                listeners.delete(channel)
+                onLast(channel)
+              }
+            })
+        )
+      )
+  }
+}
+
+/** In-process store: the embedded default, and the test double of Redis. */
+export const makeMemory = (): LiveStoreShape => {
+  const hashes = new Map<string, { fields: Map<string, string>; expiresAt: number | undefined }>()
+  const live = (key: string) => {
+    const entry = hashes.get(key)
+    if (entry?.expiresAt !== undefined && entry.expiresAt <= Date.now()) {
+      hashes.delete(key)
+      return undefined
+    }
+    return entry
+  }
+  const fanout = makeFanout(
+    () => {},
+    () => {}
+  )
+  return {
+    backend: "memory",
+    hset: (key, fields) =>
+      Effect.sync(() => {
+        let entry = live(key)
+        if (entry === undefined) {
+          entry = { fields: new Map(), expiresAt: undefined }
+          hashes.set(key, entry)
+        }
+        for (const [k, v] of Object.entries(fields)) entry.fields.set(k, String(v))
+      }),
+    hgetall: (key) => Effect.sync(() => Object.fromEntries(live(key)?.fields ?? [])),
+    expire: (key, seconds) =>
+      Effect.sync(() => {
+        const entry = live(key)
+        if (entry !== undefined) entry.expiresAt = Date.now() + seconds * 1000
+      }),
+    del: (key) => Effect.sync(() => void hashes.delete(key)),
+    publish: (channel, message) => Effect.sync(() => fanout.dispatch(channel, message)),
+    subscribe: fanout.stream,
+    ping: Effect.void
+  }
+}
+
+const redisCall = <A>(operation: string, f: () => Promise<A>) =>
+  Effect.tryPromise({
+    try: f,
+    catch: (cause) => new LiveStoreError({ operation, message: cause instanceof Error ? cause.message : String(cause) })
+  })
+
+/** Redis-backed store; `prefix` namespaces every key and channel. */
+export const makeRedis = (url: string, prefix: string) =>
+  Effect.gen(function* () {
+    const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: true }
+    const acquire = (name: string) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          const client = new Redis(url, { ...options, connectionName: `candor-${name}` })
+          // ioredis reconnects on its own; without a listener an outage would be an unhandled 'error' event.
+          client.on("error", () => {})
+          client.connect().catch(() => {})
+          return client
+        }),
+        (client) => Effect.sync(() => client.disconnect())
+      )
+    const commands = yield* acquire("commands")
+    const subscriber = yield* acquire("subscriber")
+    const fanout = makeFanout(
+      (channel) => void subscriber.subscribe(prefix + channel).catch(() => {}),
+      (channel) => void subscriber.unsubscribe(prefix + channel).catch(() => {})
+    )
+    subscriber.on("message", (channel: string, message: string) =>
+      fanout.dispatch(channel.slice(prefix.length), message)
+    )
+    const store: LiveStoreShape = {
+      backend: "redis",
+      hset: (key, fields) => redisCall("hset", () => commands.hset(prefix + key, fields)).pipe(Effect.asVoid),
+      hgetall: (key) => redisCall("hgetall", () => commands.hgetall(prefix + key)),
+      expire: (key, seconds) => redisCall("expire", () => commands.expire(prefix + key, seconds)).pipe(Effect.asVoid),
+      del: (key) => redisCall("del", () => commands.del(prefix + key)).pipe(Effect.asVoid),
+      publish: (channel, message) =>
+        redisCall("publish", () => commands.publish(prefix + channel, message)).pipe(Effect.asVoid),
+      subscribe: fanout.stream,
+      ping: redisCall("ping", () => commands.ping()).pipe(Effect.asVoid)
+    }
+    return store
+  })
+
+/** Live state for recruiters (Redis or in-process). */
+export class LiveStore extends Context.Service<LiveStore, LiveStoreShape>()("candor/LiveStore") {
+  static readonly layerMemory = Layer.sync(LiveStore, makeMemory)
+
+  static readonly layer = Layer.effect(
+    LiveStore,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      return config.redisUrl === undefined
+        ? makeMemory()
+        : yield* makeRedis(Redacted.value(config.redisUrl), config.redisPrefix)
+    })
+  )
+}

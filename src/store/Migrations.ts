@@ -1,0 +1,16 @@
+/**
+ * Schema migrations. `npm start` and `candor migrate` run exactly this list, on Postgres and on PGlite alike.
+ */
+import { Effect } from "effect"
+import * as Migrator from "effect/sql/Migrator"
+import initial from "./migrations/0001_initial.ts"
+
+const loader = Migrator.fromRecord({ "0001_initial": initial })
+
+const migrator = Migrator.make({})
+
+/** Applies pending migrations; returns those applied now as `[id, name]`. */
+export const runMigrations = migrator({ loader, table: "candor_migrations" }).pipe(Effect.withSpan("Migrations.run"))
+
+/** Every migration this build knows, in order. */
+export const knownMigrations = Effect.map(loader, (list) => list.map(([id, name]) => ({ id, name })))

@@ -1,0 +1,18 @@
+/** Small conversions shared by the repositories, so that PGlite and Postgres rows read the same. */
+
+/** ISO 8601 from a `timestamptz` column, whichever way the driver returned it. */
+export const toIso = (value: unknown): string => (value instanceof Date ? value : new Date(String(value))).toISOString()
+
+export const toIsoOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : toIso(value)
+
+/** A `jsonb` column, whichever way the driver returned it. */
+export const fromJson = <A>(value: unknown): A => (typeof value === "string" ? JSON.parse(value) : value) as A
+
+/** New opaque id. */
+export const newId = (): string => crypto.randomUUID()
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/u
+
+/** Ids come from URLs: anything that is not one of ours is simply not found. */
+export const isId = (value: string): boolean => uuidPattern.test(value)
