@@ -3,16 +3,16 @@
  * ONNX, checking every input against models/manifest.json and every output after writing it.
  * A model is rewritten only when its file is missing, differs from the manifest, or `force` is set.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, promises as fs } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { convert } from "./converter/Convert.ts"
-import type { InvalidModel, UnsupportedOp } from "./converter/ConverterError.ts"
+import { InvalidModel, type UnsupportedOp } from "./converter/ConverterError.ts"
 import { IR_VERSION, OPSET, type ValueInfo } from "./converter/OnnxModel.ts"
 import { type ModelName, RECIPES, type Recipe } from "./converter/Recipes.ts"
-import { parseTfjsGraph, weightPaths } from "./converter/TfjsGraph.ts"
+import { ModelJson, parseTfjsGraph, weightPaths } from "./converter/TfjsGraph.ts"
 import {
   ChecksumMismatch,
   formatManifest,
@@ -74,6 +74,9 @@ export interface BuildResult {
 
 export type BuildError = UnsupportedOp | InvalidModel | ChecksumMismatch | ManifestInvalid | ModelFileError
 
+const asInvalidModel = (cause: unknown): InvalidModel =>
+  cause instanceof InvalidModel ? cause : new InvalidModel({ reason: String(cause) })
+
 const sha256 = (bytes: Uint8Array | string): string => createHash("sha256").update(bytes).digest("hex")
 
 const readFile = (file: string) =>
@@ -118,14 +121,13 @@ const buildOne = (
     const jsonName = `models/${recipe.model}.json`
     const jsonBytes = yield* readFile(path.join(source.dir, jsonName))
     const json = yield* Effect.try({
-      try: () => JSON.parse(jsonBytes.toString("utf8")) as unknown,
+      try: () => Schema.decodeUnknownSync(ModelJson)(JSON.parse(jsonBytes.toString("utf8"))),
       catch: (cause) =>
-        new ModelFileError({ file: path.join(source.dir, jsonName), reason: `not JSON: ${String(cause)}` })
+        new ModelFileError({ file: path.join(source.dir, jsonName), reason: `not a TFJS model.json: ${String(cause)}` })
     })
     const inputs: Record<string, string> = { [jsonName]: sha256(jsonBytes) }
     const shards: Array<Uint8Array> = []
-    const shardNames = weightPaths(json as Parameters<typeof weightPaths>[0])
-    for (const shard of shardNames) {
+    for (const shard of weightPaths(json)) {
       const name = `models/${shard}`
       const bytes = yield* readFile(path.join(source.dir, name))
       inputs[name] = sha256(bytes)
@@ -162,11 +164,8 @@ const buildOne = (
       }
     }
 
-    const graph = yield* Effect.try({
-      try: () => parseTfjsGraph(json, Buffer.concat(shards)),
-      catch: (cause) => cause as InvalidModel
-    })
-    const outputs = yield* Effect.try({ try: () => recipe.outputs(graph), catch: (cause) => cause as InvalidModel })
+    const graph = yield* Effect.try({ try: () => parseTfjsGraph(json, Buffer.concat(shards)), catch: asInvalidModel })
+    const outputs = yield* Effect.try({ try: () => recipe.outputs(graph), catch: asInvalidModel })
     const converted = yield* convert(graph, {
       graphName: recipe.model,
       inputName: "input",

@@ -10,7 +10,7 @@ import { convert, type OutputSpec } from "../../src/inference/converter/Convert.
 import { Attr, encodeModel } from "../../src/inference/converter/OnnxModel.ts"
 import { ProtoWriter } from "../../src/inference/converter/Protobuf.ts"
 import { float16ToFloat32, parseTfjsGraph } from "../../src/inference/converter/TfjsGraph.ts"
-import { build, DEFAULT_MODELS_DIR } from "../../src/inference/ModelBuilder.ts"
+import { build, DEFAULT_MODELS_DIR, modelsCommand } from "../../src/inference/ModelBuilder.ts"
 import { readManifest } from "../../src/inference/ModelManifest.ts"
 import { Blazeface, EmotionNet, FaceMesh, Iris } from "../../src/inference/ModelSpec.ts"
 
@@ -420,6 +420,18 @@ describe("models build", () => {
       expect(sha(bytes)).toBe(recorded!.models["emotion"]!.sha256)
     })
   )
+
+  it("runs as a CLI verb with exit codes", async () => {
+    const dir = await temp()
+    try {
+      expect(await modelsCommand(["--bogus"])).toBe(2)
+      expect(await modelsCommand(["--only", "nosuchmodel"])).toBe(2)
+      expect(await modelsCommand(["--out", dir, "--only", "emotion"])).toBe(0)
+      expect((await fs.readdir(dir)).filter((f) => f.endsWith(".onnx"))).toEqual(["emotion.onnx"])
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true })
+    }
+  })
 
   it("honours the model contract: names, NHWC inputs, dynamic batch, output shapes", async () => {
     const dir = await temp()
