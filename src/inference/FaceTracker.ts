@@ -1,0 +1,62 @@
+import { type FaceRegion, regionIoU } from "./FaceRegion.ts"
+
+/**
+ * Per-session tracking state (MediaPipe's approach): the regions the face mesh found in the last frame and the
+ * frames since the detector last ran. It is plain data that travels with each task, so any worker can continue
+ * a session and the workers keep no state of their own.
+ */
+export interface TrackState {
+  readonly sinceDetect: number
+  readonly faces: ReadonlyArray<FaceRegion>
+}
+
+/** Regions overlapping more than this are the same face (MediaPipe's association threshold). */
+export const SAME_FACE_IOU = 0.5
+
+/**
+ * Whether this frame needs the detector: nothing is tracked, or `detectEvery` frames have passed (new faces
+ * can only enter through the detector). `detectEvery` 1 detects on every frame.
+ */
+export const detectionDue = (state: TrackState | null, detectEvery: number): boolean =>
+  state === null || state.faces.length === 0 || state.sinceDetect + 1 >= detectEvery
+
+/**
+ * Regions to run the mesh on when the detector ran: tracked regions win over detections of the same face
+ * (they are centred on last frame's landmarks, which beats a fresh box), new detections fill up to `maxFaces`.
+ * `detected` must be ordered best first.
+ */
+export const mergeRegions = (
+  tracked: ReadonlyArray<FaceRegion>,
+  detected: ReadonlyArray<FaceRegion>,
+  maxFaces: number
+): Array<FaceRegion> => {
+  const out = tracked.slice(0, maxFaces)
+  for (const region of detected) {
+    if (out.length >= maxFaces) break
+    if (out.every((r) => regionIoU(r, region) <= SAME_FACE_IOU)) out.push(region)
+  }
+  return out
+}
+
+/**
+ * Drops faces that converged onto another (a tracked region and a new detection can end up on one face);
+ * the better-scored one stays. Order of the survivors is by score.
+ */
+export const dedupeFaces = <A extends { readonly region: FaceRegion; readonly score: number }>(
+  faces: ReadonlyArray<A>
+): Array<A> => {
+  const out: Array<A> = []
+  for (const face of [...faces].sort((a, b) => b.score - a.score)) {
+    if (out.every((f) => regionIoU(f.region, face.region) <= SAME_FACE_IOU)) out.push(face)
+  }
+  return out
+}
+
+export const nextTrackState = (
+  previous: TrackState | null,
+  detectorRan: boolean,
+  faces: ReadonlyArray<FaceRegion>
+): TrackState => ({
+  sinceDetect: detectorRan || previous === null ? 0 : previous.sinceDetect + 1,
+  faces
+})

@@ -1,0 +1,69 @@
+import { join } from "node:path"
+import * as ort from "onnxruntime-node"
+import { Blazeface, EmotionNet, FaceMesh } from "./ModelSpec.ts"
+
+/** The three face models, batched. Inputs are NHWC float32 holding `n` items; outputs are copies-free views. */
+export interface FaceModels {
+  readonly detect: (input: Float32Array, n: number) => Promise<{ scores: Float32Array; boxes: Float32Array }>
+  readonly mesh: (input: Float32Array, n: number) => Promise<{ mesh: Float32Array; faceflag: Float32Array }>
+  readonly emotion: (
+    input: Float32Array,
+    n: number
+  ) => Promise<{ probs: Float32Array; cam: Float32Array; camHeight: number; camWidth: number }>
+  readonly release: () => Promise<void>
+}
+
+/**
+ * One worker owns one core: a single intra-op thread and no spinning, so an idle worker really idles and two
+ * workers never fight over a core (two ORT threads were measured slower than one on a 2-core machine).
+ */
+export const sessionOptions: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: "sequential",
+  graphOptimizationLevel: "all",
+  extra: { session: { "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" } }
+}
+
+const floats = (value: ort.Tensor | undefined, name: string): Float32Array => {
+  if (value === undefined || !(value.data instanceof Float32Array)) throw new Error(`model output ${name} missing`)
+  return value.data
+}
+
+const tensor = (input: Float32Array, n: number, shape: ReadonlyArray<number>) =>
+  new ort.Tensor("float32", input.subarray(0, n * shape.reduce((a, b) => a * b, 1)), [n, ...shape])
+
+/** Creates the ONNX sessions once; the caller keeps them for the life of the worker. */
+export const loadOnnxModels = async (modelsDir: string): Promise<FaceModels> => {
+  const [detector, mesher, classifier] = await Promise.all([
+    ort.InferenceSession.create(join(modelsDir, Blazeface.file), sessionOptions),
+    ort.InferenceSession.create(join(modelsDir, FaceMesh.file), sessionOptions),
+    ort.InferenceSession.create(join(modelsDir, EmotionNet.file), sessionOptions)
+  ])
+  return {
+    detect: async (input, n) => {
+      const out = await detector.run({ [Blazeface.input]: tensor(input, n, Blazeface.inputShape) })
+      return { scores: floats(out[Blazeface.scores], Blazeface.scores), boxes: floats(out[Blazeface.boxes], "boxes") }
+    },
+    mesh: async (input, n) => {
+      const out = await mesher.run({ [FaceMesh.input]: tensor(input, n, FaceMesh.inputShape) }, [
+        FaceMesh.mesh,
+        FaceMesh.faceflag
+      ])
+      return { mesh: floats(out[FaceMesh.mesh], FaceMesh.mesh), faceflag: floats(out[FaceMesh.faceflag], "faceflag") }
+    },
+    emotion: async (input, n) => {
+      const out = await classifier.run({ [EmotionNet.input]: tensor(input, n, EmotionNet.inputShape) })
+      const cam = out[EmotionNet.cam]
+      return {
+        probs: floats(out[EmotionNet.probs], EmotionNet.probs),
+        cam: floats(cam, EmotionNet.cam),
+        camHeight: Number(cam?.dims[2] ?? 0),
+        camWidth: Number(cam?.dims[3] ?? 0)
+      }
+    },
+    release: async () => {
+      await Promise.all([detector.release(), mesher.release(), classifier.release()])
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Messages between the InferencePool and its workers. Everything here is structured-clone data; frame bytes of
+ * a batch travel in one transferred ArrayBuffer.
+ */
+import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import type { TrackState } from "./FaceTracker.ts"
+
+/** Fixed for the life of a worker (Piscina `workerData`). */
+export interface WorkerSettings {
+  readonly modelsDir: string
+  /** Images with more pixels are rejected as TooLarge. */
+  readonly maxPixels: number
+  /** Longer sides are shrunk while decoding. */
+  readonly maxSide: number
+  readonly maxFaces: number
+  /** Run the detector at least every this many frames of a tracked session (1 = every frame). */
+  readonly detectEvery: number
+  readonly eyesClosedThreshold: number
+  /** Detector probability below which a candidate is ignored. */
+  readonly minDetectionScore: number
+  /** Face-mesh face probability below which a face is dropped (and tracking falls back to the detector). */
+  readonly minFaceScore: number
+  /** Level crops along the eye line before the mesh and emotion models. */
+  readonly rotate: boolean
+  /** Enables test-only behaviour (a frame that kills its worker). Never set in production. */
+  readonly testHooks: boolean
+}
+
+export interface FrameJob {
+  readonly seq: number
+  readonly capturedAt: number
+  /** Byte range of this frame's encoded image within the task's buffer. */
+  readonly offset: number
+  readonly length: number
+  readonly affect: boolean
+  readonly heatmap: boolean
+  /** Tracking state from the session's previous frame; null to detect from scratch. */
+  readonly track: TrackState | null
+  /** Test hook: the worker exits while holding this frame. Honoured only with `testHooks`. */
+  readonly crash?: true
+}
+
+export type WorkerTask =
+  | { readonly _tag: "Analyze"; readonly bytes: ArrayBuffer; readonly frames: ReadonlyArray<FrameJob> }
+  /** Runs every model once so the first real frame does not pay for lazy allocations. */
+  | { readonly _tag: "Warmup" }
+
+export type RejectReason = "Undecodable" | "TooLarge"
+
+export type FrameOutcome =
+  | { readonly _tag: "Analyzed"; readonly analysis: FrameAnalysis; readonly track: TrackState }
+  | { readonly _tag: "Rejected"; readonly reason: RejectReason; readonly message: string }
+
+/**
+ * A task never rejects on purpose: failures come back as `Failed`, so a rejected task can only mean the worker
+ * itself died.
+ */
+export type WorkerResult =
+  | { readonly _tag: "Done"; readonly frames: ReadonlyArray<FrameOutcome> }
+  | { readonly _tag: "Failed"; readonly message: string }
