@@ -18,8 +18,8 @@ export interface S3Settings {
 export interface AppSettings {
   readonly host: string
   readonly port: number
-  /** Base URL used in links handed to people (join links, report links). */
-  readonly publicUrl: string
+  /** Base URL used in links handed to people (join links, report links); unset: the URL the server listens on. */
+  readonly publicUrl: string | undefined
   readonly dataDir: string
   /** Postgres connection string; when absent the embedded PGlite database is used. */
   readonly databaseUrl: Redacted.Redacted<string> | undefined
@@ -177,10 +177,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
     return {
       host: raw.host,
       port: raw.port,
-      publicUrl: (raw.publicUrl ?? `http://${raw.host.includes(":") ? `[${raw.host}]` : raw.host}:${raw.port}`).replace(
-        /\/+$/,
-        ""
-      ),
+      publicUrl: raw.publicUrl?.replace(/\/+$/, ""),
       dataDir,
       databaseUrl: raw.databaseUrl,
       pgliteDir: raw.pgliteDir === ":memory:" ? ":memory:" : Path.resolve(raw.pgliteDir ?? Path.join(dataDir, "pg")),
@@ -211,7 +208,7 @@ export class AppConfig extends Context.Service<AppConfig, AppSettings>()("candor
 /** Where the settings came from, safe to log: secrets appear only as `<redacted>`. */
 export const describeSettings = (s: AppSettings): Record<string, unknown> => ({
   listen: `${s.host}:${s.port}`,
-  publicUrl: s.publicUrl,
+  publicUrl: s.publicUrl ?? "(the listening address)",
   database: s.databaseUrl === undefined ? `embedded PGlite (${s.pgliteDir})` : String(s.databaseUrl),
   live: s.redisUrl === undefined ? "in-process" : String(s.redisUrl),
   media: s.s3 === undefined ? `disk (${s.mediaDir})` : `s3://${s.s3.bucket}/${s.s3.prefix}`

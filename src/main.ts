@@ -69,7 +69,7 @@ const routesLayer = Layer.effect(
           description:
             "Real-time interview analysis. Recruiters create interviews and read reports; candidates stream over WebSocket. Affect signals (emotion, blinks) follow the tenant's policy and are always off for EU tenants; a person makes the hiring decision."
         },
-        config.publicUrl
+        config.publicUrl ?? `http://${config.host}:${config.port}`
       ))
     routes.push(...interviewRoutes, ...systemRoutes(openApi), ...adminRoutes)
     return routes

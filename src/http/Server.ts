@@ -20,6 +20,8 @@ export interface HttpServerShape {
   readonly app: uWS.TemplatedApp
   readonly port: number
   readonly url: string
+  /** Base of links handed to people: `PUBLIC_URL`, or the listening URL. */
+  readonly publicUrl: string
   /** Requests currently being handled. */
   readonly inFlight: () => number
 }
@@ -109,7 +111,8 @@ export const layer = (options: ServerOptions = {}) =>
       const adminToken = yield* AdminToken
       // Routes run with every service of the layer that built the server (see main.ts).
       const context = (yield* Effect.context<never>()) as Context.Context<any>
-      const runFork = Effect.runForkWith(context)
+      // Routes may ask for the server itself (its URL for links); it is added once listening.
+      let runFork = Effect.runForkWith(context)
       const scope = yield* Effect.scope
       const fibers = new Set<Fiber.Fiber<unknown, unknown>>()
       let accepting = true
@@ -356,7 +359,16 @@ export const layer = (options: ServerOptions = {}) =>
           app.close()
         })
       )
-      const shown = host.includes(":") ? `[${host}]` : host
-      return { app, port, url: `http://${shown}:${port}`, inFlight: () => fibers.size }
+      const shown = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
+      const url = `http://${shown}:${port}`
+      const server: HttpServerShape = {
+        app,
+        port,
+        url,
+        publicUrl: config.publicUrl ?? url,
+        inFlight: () => fibers.size
+      }
+      runFork = Effect.runForkWith(Context.add(context, HttpServer, server))
+      return server
     })
   )

@@ -42,8 +42,12 @@ const safeKey = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/u
 const fail = (operation: string, key: string) => (cause: unknown) =>
   new MediaStoreError({ operation, key, message: cause instanceof Error ? cause.message : String(cause) })
 
+/** Listing and deleting take a prefix, which may end in "/" or be empty. */
+const safePrefix = (prefix: string) =>
+  prefix === "" || safeKey.test(prefix.endsWith("/") ? prefix.slice(0, -1) : prefix)
+
 const checked = <A>(operation: string, key: string, f: () => Promise<A>) =>
-  safeKey.test(key) || (operation === "list" && key === "")
+  (operation === "list" || operation === "delete" ? safePrefix(key) : safeKey.test(key))
     ? Effect.tryPromise({ try: f, catch: fail(operation, key) })
     : Effect.fail(new MediaStoreError({ operation, key, message: "invalid media key" }))
 

@@ -7,7 +7,6 @@ import {
   InterviewPage,
   ListInterviewsQuery
 } from "../../../schemas/Api.ts"
-import { AppConfig } from "../../config.ts"
 import { AuditLog } from "../../store/AuditLog.ts"
 import { Interviews, InvalidCursor } from "../../store/Interviews.ts"
 import { LiveStore } from "../../store/LiveStore.ts"
@@ -16,6 +15,7 @@ import { Tenants } from "../../store/Tenants.ts"
 import { ApiError } from "../ApiError.ts"
 import { JoinTokens } from "../JoinTokens.ts"
 import { json, route } from "../Route.ts"
+import { HttpServer } from "../Server.ts"
 
 const dbUnavailable = () => ApiError.unavailable("database unavailable; retry shortly")
 
@@ -38,7 +38,7 @@ export const interviewRoutes = [
     responses: { 201: { description: "Created", schema: CreateInterviewResponse } },
     handle: ({ body, principal }) =>
       Effect.gen(function* () {
-        const config = yield* AppConfig
+        const server = yield* HttpServer
         const tenants = yield* Tenants
         const repo = yield* Interviews
         const tokens = yield* JoinTokens
@@ -62,7 +62,7 @@ export const interviewRoutes = [
             detail: { questions: interview.questions.length, affectSignals: interview.affectSignals }
           })
           .pipe(Effect.mapError(dbUnavailable))
-        const wsBase = config.publicUrl.replace(/^http/, "ws")
+        const wsBase = server.publicUrl.replace(/^http/, "ws")
         return json(201, {
           id: interview.id,
           candidateToken: token.token,

@@ -1,0 +1,36 @@
+/** Starts the whole engine in-process on a free port for API tests, and stops it. */
+import { Effect, Exit, Layer, Logger, References, Scope } from "effect"
+import { AppConfig } from "../../src/config.ts"
+import { HttpServer } from "../../src/http/Server.ts"
+import { serverLayer } from "../../src/main.ts"
+import { seedDemo } from "../../src/Seed.ts"
+
+export interface TestServer {
+  readonly url: string
+  readonly run: <A, E>(effect: Effect.Effect<A, E, any>) => Promise<A>
+  readonly seed: () => Promise<{ tenantId: string; apiKey: string; interviewId: string; candidateToken: string }>
+  readonly close: () => Promise<void>
+}
+
+export const quiet = Layer.mergeAll(
+  Layer.succeed(References.MinimumLogLevel, "Error"),
+  Logger.layer([Logger.consolePretty({ colors: false })])
+)
+
+export const startServer = async (env: Record<string, string>): Promise<TestServer> => {
+  const scope = await Effect.runPromise(Scope.make())
+  const layer = serverLayer({ port: 0, host: "127.0.0.1" }).pipe(
+    Layer.provideMerge(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env })),
+    Layer.provideMerge(quiet)
+  )
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
+  const server = Effect.runSync(Effect.provide(Effect.service(HttpServer), context))
+  const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
+    Effect.runPromise(Effect.provide(effect, context) as Effect.Effect<A, E>)
+  return {
+    url: server.url,
+    run,
+    seed: () => run(seedDemo("Test tenant")),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
