@@ -44,7 +44,8 @@ const normalise = (input: string): Normalised => {
     for (const ch of folded) {
       if (whitespace.test(ch)) continue
       text += ch
-      origin.push(at)
+      // One entry per UTF-16 unit, because positions in `text` are UTF-16 indices.
+      for (let unit = 0; unit < ch.length; unit++) origin.push(at)
     }
   }
   return { text, origin }

@@ -49,6 +49,8 @@ const analyse = (question: QuestionInput, answer: string): Analysis => {
   }
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
+
 const clamp01 = (x: number): number => Math.min(1, Math.max(0, x))
 
 /** 0–1 coverage of the expected points, or undefined when the question lists none. */
@@ -113,7 +115,7 @@ const judgeDefault = (criterion: Criterion, a: Analysis): Judgement | undefined 
       return {
         signal: clarityOf(a.structure),
         evidence: a.sentenceStems.slice(0, 1).map((s) => s.text),
-        rationale: `${a.structure.sentenceCount} sentences, ${Math.round(a.structure.meanSentenceWords)} words each on average${a.structure.hasExample ? ", with an example" : ""}.`
+        rationale: `${plural(a.structure.sentenceCount, "sentence")}, ${plural(Math.round(a.structure.meanSentenceWords), "word")} each on average${a.structure.hasExample ? ", with an example" : ""}.`
       }
     default:
       return undefined
@@ -148,7 +150,7 @@ const judgeCustom = (criterion: Criterion, a: Analysis): Judgement => {
 }
 
 const summaryOf = (a: Analysis): string => {
-  const parts = [`${a.structure.wordCount} words in ${a.structure.sentenceCount} sentences`]
+  const parts = [`${plural(a.structure.wordCount, "word")} in ${plural(a.structure.sentenceCount, "sentence")}`]
   if (a.points.length > 0) {
     const missing = a.points.filter((p) => p.share < pointCoveredAt).map((p) => p.text)
     parts.push(`mentions ${a.points.length - missing.length} of ${a.points.length} expected points`)

@@ -37,7 +37,7 @@ export type FakeReply =
   /** Never answers (the client's timeout must fire). */
   | { readonly kind: "hang" }
   /** Waits, then replies. */
-  | { readonly kind: "delay"; readonly ms: number; readonly then: FakeReply }
+  | { readonly kind: "delay"; readonly ms: number; readonly reply: FakeReply }
   /** A successful transcription. */
   | { readonly kind: "transcript"; readonly text: string }
 
@@ -170,7 +170,7 @@ export const startFakeOpenAi = (options: FakeOpenAiOptions = {}): Promise<FakeOp
       case "delay": {
         const timer = setTimeout(() => {
           timers.delete(timer)
-          if (!res.destroyed) reply(res, request, r.then)
+          if (!res.destroyed) reply(res, request, r.reply)
         }, r.ms)
         timers.add(timer)
         return
