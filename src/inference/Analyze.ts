@@ -1,0 +1,195 @@
+import { readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { availableParallelism } from "node:os"
+import { extname, join } from "node:path"
+import { Effect } from "effect"
+import type { Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import { type FrameInput, InferencePool, layer } from "./InferencePool.ts"
+import { EMOTIONS } from "./ModelSpec.ts"
+
+const USAGE = `usage: candor analyze <image|dir>... [--json] [--heatmap out.png] [--no-affect]
+  Detects faces and reports box, score, eye aspect ratio, eyes closed and the 7 emotion probabilities.
+  --json          print JSON instead of a table
+  --heatmap FILE  write the first face's class-activation heat-map (top emotion) as a PNG
+  --no-affect     skip emotion analysis`
+
+const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff", ".heic"])
+
+interface Args {
+  readonly paths: ReadonlyArray<string>
+  readonly json: boolean
+  readonly heatmap: string | undefined
+  readonly affect: boolean
+}
+
+type ImageReport =
+  | { readonly file: string; readonly analysis: FrameAnalysis }
+  | { readonly file: string; readonly error: string }
+
+const parseArgs = (args: ReadonlyArray<string>): Args | string => {
+  const paths: Array<string> = []
+  let json = false
+  let heatmap: string | undefined
+  let affect = true
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--json") json = true
+    else if (arg === "--no-affect") affect = false
+    else if (arg === "--heatmap") {
+      heatmap = args[++i]
+      if (heatmap === undefined) return "--heatmap needs a file name"
+    } else if (arg.startsWith("--")) return `unknown option ${arg}`
+    else paths.push(arg)
+  }
+  if (paths.length === 0) return "no image given"
+  if (heatmap !== undefined && !affect) return "--heatmap needs emotion analysis; drop --no-affect"
+  return { paths, json, heatmap, affect }
+}
+
+/** Expands directories (not recursively) to the image files in them; missing paths become error reports. */
+const expand = async (paths: ReadonlyArray<string>): Promise<Array<{ file: string; error?: string }>> => {
+  const out: Array<{ file: string; error?: string }> = []
+  for (const path of paths) {
+    const info = await stat(path).catch(() => undefined)
+    if (info === undefined) out.push({ file: path, error: "no such file or directory" })
+    else if (info.isDirectory()) {
+      const names = (await readdir(path)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort()
+      if (names.length === 0) out.push({ file: path, error: "directory holds no images" })
+      for (const name of names) out.push({ file: join(path, name) })
+    } else out.push({ file: path })
+  }
+  return out
+}
+
+const describe = (error: { readonly _tag: string; readonly message: string }): string => {
+  switch (error._tag) {
+    case "FrameRejected":
+      return /pixel limit/i.test(error.message)
+        ? `image too large (${error.message})`
+        : `not an image (${error.message})`
+    default:
+      return `${error._tag}: ${error.message}`
+  }
+}
+
+const analyzeAll = (
+  files: ReadonlyArray<{ file: string; error?: string }>,
+  args: Args
+): Effect.Effect<Array<ImageReport>, unknown, InferencePool> =>
+  Effect.gen(function* () {
+    const pool = yield* InferencePool
+    return yield* Effect.forEach(
+      files,
+      (entry, seq) =>
+        Effect.gen(function* () {
+          if (entry.error !== undefined) return { file: entry.file, error: entry.error }
+          const image = yield* Effect.promise(() => readFile(entry.file).catch(() => undefined))
+          if (image === undefined) return { file: entry.file, error: "cannot read file" }
+          const frame: FrameInput = {
+            seq,
+            capturedAt: Date.now(),
+            image,
+            affectEnabled: args.affect,
+            heatmap: args.heatmap !== undefined
+          }
+          return yield* pool.analyze(frame).pipe(
+            Effect.map((analysis): ImageReport => ({ file: entry.file, analysis })),
+            Effect.catch((error) => Effect.succeed<ImageReport>({ file: entry.file, error: describe(error) }))
+          )
+        }),
+      { concurrency: "unbounded" }
+    )
+  })
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits)
+
+const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 || c === 1 || c === 5 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join("  ")
+        .trimEnd()
+    )
+    .join("\n")
+}
+
+const faceRow = (face: Face, i: number): Array<string> => {
+  const [x, y, w, h] = face.box.map((v) => Math.round(v))
+  const emotions = EMOTIONS.map((label) => (face.emotion === null ? "-" : fixed(face.emotion[label])))
+  const top =
+    face.emotion === null
+      ? "-"
+      : EMOTIONS.reduce((best, label) => (face.emotion![label] > face.emotion![best] ? label : best), EMOTIONS[0])
+  return [
+    String(i + 1),
+    `${x},${y} ${w}×${h}`,
+    fixed(face.score),
+    `${fixed(face.ear.left)}/${fixed(face.ear.right)}`,
+    fixed(face.ear.mean),
+    face.eyesClosed ? "closed" : "open",
+    top,
+    ...emotions
+  ]
+}
+
+const render = (report: ImageReport): string => {
+  if ("error" in report) return ""
+  const { analysis: a } = report
+  const head = `${report.file}  ${a.width}×${a.height}  ${a.faces.length} face${a.faces.length === 1 ? "" : "s"}  (${fixed(a.timings.totalMs, 1)} ms)`
+  if (a.faces.length === 0) return head
+  const header = ["#", "box x,y w×h", "score", "EAR l/r", "mean", "eyes", "top", ...EMOTIONS]
+  const body = table([header, ...a.faces.map(faceRow)])
+  return `${head}\n${body
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n")}`
+}
+
+const jsonReport = (report: ImageReport) => {
+  if ("error" in report) return { file: report.file, error: report.error }
+  const { heatmap: _heatmap, ...analysis } = report.analysis
+  return { file: report.file, ...analysis }
+}
+
+/** CLI verb `candor analyze`: returns the exit code (0 ok, 1 some image failed, 2 usage). */
+export const analyzeCommand = async (args: ReadonlyArray<string>): Promise<number> => {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE)
+    return 0
+  }
+  const parsed = parseArgs(args)
+  if (typeof parsed === "string") {
+    console.error(`candor analyze: ${parsed}\n${USAGE}`)
+    return 2
+  }
+  const files = await expand(parsed.paths)
+  const readable = files.filter((f) => f.error === undefined).length
+  const workers = Math.max(1, Math.min(availableParallelism(), readable))
+  const program = analyzeAll(files, parsed).pipe(
+    Effect.provide(layer({ workers, detectEvery: 1, maxDelayMs: 0 })),
+    Effect.map((reports) => ({ reports, failure: undefined as string | undefined })),
+    Effect.catch((error) => Effect.succeed({ reports: [] as Array<ImageReport>, failure: describe(error as never) }))
+  )
+  const { reports, failure } = await Effect.runPromise(program)
+  if (failure !== undefined) {
+    console.error(`candor analyze: ${failure}\n(run \`candor models\` if the models are missing)`)
+    return 1
+  }
+  if (parsed.json) console.log(JSON.stringify(reports.map(jsonReport), null, 2))
+  else {
+    const analysed = reports.filter((r) => "analysis" in r)
+    if (analysed.length > 0) console.log(analysed.map(render).join("\n\n"))
+  }
+  for (const r of reports) if ("error" in r) console.error(`candor analyze: ${r.file}: ${r.error}`)
+
+  if (parsed.heatmap !== undefined) {
+    const png = reports.flatMap((r) => ("analysis" in r && r.analysis.heatmap ? [r.analysis.heatmap] : []))[0]
+    if (png === undefined) console.error("candor analyze: no face found for the heat-map")
+    else {
+      await writeFile(parsed.heatmap, png.png)
+      if (!parsed.json) console.log(`heat-map (${png.emotion}) written to ${parsed.heatmap}`)
+    }
+  }
+  return reports.some((r) => "error" in r) ? 1 : 0
+}

@@ -1,0 +1,284 @@
+import { availableParallelism } from "node:os"
+import { fileURLToPath } from "node:url"
+import { Context, Effect, Layer, type Scope } from "effect"
+import { Piscina } from "piscina"
+import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import type { TrackState } from "./FaceTracker.ts"
+import { FrameBatcher } from "./FrameBatcher.ts"
+import { type AnalyzeError, FrameRejected, InferenceFailed, PoolSaturated, WorkerCrashed } from "./InferenceErrors.ts"
+import { type BuildError, build, DEFAULT_MODELS_DIR } from "./ModelBuilder.ts"
+import { PoolMetrics, type PoolMetricsSnapshot } from "./PoolMetrics.ts"
+import type { FrameJob, WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
+
+/** One frame to analyse. */
+export interface FrameInput {
+  /** Frames with the same key share face tracking (one key per interview); omit for unrelated stills. */
+  readonly sessionKey?: string
+  readonly seq: number
+  /** Capture time in ms since the epoch, passed through to the result. */
+  readonly capturedAt: number
+  /** Encoded image (JPEG from the browser; PNG and WebP work too). The pool copies it; the caller keeps it. */
+  readonly image: Uint8Array
+  /** Whether to run the emotion model; false yields `emotion: null` on every face. */
+  readonly affectEnabled: boolean
+  /** Attach a class-activation heat-map (PNG) of the first face's top emotion. */
+  readonly heatmap?: boolean
+}
+
+export interface InferencePoolOptions {
+  readonly modelsDir: string
+  readonly workers: number
+  /** Most frames per worker task. */
+  readonly maxBatch: number
+  /** Longest a frame waits for companions while a worker is idle. */
+  readonly maxDelayMs: number
+  /** Frames waiting beyond this fail fast with PoolSaturated. */
+  readonly maxQueue: number
+  /** Run the face detector at least every this many frames of a session (1 = every frame, tracking off). */
+  readonly detectEvery: number
+  readonly maxFaces: number
+  /** Larger images are rejected (FrameRejected TooLarge) before decoding. */
+  readonly maxPixels: number
+  /** Mean eye aspect ratio below which eyes count as closed. */
+  readonly eyesClosedThreshold: number
+  /** Images with a longer side are shrunk while decoding. */
+  readonly maxSide: number
+  readonly minDetectionScore: number
+  /** Face-mesh confidence below which a face is dropped and tracking falls back to the detector. */
+  readonly minFaceScore: number
+  /** Level face crops along the eye line (better landmarks and emotions on tilted heads). */
+  readonly rotate: boolean
+  /** Sessions whose tracking state is kept; the least recently used is forgotten first. */
+  readonly maxTrackedSessions: number
+  /** Test only: frames of this session key make their worker exit (to test crash recovery). */
+  readonly crashSessionKeyForTests?: string
+}
+
+/**
+ * Defaults. Batching numbers were measured with bench/pipeline.ts (2 workers, 640×480 single-face JPEGs,
+ * 2-core machine); see the comment on `maxBatch` and `maxDelayMs` there for the figures.
+ */
+export const defaultOptions = (): InferencePoolOptions => ({
+  modelsDir: DEFAULT_MODELS_DIR,
+  workers: availableParallelism(),
+  maxBatch: 8,
+  maxDelayMs: 2,
+  maxQueue: 256,
+  detectEvery: 10,
+  maxFaces: 10,
+  maxPixels: 4096 * 4096,
+  eyesClosedThreshold: 0.2,
+  maxSide: 1920,
+  minDetectionScore: 0.5,
+  minFaceScore: 0.5,
+  rotate: true,
+  maxTrackedSessions: 10_000
+})
+
+/** The face-analysis runtime: a Piscina pool of ONNX workers behind a dynamic batcher. */
+export interface InferencePoolShape {
+  /**
+   * Analyses one frame. Concurrent calls from any callers are batched together. Interrupting the caller takes
+   * the frame out of the queue if it has not been dispatched yet.
+   */
+  readonly analyze: (frame: FrameInput) => Effect.Effect<FrameAnalysis, AnalyzeError>
+  /** Drops a session's tracking state (call when an interview ends). */
+  readonly forget: (sessionKey: string) => Effect.Effect<void>
+  readonly metrics: Effect.Effect<PoolMetricsSnapshot>
+}
+
+export class InferencePool extends Context.Service<InferencePool, InferencePoolShape>()("candor/InferencePool") {}
+
+interface Pending {
+  readonly frame: FrameInput
+  readonly submittedAt: number
+}
+
+type Outcome = Effect.Effect<FrameAnalysis, AnalyzeError>
+
+const workerEntry = fileURLToPath(new URL("./workerEntry.mjs", import.meta.url))
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+/** Starts the workers, waits until each has loaded the models, and returns the service; stops them on scope close. */
+export const make = (
+  overrides: Partial<InferencePoolOptions> = {}
+): Effect.Effect<InferencePoolShape, InferenceFailed, Scope.Scope> =>
+  Effect.gen(function* () {
+    const options: InferencePoolOptions = { ...defaultOptions(), ...overrides }
+    const settings: WorkerSettings = {
+      modelsDir: options.modelsDir,
+      maxPixels: options.maxPixels,
+      maxSide: options.maxSide,
+      maxFaces: options.maxFaces,
+      detectEvery: options.detectEvery,
+      eyesClosedThreshold: options.eyesClosedThreshold,
+      minDetectionScore: options.minDetectionScore,
+      minFaceScore: options.minFaceScore,
+      rotate: options.rotate,
+      testHooks: options.crashSessionKeyForTests !== undefined
+    }
+    const metrics = new PoolMetrics()
+    const pool = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const pool = new Piscina<WorkerTask, WorkerResult>({
+          filename: workerEntry,
+          minThreads: options.workers,
+          maxThreads: options.workers,
+          idleTimeout: Number.POSITIVE_INFINITY,
+          workerData: settings
+        })
+        // A worker dying between tasks is reported here; Piscina replaces it. Without a listener it would throw.
+        pool.on("error", () => {
+          metrics.workerCrashes++
+        })
+        return pool
+      }),
+      (pool) => Effect.promise(() => pool.destroy())
+    )
+    yield* Effect.tryPromise({
+      try: () => Promise.all(Array.from({ length: options.workers }, () => pool.run({ _tag: "Warmup" }))),
+      catch: (error) => new InferenceFailed({ message: `inference workers did not start: ${messageOf(error)}` })
+    }).pipe(
+      Effect.flatMap((results) => {
+        const failed = results.find((r) => r._tag === "Failed")
+        return failed?._tag === "Failed"
+          ? Effect.fail(new InferenceFailed({ message: `inference models did not load: ${failed.message}` }))
+          : Effect.void
+      })
+    )
+
+    const tracks = new Map<string, { readonly seq: number; readonly state: TrackState }>()
+    const remember = (key: string, seq: number, state: TrackState) => {
+      const previous = tracks.get(key)
+      if (previous !== undefined && previous.seq > seq) return
+      tracks.delete(key)
+      tracks.set(key, { seq, state })
+      if (tracks.size > options.maxTrackedSessions) tracks.delete(tracks.keys().next().value!)
+    }
+
+    const settle = (p: Pending, outcome: WorkerResult, i: number): Outcome => {
+      if (outcome._tag === "Failed") {
+        metrics.frames.failed++
+        return Effect.fail(new InferenceFailed({ message: outcome.message }))
+      }
+      const frame = outcome.frames[i]
+      if (frame === undefined) {
+        metrics.frames.failed++
+        return Effect.fail(new InferenceFailed({ message: "worker returned no result for the frame" }))
+      }
+      if (frame._tag === "Rejected") {
+        metrics.frames.rejected++
+        return Effect.fail(new FrameRejected({ seq: p.frame.seq, reason: frame.reason, message: frame.message }))
+      }
+      if (p.frame.sessionKey !== undefined) remember(p.frame.sessionKey, p.frame.seq, frame.track)
+      const t = frame.analysis.timings
+      metrics.frames.analyzed++
+      if (frame.analysis.detectorRan) metrics.frames.detected++
+      metrics.stageMs.decode.observe(t.decodeMs)
+      metrics.stageMs.detect.observe(t.detectMs)
+      metrics.stageMs.mesh.observe(t.meshMs)
+      metrics.stageMs.emotion.observe(t.emotionMs)
+      metrics.stageMs.total.observe(t.totalMs)
+      metrics.latencyMs.observe(performance.now() - p.submittedAt)
+      return Effect.succeed(frame.analysis)
+    }
+
+    const runBatch = async (batch: ReadonlyArray<Pending>): Promise<ReadonlyArray<Outcome>> => {
+      // One buffer per batch, transferred: a single copy on this side, none across the thread boundary.
+      const bytes = new ArrayBuffer(batch.reduce((n, p) => n + p.frame.image.byteLength, 0))
+      const view = new Uint8Array(bytes)
+      let offset = 0
+      const frames = batch.map(({ frame }): FrameJob => {
+        view.set(frame.image, offset)
+        const job: FrameJob = {
+          seq: frame.seq,
+          capturedAt: frame.capturedAt,
+          offset,
+          length: frame.image.byteLength,
+          affect: frame.affectEnabled,
+          heatmap: frame.heatmap === true,
+          track: frame.sessionKey === undefined ? null : (tracks.get(frame.sessionKey)?.state ?? null),
+          ...(frame.sessionKey !== undefined && frame.sessionKey === options.crashSessionKeyForTests
+            ? { crash: true as const }
+            : {})
+        }
+        offset += frame.image.byteLength
+        return job
+      })
+      const result = await pool.run({ _tag: "Analyze", bytes, frames }, { transferList: [bytes] })
+      return batch.map((p, i) => settle(p, result, i))
+    }
+
+    const batcher = new FrameBatcher<Pending, Outcome>(
+      {
+        maxBatch: options.maxBatch,
+        maxDelayMs: options.maxDelayMs,
+        maxQueue: options.maxQueue,
+        maxInFlight: options.workers
+      },
+      runBatch,
+      // The worker never rejects a task itself: a rejection means it died with the batch in hand.
+      (error) => {
+        metrics.frames.crashed++
+        return Effect.fail(new WorkerCrashed({ message: messageOf(error) }))
+      },
+      (size) => metrics.batchSize.observe(size)
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => batcher.close(() => Effect.fail(new InferenceFailed({ message: "inference pool closed" }))))
+    )
+
+    const analyze = (frame: FrameInput): Effect.Effect<FrameAnalysis, AnalyzeError> =>
+      Effect.suspend((): Effect.Effect<FrameAnalysis, AnalyzeError> => {
+        if (frame.image.byteLength === 0) {
+          metrics.frames.rejected++
+          return Effect.fail(new FrameRejected({ seq: frame.seq, reason: "Empty", message: "empty image" }))
+        }
+        return Effect.callback<FrameAnalysis, AnalyzeError>((resume) => {
+          const cancel = batcher.submit({ frame, submittedAt: performance.now() }, resume)
+          if (cancel === null) {
+            metrics.frames.saturated++
+            resume(Effect.fail(new PoolSaturated({ queued: batcher.queued, maxQueue: options.maxQueue })))
+            return
+          }
+          return Effect.sync(() => {
+            metrics.frames.cancelled++
+            cancel()
+          })
+        })
+      }).pipe(Effect.withSpan("InferencePool.analyze"))
+
+    return {
+      analyze,
+      forget: (sessionKey) =>
+        Effect.sync(() => {
+          tracks.delete(sessionKey)
+        }),
+      metrics: Effect.sync(() => {
+        return metrics.snapshot({
+          workers: options.workers,
+          queueDepth: batcher.queued,
+          inFlightTasks: batcher.inFlightBatches,
+          inFlightFrames: batcher.inFlightItems,
+          trackedSessions: tracks.size
+        })
+      })
+    }
+  })
+
+/** The pool with the given options (defaults for the rest); models must already be in `modelsDir`. */
+export const layer = (options: Partial<InferencePoolOptions> = {}): Layer.Layer<InferencePool, InferenceFailed> =>
+  Layer.effect(InferencePool, make(options))
+
+/** Like `layer`, but first builds or verifies the models (a no-op when they match the manifest). */
+export const layerWithModels = (
+  options: Partial<InferencePoolOptions> = {}
+): Layer.Layer<InferencePool, InferenceFailed | BuildError> =>
+  Layer.effect(
+    InferencePool,
+    Effect.gen(function* () {
+      yield* build({ outDir: options.modelsDir ?? DEFAULT_MODELS_DIR, models: ["blazeface", "facemesh", "emotion"] })
+      return yield* make(options)
+    })
+  )

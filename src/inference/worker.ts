@@ -1,0 +1,38 @@
+/**
+ * Piscina worker: owns one set of ONNX sessions (created once, at start) and is otherwise stateless — tracking
+ * state arrives with each task and leaves with its result.
+ */
+import { workerData } from "node:worker_threads"
+import sharp from "sharp"
+import { analyzeFrames, makePipeline, type Pipeline } from "./FramePipeline.ts"
+import { loadOnnxModels } from "./OnnxModels.ts"
+import type { WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
+
+const settings = workerData as WorkerSettings
+
+// One worker per core: libvips must not start its own thread pool, and its cache only holds frames we never see again.
+sharp.concurrency(1)
+sharp.cache(false)
+
+const pipeline: Promise<Pipeline> = loadOnnxModels(settings.modelsDir).then((models) => makePipeline(models, settings))
+// A load failure is reported by every task (and so by the pool's warm-up), never as an unhandled rejection.
+pipeline.catch(() => undefined)
+
+const warmup = async (p: Pipeline): Promise<void> => {
+  await p.models.detect(p.detectInput.take(1).fill(0), 1)
+  await p.models.mesh(p.meshInput.take(1).fill(0), 1)
+  await p.models.emotion(p.emotionInput.take(1).fill(0), 1)
+}
+
+export default async function run(task: WorkerTask): Promise<WorkerResult> {
+  try {
+    const p = await pipeline
+    if (task._tag === "Warmup") {
+      await warmup(p)
+      return { _tag: "Done", frames: [] }
+    }
+    return { _tag: "Done", frames: await analyzeFrames(p, task.bytes, task.frames) }
+  } catch (error) {
+    return { _tag: "Failed", message: error instanceof Error ? error.message : String(error) }
+  }
+}

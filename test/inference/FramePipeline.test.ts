@@ -1,0 +1,188 @@
+import { readFile } from "node:fs/promises"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import sharp from "sharp"
+import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import { regionIoU } from "../../src/inference/FaceRegion.ts"
+import type { TrackState } from "../../src/inference/FaceTracker.ts"
+import { analyzeFrames, makePipeline, type Pipeline } from "../../src/inference/FramePipeline.ts"
+import { DEFAULT_MODELS_DIR, ensureModels } from "../../src/inference/ModelBuilder.ts"
+import { type FaceModels, loadOnnxModels } from "../../src/inference/OnnxModels.ts"
+import type { FrameJob, FrameOutcome, WorkerSettings } from "../../src/inference/WorkerProtocol.ts"
+import { blankJpeg, hugeHeaderJpeg, sample1, singleFaceJpeg, twentyFacesJpeg } from "./fixtures.ts"
+
+const settings: WorkerSettings = {
+  modelsDir: DEFAULT_MODELS_DIR,
+  maxPixels: 4096 * 4096,
+  maxSide: 1920,
+  maxFaces: 10,
+  detectEvery: 10,
+  eyesClosedThreshold: 0.2,
+  minDetectionScore: 0.5,
+  minFaceScore: 0.5,
+  rotate: true,
+  testHooks: false
+}
+
+let models: FaceModels
+const pipeline = (overrides: Partial<WorkerSettings> = {}): Pipeline =>
+  makePipeline(models, { ...settings, ...overrides })
+
+/** Runs one task holding `images`, each with the given job fields. */
+const run = async (
+  p: Pipeline,
+  images: ReadonlyArray<{ bytes: Uint8Array; track?: TrackState | null; affect?: boolean; heatmap?: boolean }>
+): Promise<Array<FrameOutcome>> => {
+  const buffer = new ArrayBuffer(images.reduce((n, i) => n + i.bytes.byteLength, 0))
+  let offset = 0
+  const jobs = images.map((image, seq): FrameJob => {
+    new Uint8Array(buffer).set(image.bytes, offset)
+    const job = {
+      seq,
+      capturedAt: 1000 + seq,
+      offset,
+      length: image.bytes.byteLength,
+      affect: image.affect ?? true,
+      heatmap: image.heatmap ?? false,
+      track: image.track ?? null
+    }
+    offset += image.bytes.byteLength
+    return job
+  })
+  return analyzeFrames(p, buffer, jobs)
+}
+
+const analysed = (outcome: FrameOutcome | undefined): { analysis: FrameAnalysis; track: TrackState } => {
+  if (outcome?._tag !== "Analyzed") throw new Error(`expected an analysis, got ${JSON.stringify(outcome)}`)
+  return outcome
+}
+
+beforeAll(async () => {
+  await ensureModels()
+  models = await loadOnnxModels(DEFAULT_MODELS_DIR)
+})
+afterAll(() => models?.release())
+
+describe("FramePipeline", () => {
+  it("finds the three faces of the demo photo and calls the laughing one happy", async () => {
+    const [outcome] = await run(pipeline(), [{ bytes: await readFile(sample1) }])
+    const { analysis, track } = analysed(outcome)
+    expect([analysis.width, analysis.height, analysis.seq, analysis.capturedAt]).toEqual([1920, 1280, 0, 1000])
+    expect(analysis.detectorRan).toBe(true)
+    expect(analysis.faces).toHaveLength(3)
+    const byX = [...analysis.faces].sort((a, b) => a.box[0] - b.box[0])
+    expect(byX[2]!.emotion!.happy).toBeGreaterThanOrEqual(0.9)
+    for (const face of analysis.faces) {
+      const [x, y, w, h] = face.box
+      expect(x).toBeGreaterThanOrEqual(0)
+      expect(x + w).toBeLessThanOrEqual(1920)
+      expect(y + h).toBeLessThanOrEqual(1280)
+      expect(w).toBeGreaterThan(100)
+      expect(h).toBeGreaterThan(100)
+      expect(face.score).toBeGreaterThan(0.5)
+      expect(face.ear.mean).toBeGreaterThan(0.15)
+      expect(face.ear.mean).toBeLessThan(0.45)
+      expect(face.eyesClosed).toBe(face.ear.mean < 0.2)
+      const sum = Object.values(face.emotion!).reduce((a, b) => a + b, 0)
+      expect(sum).toBeCloseTo(1, 2)
+      expect(face.keypoints).toHaveLength(6)
+    }
+    expect(track.sinceDetect).toBe(0)
+    expect(track.faces).toHaveLength(3)
+    expect(analysis.timings.totalMs).toBeGreaterThanOrEqual(analysis.timings.decodeMs)
+  })
+
+  it("tracks a face into the next frame without the detector, and detects again every N frames", async () => {
+    const jpeg = await singleFaceJpeg()
+    const p = pipeline({ detectEvery: 3 })
+    const first = analysed((await run(p, [{ bytes: jpeg }]))[0])
+    expect(first.analysis.faces).toHaveLength(1)
+    const second = analysed((await run(p, [{ bytes: jpeg, track: first.track }]))[0])
+    expect(second.analysis.detectorRan).toBe(false)
+    expect(second.analysis.timings.detectMs).toBe(0)
+    expect(second.analysis.faces).toHaveLength(1)
+    expect(regionIoU(first.track.faces[0]!, second.track.faces[0]!)).toBeGreaterThan(0.8)
+    expect(second.track.sinceDetect).toBe(1)
+    const pattern = [first, second].map((f) => f.analysis.detectorRan)
+    let track = second.track
+    for (let i = 0; i < 5; i++) {
+      const next = analysed((await run(p, [{ bytes: jpeg, track }]))[0])
+      expect(next.analysis.faces).toHaveLength(1)
+      pattern.push(next.analysis.detectorRan)
+      track = next.track
+    }
+    expect(pattern).toEqual([true, false, false, true, false, false, true])
+
+    const always = analysed((await run(pipeline({ detectEvery: 1 }), [{ bytes: jpeg, track: first.track }]))[0])
+    expect(always.analysis.detectorRan).toBe(true)
+  })
+
+  it("falls back to the detector in the same frame when the tracked face is lost", async () => {
+    const jpeg = await singleFaceJpeg()
+    const stale: TrackState = { sinceDetect: 0, faces: [{ cx: 60, cy: 400, size: 100, angle: 0 }] }
+    const { analysis, track } = analysed((await run(pipeline(), [{ bytes: jpeg, track: stale }]))[0])
+    expect(analysis.detectorRan).toBe(true)
+    expect(analysis.faces).toHaveLength(1)
+    expect(analysis.faces[0]!.box[0]).toBeGreaterThan(200)
+    expect(track.faces).toHaveLength(1)
+  })
+
+  it("forgets faces that left the picture", async () => {
+    const jpeg = await singleFaceJpeg()
+    const first = analysed((await run(pipeline(), [{ bytes: jpeg }]))[0])
+    const { analysis, track } = analysed((await run(pipeline(), [{ bytes: await blankJpeg(), track: first.track }]))[0])
+    expect(analysis.faces).toEqual([])
+    expect(track.faces).toEqual([])
+  })
+
+  it("skips the emotion model entirely when affect is off", async () => {
+    const jpeg = await singleFaceJpeg()
+    const [off, on] = await run(pipeline(), [
+      { bytes: jpeg, affect: false },
+      { bytes: jpeg, affect: true }
+    ])
+    expect(analysed(off).analysis.faces[0]!.emotion).toBeNull()
+    expect(analysed(off).analysis.timings.emotionMs).toBe(0)
+    expect(analysed(on).analysis.faces[0]!.emotion!.happy).toBeGreaterThan(0.5)
+  })
+
+  it("rejects bad frames one by one and analyses the rest of the batch", async () => {
+    const jpeg = await singleFaceJpeg()
+    const outcomes = await run(pipeline(), [
+      { bytes: jpeg },
+      { bytes: new TextEncoder().encode("<html>not an image</html>") },
+      { bytes: jpeg.subarray(0, jpeg.length >> 1) },
+      { bytes: await sharp(jpeg).png().toBuffer() },
+      { bytes: await sharp(jpeg).webp().toBuffer() },
+      { bytes: await blankJpeg(1, 1) },
+      { bytes: await hugeHeaderJpeg() },
+      { bytes: await blankJpeg() }
+    ])
+    expect(outcomes.map((o) => (o._tag === "Rejected" ? o.reason : o.analysis.faces.length))).toEqual([
+      1,
+      "Undecodable",
+      "Undecodable",
+      1,
+      1,
+      0,
+      "TooLarge",
+      0
+    ])
+  })
+
+  it("caps the faces per frame, keeping the best", async () => {
+    const twenty = await twentyFacesJpeg()
+    const capped = analysed((await run(pipeline(), [{ bytes: twenty }]))[0])
+    expect(capped.analysis.faces).toHaveLength(10)
+    expect(capped.track.faces).toHaveLength(10)
+    const all = analysed((await run(pipeline({ maxFaces: 25 }), [{ bytes: twenty }]))[0])
+    expect(all.analysis.faces).toHaveLength(20)
+  })
+
+  it("attaches a heat-map of the first face's top emotion when asked", async () => {
+    const [outcome] = await run(pipeline(), [{ bytes: await singleFaceJpeg(), heatmap: true }])
+    const { analysis } = analysed(outcome)
+    expect(analysis.heatmap?.emotion).toBe("happy")
+    const meta = await sharp(analysis.heatmap!.png).metadata()
+    expect([meta.format, meta.width, meta.height]).toEqual(["png", 192, 192])
+  })
+})
