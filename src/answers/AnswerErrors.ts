@@ -62,11 +62,11 @@ export class AllKeysUnavailable extends Schema.TaggedError<AllKeysUnavailable>()
 /** Scoring (or transcription) did not finish within its deadline; retries were cut short. */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>()(
   "DeadlineExceeded",
-  { deadlineMs: Schema.Number, attempts: Schema.Number, lastError: Schema.String },
+  { budgetMs: Schema.Number, attempts: Schema.Number, lastError: Schema.String },
   { httpApiStatus: 504 }
 ) {
   override get message(): string {
-    return `no OpenAI reply within ${this.deadlineMs} ms after ${this.attempts} attempts (last error: ${this.lastError})`
+    return `no OpenAI reply within ${this.budgetMs} ms after ${this.attempts} attempts (last error: ${this.lastError})`
   }
 }
 

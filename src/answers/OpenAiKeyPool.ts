@@ -60,6 +60,8 @@ export interface OpenAiKeyPoolShape {
     timeoutMs?: number
   ) => Effect.Effect<A, OpenAiCallError>
   readonly metrics: Effect.Effect<KeyPoolMetrics>
+  /** The same counters read synchronously against the wall clock (for scrape-time collectors). */
+  readonly snapshot: () => KeyPoolMetrics
 }
 
 interface KeyEntry {
@@ -142,13 +144,14 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
       timeoutMs: number = settings.requestTimeoutMs
     ): Effect.Effect<A, OpenAiCallError> =>
       Effect.gen(function* () {
+        const budgetMs = Math.max(0, deadline - (yield* Clock.currentTimeMillis))
         let attempts = 0
         let transientRetries = 0
         let lastError = "none"
         while (true) {
           const now = yield* Clock.currentTimeMillis
           if (now >= deadline) {
-            return yield* new DeadlineExceeded({ deadlineMs: deadline - now, attempts, lastError })
+            return yield* new DeadlineExceeded({ budgetMs, attempts, lastError })
           }
           const entry = pick(now)
           if (entry === undefined) {
@@ -215,7 +218,7 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
                 yield* Random.next
               )
               if (after + delay >= deadline) {
-                return yield* new DeadlineExceeded({ deadlineMs: Math.max(0, deadline - after), attempts, lastError })
+                return yield* new DeadlineExceeded({ budgetMs, attempts, lastError })
               }
               yield* Effect.sleep(delay)
               continue
@@ -230,7 +233,7 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
         }
       }).pipe(Effect.withSpan(`OpenAiKeyPool.${operation}`))
 
-    const metrics = Effect.map(Clock.currentTimeMillis, (now) => ({
+    const snapshotAt = (now: number): KeyPoolMetrics => ({
       keys: entries.map((e): KeyMetrics => {
         const state: KeyState =
           e.disabledReason !== undefined ? "disabled" : e.coolingUntil > now ? "cooling" : "active"
@@ -247,10 +250,60 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
       }),
       waits,
       unavailable
-    }))
+    })
 
-    return { size: entries.length, call, metrics }
+    return {
+      size: entries.length,
+      call,
+      metrics: Effect.map(Clock.currentTimeMillis, snapshotAt),
+      snapshot: () => snapshotAt(Date.now())
+    }
   })
+
+const states: ReadonlyArray<KeyState> = ["active", "cooling", "disabled"]
+
+/** Prometheus text exposition of a snapshot; keys are labelled by their suffix only. */
+export const prometheusText = (metrics: KeyPoolMetrics): string => {
+  const lines: Array<string> = []
+  const family = (name: string, type: "counter" | "gauge", help: string, samples: ReadonlyArray<string>) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples)
+  }
+  const perKey = (name: string, pick: (k: KeyMetrics) => number) =>
+    metrics.keys.map((k) => `${name}{key="${k.key}"} ${pick(k)}`)
+  family(
+    "candor_openai_requests_total",
+    "counter",
+    "OpenAI API requests per key.",
+    perKey("candor_openai_requests_total", (k) => k.requests)
+  )
+  family(
+    "candor_openai_failures_total",
+    "counter",
+    "Failed OpenAI API requests per key.",
+    perKey("candor_openai_failures_total", (k) => k.failures)
+  )
+  family(
+    "candor_openai_rate_limited_total",
+    "counter",
+    "HTTP 429 replies per key.",
+    perKey("candor_openai_rate_limited_total", (k) => k.rateLimited)
+  )
+  family(
+    "candor_openai_key_state",
+    "gauge",
+    "1 for the current state of each key (active, cooling, disabled).",
+    metrics.keys.flatMap((k) =>
+      states.map((s) => `candor_openai_key_state{key="${k.key}",state="${s}"} ${k.state === s ? 1 : 0}`)
+    )
+  )
+  family("candor_openai_pool_waits_total", "counter", "Calls that waited for a cooling key.", [
+    `candor_openai_pool_waits_total ${metrics.waits}`
+  ])
+  family("candor_openai_pool_unavailable_total", "counter", "Calls failed with AllKeysUnavailable.", [
+    `candor_openai_pool_unavailable_total ${metrics.unavailable}`
+  ])
+  return `${lines.join("\n")}\n`
+}
 
 /** The key pool of this process. */
 export class OpenAiKeyPool extends Context.Service<OpenAiKeyPool, OpenAiKeyPoolShape>()(

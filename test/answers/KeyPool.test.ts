@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
+import { prometheusText } from "../../src/answers/OpenAiKeyPool.ts"
 import { answer, captureLogs, fakeOpenAi, fastConfig, scoreWith } from "./support.ts"
 
 const answers = (n: number) => Array.from({ length: n }, (_, i) => `${answer} Variant ${i}.`)
@@ -166,6 +167,30 @@ describe("OpenAI key pool", () => {
       if (result === undefined || Result.isSuccess(result)) throw new Error("expected a failure")
       expect(result.failure._tag).toBe("DeadlineExceeded")
       expect(result.failure.message).toContain("timed out")
+    })
+  )
+
+  it.live("parks a key whose quota is exhausted for the longest cooldown", () =>
+    Effect.gen(function* () {
+      const fake = yield* fakeOpenAi({ script: [{ kind: "status", status: 429, code: "insufficient_quota" }] })
+      const config = fastConfig(fake, ["sk-a-aaaa", "sk-b-bbbb"], { backoffMaxMs: 60_000 })
+      const { results, metrics } = yield* scoreWith(config, [answer], 1)
+      expect(results.every(Result.isSuccess)).toBe(true)
+      expect(metrics.keys[0]!.state).toBe("cooling")
+      expect(metrics.keys[0]!.cooldownRemainingMs).toBeGreaterThan(30_000)
+    })
+  )
+
+  it.live("renders its counters for Prometheus with key suffixes only", () =>
+    Effect.gen(function* () {
+      const fake = yield* fakeOpenAi({ revokedKeys: ["sk-secret-dead"] })
+      const { metrics } = yield* scoreWith(fastConfig(fake, ["sk-secret-dead", "sk-secret-beef"]), [answer], 2)
+      const text = prometheusText(metrics)
+      expect(text).toContain('candor_openai_key_state{key="…dead",state="disabled"} 1')
+      expect(text).toContain('candor_openai_key_state{key="…beef",state="active"} 1')
+      expect(text).toContain('candor_openai_requests_total{key="…beef"} 2')
+      expect(text).toContain("# TYPE candor_openai_failures_total counter")
+      expect(text).not.toContain("sk-secret")
     })
   )
 })
