@@ -86,6 +86,25 @@ const decodeWith = (schema: Schema.Top, value: unknown, what: "body" | "query") 
       : Effect.fail(ApiError.validation(`invalid ${what}: ${formatIssues(result.issues)}`))
   })
 
+/** Postgres text cannot hold NUL: refuse it at the door, naming the field, instead of failing in the database. */
+const findNul = (value: unknown, path: string): string | undefined => {
+  if (typeof value === "string") return value.includes("\u0000") ? path || "body" : undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findNul(value[i], `${path}[${i}]`)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      const found = findNul(k, path) ?? findNul(v, path === "" ? k : `${path}.${k}`)
+      if (found !== undefined) return found
+    }
+  }
+  return undefined
+}
+
 const loopback = new Set(["127.0.0.1", "::1", "0000:0000:0000:0000:0000:0000:0000:0001", "::ffff:127.0.0.1"])
 
 const sameSecret = (a: string, b: string) => {
@@ -257,6 +276,10 @@ export const layer = (options: ServerOptions = {}) =>
                 return yield* Effect.fail(
                   ApiError.badRequest(`malformed JSON: ${e instanceof Error ? e.message : "not JSON"}`, "invalid_json")
                 )
+              }
+              const nul = findNul(parsed, "")
+              if (nul !== undefined) {
+                return yield* Effect.fail(ApiError.validation(`invalid body: ${nul}: NUL characters are not allowed`))
               }
               decodedBody = yield* decodeWith(route.body, parsed, "body")
             }

@@ -111,20 +111,26 @@ const redisCall = <A>(operation: string, f: () => Promise<A>) =>
 /** Redis-backed store; `prefix` namespaces every key and channel. */
 export const makeRedis = (url: string, prefix: string) =>
   Effect.gen(function* () {
-    const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: true }
-    const acquire = (name: string) =>
+    // Commands fail fast while Redis is away (the live view pauses); subscriptions queue until it is back.
+    const acquire = (name: string, enableOfflineQueue: boolean) =>
       Effect.acquireRelease(
-        Effect.sync(() => {
-          const client = new Redis(url, { ...options, connectionName: `candor-${name}` })
+        Effect.promise(async () => {
+          const client = new Redis(url, {
+            enableOfflineQueue,
+            maxRetriesPerRequest: 1,
+            connectTimeout: 2000,
+            lazyConnect: true,
+            connectionName: `candor-${name}`
+          })
           // ioredis reconnects on its own; without a listener an outage would be an unhandled 'error' event.
           client.on("error", () => {})
-          client.connect().catch(() => {})
+          await client.connect().catch(() => {})
           return client
         }),
         (client) => Effect.sync(() => client.disconnect())
       )
-    const commands = yield* acquire("commands")
-    const subscriber = yield* acquire("subscriber")
+    const commands = yield* acquire("commands", false)
+    const subscriber = yield* acquire("subscriber", true)
     const fanout = makeFanout(
       (channel) => void subscriber.subscribe(prefix + channel).catch(() => {}),
       (channel) => void subscriber.unsubscribe(prefix + channel).catch(() => {})

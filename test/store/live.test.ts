@@ -1,0 +1,56 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import { type LiveStoreShape, makeMemory, makeRedis } from "../../src/store/LiveStore.ts"
+
+const stores: Array<[string, Effect.Effect<LiveStoreShape, never, any>]> = [["memory", Effect.sync(makeMemory)]]
+if (process.env.REDIS_URL) {
+  stores.push(["redis", makeRedis(process.env.REDIS_URL, `candor-test:${randomBytes(6).toString("hex")}:`)])
+}
+
+for (const [name, make] of stores) {
+  describe(`live store on ${name}`, () => {
+    it.effect("keeps hashes, expires them and deletes them", () =>
+      Effect.gen(function* () {
+        const store = yield* make
+        yield* store.hset("interview:a", { frames: 3, status: "live" })
+        yield* store.hset("interview:a", { frames: 4 })
+        expect(yield* store.hgetall("interview:a")).toEqual({ frames: "4", status: "live" })
+        yield* store.expire("interview:a", 1)
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 1200)))
+        expect(yield* store.hgetall("interview:a")).toEqual({})
+        yield* store.hset("interview:b", { x: 1 })
+        yield* store.del("interview:b")
+        expect(yield* store.hgetall("interview:b")).toEqual({})
+        yield* store.ping
+      }).pipe(Effect.scoped)
+    )
+
+    it.effect("delivers published messages to every subscriber of the channel and to no other", () =>
+      Effect.gen(function* () {
+        const store = yield* make
+        const first = yield* Effect.forkChild(Stream.runCollect(Stream.take(store.subscribe("c1"), 3)))
+        const second = yield* Effect.forkChild(Stream.runCollect(Stream.take(store.subscribe("c1"), 3)))
+        const other = yield* Effect.forkChild(Stream.runCollect(Stream.take(store.subscribe("c2"), 1)))
+        // Subscriptions are asynchronous on Redis: publish until they are in place.
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 300)))
+        for (const m of ["m1", "m2", "m3"]) yield* store.publish("c1", m)
+        expect(yield* Fiber.join(first)).toEqual(["m1", "m2", "m3"])
+        expect(yield* Fiber.join(second)).toEqual(["m1", "m2", "m3"])
+        yield* store.publish("c2", "only")
+        expect(yield* Fiber.join(other)).toEqual(["only"])
+      }).pipe(Effect.scoped)
+    )
+  })
+}
+
+describe("live store when Redis is unreachable", () => {
+  it.effect("fails fast with a typed error instead of hanging", () =>
+    Effect.gen(function* () {
+      const store = yield* makeRedis("redis://127.0.0.1:1", "candor-test:")
+      const error = yield* Effect.flip(store.hset("k", { a: 1 }))
+      expect(error._tag).toBe("LiveStoreError")
+      expect((yield* Effect.flip(store.ping))._tag).toBe("LiveStoreError")
+    }).pipe(Effect.scoped)
+  )
+})
