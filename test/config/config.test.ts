@@ -1,0 +1,62 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Redacted } from "effect"
+import { AppConfig, describeSettings, settingsDocs } from "../../src/config.ts"
+import * as Fs from "node:fs"
+
+const load = (env: Record<string, string>) =>
+  Effect.runPromiseExit(Effect.provide(Effect.service(AppConfig), AppConfig.layerFromRecord(env)))
+
+const settings = async (env: Record<string, string>) => {
+  const exit = await load(env)
+  if (Exit.isFailure(exit)) throw new Error(Cause.pretty(exit.cause))
+  return exit.value
+}
+
+const failure = async (env: Record<string, string>) => {
+  const exit = await load(env)
+  if (Exit.isSuccess(exit)) throw new Error("expected a configuration error")
+  return Cause.pretty(exit.cause)
+}
+
+describe("configuration", () => {
+  it("runs on embedded defaults with nothing set", async () => {
+    const s = await settings({})
+    expect(s.host).toBe("127.0.0.1")
+    expect(s.port).toBe(8080)
+    expect(s.databaseUrl).toBeUndefined()
+    expect(s.redisUrl).toBeUndefined()
+    expect(s.s3).toBeUndefined()
+    expect(s.pgliteDir.endsWith(".candor/pg")).toBe(true)
+    expect(s.demo).toBe(true)
+  })
+
+  it("stops with a message naming the variable and what it expects", async () => {
+    expect(await failure({ PORT: "eighty" })).toContain("PORT")
+    expect(await failure({ PORT: "70000" })).toContain("PORT")
+    expect(await failure({ DATABASE_URL: "mysql://db" })).toMatch(/DATABASE_URL: expected a URL starting with postgres/)
+    expect(await failure({ REDIS_URL: "localhost:6379" })).toMatch(/REDIS_URL: expected a URL starting with redis/)
+    expect(await failure({ TOKEN_SECRET: "short" })).toMatch(/TOKEN_SECRET: expected at least 32 characters/)
+    expect(await failure({ MAX_BODY_BYTES: "0" })).toMatch(/MAX_BODY_BYTES: expected a positive integer/)
+    expect(await failure({ LOG_LEVEL: "loud" })).toContain("LOG_LEVEL")
+    expect(await failure({ S3_FORCE_PATH_STYLE: "maybe" })).toContain("S3_FORCE_PATH_STYLE")
+  })
+
+  it("keeps secrets out of logs", async () => {
+    const s = await settings({
+      DATABASE_URL: "postgres://app:hunter2@db:5432/candor",
+      REDIS_URL: "redis://:sekret@cache:6379",
+      TOKEN_SECRET: "t".repeat(40),
+      S3_BUCKET: "b",
+      S3_SECRET_ACCESS_KEY: "aws-secret"
+    })
+    const logged = JSON.stringify(describeSettings(s)) + String(s.tokenSecret) + String(s.s3?.secretAccessKey)
+    for (const secret of ["hunter2", "sekret", "t".repeat(40), "aws-secret"]) expect(logged).not.toContain(secret)
+    expect(Redacted.value(s.databaseUrl!)).toContain("hunter2")
+    expect(s.demo).toBe(false)
+  })
+
+  it("documents every variable it reads in the README", () => {
+    const readme = Fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8")
+    for (const doc of settingsDocs) expect(readme, doc.name).toContain(`\`${doc.name}\``)
+  })
+})
