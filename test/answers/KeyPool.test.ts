@@ -59,7 +59,7 @@ describe("OpenAI key pool", () => {
   it.live("honours Retry-After on a 429, cools the key down and then succeeds", () =>
     Effect.gen(function* () {
       const fake = yield* fakeOpenAi({
-        script: [{ kind: "status", status: 429, headers: { "retry-after": "0.05" }, code: "rate_limit_exceeded" }]
+        script: [{ kind: "status", status: 429, headers: { "retry-after": "0.5" }, code: "rate_limit_exceeded" }]
       })
       const { results, metrics } = yield* scoreWith(fastConfig(fake, ["sk-one-1111"]), [answer], 1)
       expect(results.every(Result.isSuccess)).toBe(true)
