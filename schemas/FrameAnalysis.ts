@@ -61,7 +61,9 @@ export const FrameAnalysis = Schema.Struct({
   /** Source image size in pixels (after EXIF orientation). */
   width: Schema.Number,
   height: Schema.Number,
-  /** Best first, at most the configured maximum. */
+  /**
+   * At most the configured maximum. Faces tracked from the previous frame keep their position; new faces follow.
+   */
   faces: Schema.Array(Face),
   timings: StageTimings,
   /** Whether the face detector ran on this frame (false: faces were tracked from the previous frame). */

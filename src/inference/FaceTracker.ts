@@ -39,17 +39,20 @@ export const mergeRegions = (
 }
 
 /**
- * Drops faces that converged onto another (a tracked region and a new detection can end up on one face);
- * the better-scored one stays. Order of the survivors is by score.
+ * Drops faces that converged onto another (a tracked region and a new detection can end up on one face) and
+ * keeps at most `maxFaces`, the better-scored ones winning. Survivors stay in their input order, so a tracked
+ * face keeps its position from frame to frame.
  */
 export const dedupeFaces = <A extends { readonly region: FaceRegion; readonly score: number }>(
-  faces: ReadonlyArray<A>
+  faces: ReadonlyArray<A>,
+  maxFaces: number
 ): Array<A> => {
-  const out: Array<A> = []
+  const kept: Array<A> = []
   for (const face of [...faces].sort((a, b) => b.score - a.score)) {
-    if (out.every((f) => regionIoU(f.region, face.region) <= SAME_FACE_IOU)) out.push(face)
+    if (kept.length >= maxFaces) break
+    if (kept.every((f) => regionIoU(f.region, face.region) <= SAME_FACE_IOU)) kept.push(face)
   }
-  return out
+  return faces.filter((f) => kept.includes(f))
 }
 
 export const nextTrackState = (

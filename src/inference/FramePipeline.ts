@@ -116,7 +116,7 @@ export const analyzeFrames = async (
         .map((region) => ({ w, region }))
     })
   )
-  for (const w of work) w.faces = dedupeFaces(w.faces).slice(0, p.settings.maxFaces)
+  for (const w of work) w.faces = dedupeFaces(w.faces, p.settings.maxFaces)
   const cam = await classify(p, work)
 
   for (const w of work) outcomes[w.index] = await finish(p, w, cam)

@@ -76,52 +76,71 @@ export const sampleRegion = (
   const half = outSize / 2 - 0.5
   const x0 = region.cx - (cos * half - sin * half) - 0.5
   const y0 = region.cy - (sin * half + cos * half) - 0.5
+  const stride = width * 3
   let o = offset
   for (let v = 0; v < outSize; v++) {
     let sx = x0 - sin * v
     let sy = y0 + cos * v
     for (let u = 0; u < outSize; u++, sx += cos, sy += sin, o += 3) {
-      const ix = Math.floor(sx)
-      const iy = Math.floor(sy)
-      if (ix >= 0 && iy >= 0 && ix + 1 < width && iy + 1 < height) {
+      if (sx >= 0 && sy >= 0 && sx < width - 1 && sy < height - 1) {
+        // Truncation is floor here (non-negative and in range), and much cheaper than Math.floor.
+        const ix = sx | 0
+        const iy = sy | 0
         const fx = sx - ix
         const fy = sy - iy
         const i00 = (iy * width + ix) * 3
-        const i10 = i00 + 3
-        const i01 = i00 + width * 3
-        const i11 = i01 + 3
-        const w00 = (1 - fx) * (1 - fy)
-        const w10 = fx * (1 - fy)
-        const w01 = (1 - fx) * fy
-        const w11 = fx * fy
-        dst[o] = (data[i00]! * w00 + data[i10]! * w10 + data[i01]! * w01 + data[i11]! * w11) * mul + add
-        dst[o + 1] =
-          (data[i00 + 1]! * w00 + data[i10 + 1]! * w10 + data[i01 + 1]! * w01 + data[i11 + 1]! * w11) * mul + add
-        dst[o + 2] =
-          (data[i00 + 2]! * w00 + data[i10 + 2]! * w10 + data[i01 + 2]! * w01 + data[i11 + 2]! * w11) * mul + add
+        const i01 = i00 + stride
+        // Weights carry the normalisation factor, saving a multiply per channel.
+        const w00 = (1 - fx) * (1 - fy) * mul
+        const w10 = fx * (1 - fy) * mul
+        const w01 = (1 - fx) * fy * mul
+        const w11 = fx * fy * mul
+        dst[o] = data[i00]! * w00 + data[i00 + 3]! * w10 + data[i01]! * w01 + data[i01 + 3]! * w11 + add
+        dst[o + 1] = data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11 + add
+        dst[o + 2] = data[i00 + 2]! * w00 + data[i00 + 5]! * w10 + data[i01 + 2]! * w01 + data[i01 + 5]! * w11 + add
+      } else if (sx < -1 || sy < -1 || sx >= width || sy >= height) {
+        dst[o] = add
+        dst[o + 1] = add
+        dst[o + 2] = add
       } else {
-        dst[o] = pixelAt(data, width, height, sx, sy, 0) * mul + add
-        dst[o + 1] = pixelAt(data, width, height, sx, sy, 1) * mul + add
-        dst[o + 2] = pixelAt(data, width, height, sx, sy, 2) * mul + add
+        sampleEdge(data, width, height, sx, sy, dst, o, mul, add)
       }
     }
   }
 }
 
-/** Bilinear sample at the image border, where some neighbours fall outside and count as black. */
-const pixelAt = (data: Uint8Array, width: number, height: number, sx: number, sy: number, c: number): number => {
+/** Bilinear sample on the image's edge, where some of the four neighbours fall outside and count as black. */
+const sampleEdge = (
+  data: Uint8Array,
+  width: number,
+  height: number,
+  sx: number,
+  sy: number,
+  dst: Float32Array,
+  o: number,
+  mul: number,
+  add: number
+): void => {
   const ix = Math.floor(sx)
   const iy = Math.floor(sy)
   const fx = sx - ix
   const fy = sy - iy
-  const at = (x: number, y: number) =>
-    x >= 0 && y >= 0 && x < width && y < height ? data[(y * width + x) * 3 + c]! : 0
-  return (
-    at(ix, iy) * (1 - fx) * (1 - fy) +
-    at(ix + 1, iy) * fx * (1 - fy) +
-    at(ix, iy + 1) * (1 - fx) * fy +
-    at(ix + 1, iy + 1) * fx * fy
-  )
+  let r = 0
+  let g = 0
+  let b = 0
+  for (let k = 0; k < 4; k++) {
+    const x = ix + (k & 1)
+    const y = iy + (k >> 1)
+    if (x < 0 || y < 0 || x >= width || y >= height) continue
+    const w = ((k & 1) === 1 ? fx : 1 - fx) * (k >> 1 === 1 ? fy : 1 - fy)
+    const i = (y * width + x) * 3
+    r += data[i]! * w
+    g += data[i + 1]! * w
+    b += data[i + 2]! * w
+  }
+  dst[o] = r * mul + add
+  dst[o + 1] = g * mul + add
+  dst[o + 2] = b * mul + add
 }
 
 /** Gray weights of the emotion model (ITU-R BT.601 luma). */

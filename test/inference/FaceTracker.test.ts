@@ -81,12 +81,15 @@ describe("FaceTracker", () => {
     expect(mergeRegions(tracked, detected, 2)).toEqual([region(100, 100), region(400, 100)])
   })
 
-  it("keeps the better of two faces that converged on one", () => {
+  it("keeps the better of two faces that converged on one, and the best up to the cap, in their order", () => {
     const faces = [
       { region: region(100, 100), score: 0.7, id: "a" },
       { region: region(103, 101), score: 0.9, id: "b" },
-      { region: region(300, 100), score: 0.8, id: "c" }
+      { region: region(300, 100), score: 0.8, id: "c" },
+      { region: region(500, 100), score: 0.6, id: "d" }
     ]
-    expect(dedupeFaces(faces).map((f) => f.id)).toEqual(["b", "c"])
+    expect(dedupeFaces(faces, 10).map((f) => f.id)).toEqual(["b", "c", "d"])
+    expect(dedupeFaces(faces, 2).map((f) => f.id)).toEqual(["b", "c"])
+    expect(dedupeFaces([faces[2]!, faces[3]!, faces[1]!], 10).map((f) => f.id)).toEqual(["c", "d", "b"])
   })
 })

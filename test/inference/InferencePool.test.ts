@@ -4,7 +4,13 @@ import { join } from "node:path"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { FrameRejected, InferenceFailed, PoolSaturated, WorkerCrashed } from "../../src/inference/InferenceErrors.ts"
-import { type FrameInput, InferencePool, layer as poolLayer, make } from "../../src/inference/InferencePool.ts"
+import {
+  type FrameInput,
+  InferencePool,
+  layerWithModels,
+  layer as poolLayer,
+  make
+} from "../../src/inference/InferencePool.ts"
 import { ensureModels } from "../../src/inference/ModelBuilder.ts"
 import { hugeHeaderJpeg, sample1, singleFaceJpeg } from "./fixtures.ts"
 
@@ -141,6 +147,16 @@ describe("InferencePool start-up", () => {
       const error = yield* Effect.flip(Effect.scoped(make({ modelsDir: empty, workers: 1 })))
       expect(error).toBeInstanceOf(InferenceFailed)
       expect(error.message).toMatch(/models did not load/)
+    })
+  )
+
+  it.effect("can verify the models before starting", () =>
+    Effect.gen(function* () {
+      const faces = yield* Effect.gen(function* () {
+        const pool = yield* InferencePool
+        return (yield* pool.analyze(frame(face))).faces
+      }).pipe(Effect.provide(layerWithModels({ workers: 1 })))
+      expect(faces).toHaveLength(1)
     })
   )
 })
