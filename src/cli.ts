@@ -82,6 +82,11 @@ const serve = async () => {
   const settings = await loadSettings()
   if (settings === undefined) return 2
   console.error(`candor ${VERSION}: ${JSON.stringify(describeSettings(settings))}`)
+  // The vision models are built from the pinned package on first start (well under a second), then verified.
+  const { ensureModels } = await import("./inference/ModelBuilder.ts")
+  const built = await ensureModels()
+  const fresh = built.models.filter((m) => m.status === "built")
+  if (fresh.length > 0) console.error(`candor: built ${fresh.map((m) => m.file).join(", ")} into ${built.outDir}`)
   return launch(settings, announce.pipe(Layer.provideMerge(serverLayer())))
 }
 

@@ -119,7 +119,9 @@ describe("candor command line on embedded defaults", () => {
   it("does not start a second server on a data directory that is in use", async () => {
     const dataDir = tmp()
     const env = { CANDOR_DATA_DIR: dataDir, TOKEN_SECRET: "d".repeat(40) }
-    const first = spawn(process.execPath, [bin, "serve"], { env: { ...baseEnv(), ...env, PORT: String(await freePort()) } })
+    const first = spawn(process.execPath, [bin, "serve"], {
+      env: { ...baseEnv(), ...env, PORT: String(await freePort()) }
+    })
     children.push(first)
     expect(await waitFor(async () => Fs.existsSync(Path.join(dataDir, "server.lock")), 30_000)).toBe(true)
     const second = await run(["serve"], { ...env, PORT: String(await freePort()) })
