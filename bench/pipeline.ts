@@ -102,6 +102,8 @@ const measure = (row: Row) =>
         options: row.options,
         framesPerSecond: frames / elapsed,
         cpuMsPerFrame: (used.user + used.system) / 1000 / Math.max(1, frames),
+        /** Cores this process actually got; below `workers` when other jobs share the machine. */
+        coresUsed: (used.user + used.system) / 1e6 / elapsed,
         meanBatch: mean(delta(before.batchSize, after.batchSize)),
         detectorShare: (after.frames.detected - before.frames.detected) / Math.max(1, frames),
         latencyMsMean: mean(delta(before.latencyMs, after.latencyMs)),
@@ -132,7 +134,8 @@ for (const row of rows) {
     [
       r.name.padEnd(42),
       `${r.framesPerSecond.toFixed(1).padStart(6)} fps`,
-      `cpu ${r.cpuMsPerFrame.toFixed(2)} ms/frame`,
+      `cpu ${r.cpuMsPerFrame.toFixed(2)} ms/frame on ${r.coresUsed.toFixed(2)} cores`,
+      `(≈ ${((workers * 1000) / r.cpuMsPerFrame).toFixed(0)} fps on ${workers} free cores)`,
       `batch ${r.meanBatch.toFixed(1).padStart(4)}`,
       `detector ${(r.detectorShare * 100).toFixed(0).padStart(3)} %`,
       `latency ${r.latencyMsMean.toFixed(1).padStart(5)} ms (p95 ≤ ${r.latencyMsP95Bucket})`,

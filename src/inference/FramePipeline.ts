@@ -87,12 +87,10 @@ export const analyzeFrames = async (
     }
   }
 
-  const candidates = new Map<Work, Array<FaceRegion>>()
-  for (const w of work)
-    candidates.set(
-      w,
-      (w.job.track?.faces ?? []).map((r) => scaleRegion(r, 1 / w.scale))
-    )
+  // Tracking state is kept in source pixels; the decoded image may be smaller.
+  const candidates = new Map<Work, Array<FaceRegion>>(
+    work.map((w) => [w, (w.job.track?.faces ?? []).map((r) => scaleRegion(r, 1 / w.scale))])
+  )
   const due = work.filter((w) => detectionDue(w.job.track, p.settings.detectEvery))
   const tracked = work.filter((w) => !due.includes(w))
   const detected = await detect(p, due)
@@ -101,7 +99,7 @@ export const analyzeFrames = async (
   })
   await mesh(
     p,
-    work.flatMap((w) => candidates.get(w)!.map((region) => ({ w, region })))
+    [...candidates].flatMap(([w, regions]) => regions.map((region) => ({ w, region })))
   )
 
   // A tracked face the mesh no longer confirms may just have moved fast: look again now, not N frames later.

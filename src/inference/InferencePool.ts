@@ -55,14 +55,19 @@ export interface InferencePoolOptions {
 }
 
 /**
- * Defaults. Batching numbers were measured with bench/pipeline.ts (2 workers, 640×480 single-face JPEGs,
- * 2-core machine); see the comment on `maxBatch` and `maxDelayMs` there for the figures.
+ * Defaults. The batching pair was chosen with bench/pipeline.ts (`--sweep`, 640×480 single-face JPEGs, 2 workers,
+ * tracking on) on a 2-core machine shared with other jobs, so judged by CPU time per frame, which that sharing
+ * disturbs far less than frames/s: batch 1 ≈ 8.0–8.3 ms, 4 ≈ 8.4–8.6 ms, 8 ≈ 8.7–9.5 ms, 16 ≈ 8.9–9.7 ms.
+ * In one process the same frames cost ≈ 8.3 ms at batch 1, 2 and 4 but ≈ 9.6–9.8 ms at 8: ONNX Runtime's cost
+ * per item is flat, but eight 192² float crops (3.5 MB) no longer stay in cache. Hand-offs to a worker cost
+ * ≈ 0.1–0.4 ms, so batches of up to 4 are kept for overload, where they form by themselves (frames queue while
+ * both workers are busy). Waiting for companions while a worker idles only adds latency: no delay.
  */
 export const defaultOptions = (): InferencePoolOptions => ({
   modelsDir: DEFAULT_MODELS_DIR,
   workers: availableParallelism(),
-  maxBatch: 8,
-  maxDelayMs: 2,
+  maxBatch: 4,
+  maxDelayMs: 0,
   maxQueue: 256,
   detectEvery: 10,
   maxFaces: 10,

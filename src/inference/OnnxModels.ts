@@ -2,7 +2,7 @@ import { join } from "node:path"
 import * as ort from "onnxruntime-node"
 import { Blazeface, EmotionNet, FaceMesh } from "./ModelSpec.ts"
 
-/** The three face models, batched. Inputs are NHWC float32 holding `n` items; outputs are copies-free views. */
+/** The three face models, batched: inputs are NHWC float32 buffers of which the first `n` items are used. */
 export interface FaceModels {
   readonly detect: (input: Float32Array, n: number) => Promise<{ scores: Float32Array; boxes: Float32Array }>
   readonly mesh: (input: Float32Array, n: number) => Promise<{ mesh: Float32Array; faceflag: Float32Array }>
