@@ -73,7 +73,8 @@ const describe = (error: { readonly _tag: string; readonly message: string }): s
 
 const analyzeAll = (
   files: ReadonlyArray<{ file: string; error?: string }>,
-  args: Args
+  args: Args,
+  workers: number
 ): Effect.Effect<Array<ImageReport>, unknown, InferencePool> =>
   Effect.gen(function* () {
     const pool = yield* InferencePool
@@ -96,7 +97,8 @@ const analyzeAll = (
             Effect.catch((error) => Effect.succeed<ImageReport>({ file: entry.file, error: describe(error) }))
           )
         }),
-      { concurrency: "unbounded" }
+      // Enough in flight to keep every worker busy, never enough to fill the pool's queue.
+      { concurrency: workers * 2 }
     )
   })
 
@@ -107,7 +109,7 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   return rows
     .map((r) =>
       r
-        .map((cell, c) => (c === 0 || c === 1 || c === 5 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .map((cell, c) => (c === 1 || c === 5 || c === 6 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
         .join("  ")
         .trimEnd()
     )
@@ -166,7 +168,7 @@ export const analyzeCommand = async (args: ReadonlyArray<string>): Promise<numbe
   const files = await expand(parsed.paths)
   const readable = files.filter((f) => f.error === undefined).length
   const workers = Math.max(1, Math.min(availableParallelism(), readable))
-  const program = analyzeAll(files, parsed).pipe(
+  const program = analyzeAll(files, parsed, workers).pipe(
     Effect.provide(layer({ workers, detectEvery: 1, maxDelayMs: 0 })),
     Effect.map((reports) => ({ reports, failure: undefined as string | undefined })),
     Effect.catch((error) => Effect.succeed({ reports: [] as Array<ImageReport>, failure: describe(error as never) }))
