@@ -97,6 +97,8 @@ export class InferencePool extends Context.Service<InferencePool, InferencePoolS
 interface Pending {
   readonly frame: FrameInput
   readonly submittedAt: number
+  /** Submission order: results of one session may come back out of order, and only the newest may update it. */
+  readonly order: number
 }
 
 type Outcome = Effect.Effect<FrameAnalysis, AnalyzeError>
@@ -153,12 +155,12 @@ export const make = (
       })
     )
 
-    const tracks = new Map<string, { readonly seq: number; readonly state: TrackState }>()
-    const remember = (key: string, seq: number, state: TrackState) => {
+    const tracks = new Map<string, { readonly order: number; readonly state: TrackState }>()
+    const remember = (key: string, order: number, state: TrackState) => {
       const previous = tracks.get(key)
-      if (previous !== undefined && previous.seq > seq) return
+      if (previous !== undefined && previous.order > order) return
       tracks.delete(key)
-      tracks.set(key, { seq, state })
+      tracks.set(key, { order, state })
       if (tracks.size > options.maxTrackedSessions) tracks.delete(tracks.keys().next().value!)
     }
 
@@ -176,7 +178,7 @@ export const make = (
         metrics.frames.rejected++
         return Effect.fail(new FrameRejected({ seq: p.frame.seq, reason: frame.reason, message: frame.message }))
       }
-      if (p.frame.sessionKey !== undefined) remember(p.frame.sessionKey, p.frame.seq, frame.track)
+      if (p.frame.sessionKey !== undefined) remember(p.frame.sessionKey, p.order, frame.track)
       const t = frame.analysis.timings
       metrics.frames.analyzed++
       if (frame.analysis.detectorRan) metrics.frames.detected++
@@ -211,7 +213,10 @@ export const make = (
         offset += frame.image.byteLength
         return job
       })
-      const result = await pool.run({ _tag: "Analyze", bytes, frames }, { transferList: [bytes] })
+      const result = await pool.run({ _tag: "Analyze", bytes, frames }, { transferList: [bytes] }).catch((error) => {
+        metrics.workerCrashes++
+        throw error
+      })
       return batch.map((p, i) => settle(p, result, i))
     }
 
@@ -234,6 +239,7 @@ export const make = (
       Effect.sync(() => batcher.close(() => Effect.fail(new InferenceFailed({ message: "inference pool closed" }))))
     )
 
+    let submitted = 0
     const analyze = (frame: FrameInput): Effect.Effect<FrameAnalysis, AnalyzeError> =>
       Effect.suspend((): Effect.Effect<FrameAnalysis, AnalyzeError> => {
         if (frame.image.byteLength === 0) {
@@ -241,7 +247,7 @@ export const make = (
           return Effect.fail(new FrameRejected({ seq: frame.seq, reason: "Empty", message: "empty image" }))
         }
         return Effect.callback<FrameAnalysis, AnalyzeError>((resume) => {
-          const cancel = batcher.submit({ frame, submittedAt: performance.now() }, resume)
+          const cancel = batcher.submit({ frame, submittedAt: performance.now(), order: submitted++ }, resume)
           if (cancel === null) {
             metrics.frames.saturated++
             resume(Effect.fail(new PoolSaturated({ queued: batcher.queued, maxQueue: options.maxQueue })))

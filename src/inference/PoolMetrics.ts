@@ -28,6 +28,7 @@ export interface PoolMetricsSnapshot {
     /** Analysed frames on which the face detector ran. */
     readonly detected: number
   }
+  /** Workers that died (with or without frames in hand); Piscina starts a replacement for each. */
   readonly workerCrashes: number
   /** Frames per worker task. */
   readonly batchSize: HistogramSnapshot

@@ -133,6 +133,7 @@ layer(poolLayer({ workers: 1, maxQueue: 4, maxDelayMs: 0, detectEvery: 10, crash
       expect((yield* pool.analyze(frame(face))).faces).toHaveLength(1)
       const metrics = yield* pool.metrics
       expect(metrics.frames.crashed).toBe(1)
+      expect(metrics.workerCrashes).toBe(1)
       expect(metrics.workers).toBe(1)
       expect(metrics.batchSize.count).toBeGreaterThan(0)
       expect(metrics.stageMs.mesh.count).toBe(metrics.frames.analyzed)
