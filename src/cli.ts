@@ -3,11 +3,14 @@
  * composed in main.ts.
  */
 import { Cause, Effect, Exit, Fiber, Layer, Logger, References } from "effect"
+import * as Fs from "node:fs"
 import { AppConfig, type AppSettings, describeSettings } from "./config.ts"
 import { announce, serverLayer, storageLayer, VERSION } from "./main.ts"
 import { seedDemo } from "./Seed.ts"
 import { JoinTokens } from "./http/JoinTokens.ts"
+import * as Database from "./store/Database.ts"
 import * as EmbeddedLock from "./store/EmbeddedLock.ts"
+import { backup } from "./store/Backup.ts"
 import { runMigrations } from "./store/Migrations.ts"
 
 const usage = `candor ${VERSION} — real-time interview analysis engine
@@ -23,7 +26,7 @@ Commands:
                                 load test with simulated candidates
   migrate                       apply database migrations
   seed [--json]                 create a demo tenant, API key, interview and candidate token
-  backup                        export the database as SQL
+  backup [--out FILE]           export every table as SQL (pg_dump plain format, data only)
   help                          this text
 
 Configuration comes from environment variables; see README.md.`
@@ -93,11 +96,20 @@ const serve = async () => {
 /** Runs an operator effect directly against the database (no server holds it). */
 const direct = async <A>(
   settings: AppSettings,
-  effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>
+  effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>,
+  /** `migrate` reports what it applies, so it gets a client that has not migrated on its own. */
+  migrated = true
 ) => {
-  const layer = Layer.mergeAll(storageLayer, JoinTokens.layer).pipe(
-    Layer.provideMerge(AppConfig.layerFromRecord(process.env))
-  )
+  const config = AppConfig.layerFromRecord(process.env)
+  const layer = (
+    migrated
+      ? Layer.mergeAll(storageLayer, JoinTokens.layer)
+      : (Database.layerClient as unknown as Layer.Layer<
+          Layer.Success<typeof storageLayer> | JoinTokens,
+          unknown,
+          AppConfig
+        >)
+  ).pipe(Layer.provideMerge(config))
   const scoped = Effect.scoped(
     Effect.gen(function* () {
       if (settings.databaseUrl === undefined && settings.pgliteDir !== ":memory:") {
@@ -110,7 +122,11 @@ const direct = async <A>(
 }
 
 /** On embedded defaults a running server owns the database: ask it over loopback with its admin token. */
-const viaServer = async (settings: AppSettings, path: string): Promise<unknown | undefined> => {
+const viaServer = async (
+  settings: AppSettings,
+  path: string,
+  as: "json" | "text" = "json"
+): Promise<unknown | undefined> => {
   if (settings.databaseUrl !== undefined || settings.pgliteDir === ":memory:") return undefined
   const holder = EmbeddedLock.readLock(settings.dataDir)
   if (holder === undefined) return undefined
@@ -123,13 +139,14 @@ const viaServer = async (settings: AppSettings, path: string): Promise<unknown |
   })
   if (!response.ok)
     throw new Error(`the running server (pid ${holder.pid}) answered ${response.status}: ${await response.text()}`)
-  return response.json()
+  return as === "json" ? response.json() : response.text()
 }
 
 const operator = async <A>(
   path: string,
   effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>,
-  print: (value: A) => void
+  print: (value: A) => void,
+  migrated = true
 ) => {
   const settings = await loadSettings()
   if (settings === undefined) return 2
@@ -143,7 +160,7 @@ const operator = async <A>(
     console.error(`candor: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   }
-  const exit = await direct(settings, effect)
+  const exit = await direct(settings, effect, migrated)
   if (Exit.isSuccess(exit)) {
     print(exit.value)
     return 0
@@ -155,12 +172,41 @@ const operator = async <A>(
   return 1
 }
 
+/** Like `operator`, for a command whose server answer is text (streamed straight to the output). */
+const operatorRaw = async <A>(
+  path: string,
+  effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>,
+  printRemote: (text: string) => void,
+  printLocal: (value: A) => void
+) => {
+  const settings = await loadSettings()
+  if (settings === undefined) return 2
+  try {
+    const remote = await viaServer(settings, path, "text")
+    if (remote !== undefined) {
+      printRemote(remote as string)
+      return 0
+    }
+  } catch (e) {
+    console.error(`candor: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  }
+  const exit = await direct(settings, effect)
+  if (Exit.isSuccess(exit)) {
+    printLocal(exit.value)
+    return 0
+  }
+  console.error(`candor: ${Cause.pretty(exit.cause)}`)
+  return 1
+}
+
 const migrate = () =>
   operator(
     "/internal/migrate",
     Effect.map(runMigrations, (applied) => ({ applied: applied.map(([id, name]) => `${id}_${name}`) })),
     (r) =>
-      console.log(r.applied.length === 0 ? "migrations: up to date" : `migrations applied: ${r.applied.join(", ")}`)
+      console.log(r.applied.length === 0 ? "migrations: up to date" : `migrations applied: ${r.applied.join(", ")}`),
+    false
   )
 
 const seed = (args: ReadonlyArray<string>) =>
@@ -171,6 +217,28 @@ const seed = (args: ReadonlyArray<string>) =>
         `tenant:          ${r.tenantId}\nAPI key:         ${r.apiKey}\ninterview:       ${r.interviewId}\ncandidate token: ${r.candidateToken}`
       )
   })
+
+const backupCommand = async (args: ReadonlyArray<string>) => {
+  const outAt = args.indexOf("--out")
+  const out = outAt >= 0 ? args[outAt + 1] : undefined
+  if (outAt >= 0 && (out === undefined || out.startsWith("--"))) {
+    console.error("candor backup: --out needs a file name")
+    return 2
+  }
+  const sink = out === undefined ? process.stdout : Fs.createWriteStream(out)
+  const finish = () => new Promise<void>((resolve) => (out === undefined ? resolve() : sink.end(resolve)))
+  const code = await operatorRaw(
+    "/internal/backup",
+    backup((chunk) => sink.write(chunk)),
+    (remote) => sink.write(remote),
+    (summary) =>
+      console.error(
+        `candor backup: ${summary.tables} tables, ${summary.rows} rows${out === undefined ? "" : ` → ${out}`}`
+      )
+  )
+  await finish()
+  return code
+}
 
 const notYet = (verb: string) => async () => {
   console.error(`candor ${verb}: not yet available in this build`)
@@ -199,7 +267,7 @@ const verbs: Record<string, (args: ReadonlyArray<string>) => Promise<number>> = 
   models: lazy(async () => (await import("./inference/ModelBuilder.ts")).modelsCommand, "models"),
   analyze: lazy(async () => (await import("./inference/Analyze.ts")).analyzeCommand, "analyze"),
   bench: notYet("bench"),
-  backup: notYet("backup"),
+  backup: backupCommand,
   help: async () => {
     console.log(usage)
     return 0

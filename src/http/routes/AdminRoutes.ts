@@ -5,6 +5,7 @@
 import { Effect, Schema } from "effect"
 import { SeedResult } from "../../../schemas/Api.ts"
 import { seedDemo } from "../../Seed.ts"
+import { backup } from "../../store/Backup.ts"
 import { runMigrations } from "../../store/Migrations.ts"
 import { ApiError } from "../ApiError.ts"
 import { json, route } from "../Route.ts"
@@ -41,5 +42,21 @@ export const adminRoutes = [
         Effect.map((applied) => json(200, { applied: applied.map(([id, name]) => `${id}_${name}`) })),
         Effect.mapError((e) => ApiError.unavailable(`migration failed: ${e.message}`))
       )
+  }),
+  route({
+    method: "post",
+    path: "/internal/backup",
+    operationId: "backup",
+    summary: "Export every table as a data-only SQL script",
+    tags: ["operator"],
+    access: "admin",
+    hidden: true,
+    responses: { 200: { description: "SQL script", contentType: "application/sql" } },
+    handle: () =>
+      Effect.gen(function* () {
+        const chunks: Array<string> = []
+        yield* backup((chunk) => chunks.push(chunk))
+        return { status: 200, body: chunks.join(""), contentType: "application/sql; charset=utf-8" }
+      }).pipe(Effect.mapError(() => ApiError.unavailable("database unavailable")))
   })
 ]
