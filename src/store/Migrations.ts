@@ -4,8 +4,9 @@
 import { Effect } from "effect"
 import * as Migrator from "effect/sql/Migrator"
 import initial from "./migrations/0001_initial.ts"
+import liveSessions from "./migrations/0002_live_sessions.ts"
 
-const loader = Migrator.fromRecord({ "0001_initial": initial })
+const loader = Migrator.fromRecord({ "0001_initial": initial, "0002_live_sessions": liveSessions })
 
 const migrator = Migrator.make({})
 

@@ -1,0 +1,104 @@
+/**
+ * Which frames are kept as keyframes: one every `everyMs` of capture time, plus frames where a signal peaks —
+ * the strongest non-neutral expression of a question so far (affect signals on only), the face leaving the
+ * picture, a second face appearing. Spaced out and capped per interview so storage stays bounded.
+ */
+import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+
+export type KeyframeReason = "periodic" | "expression" | "faceLost" | "multipleFaces"
+
+export interface KeyframeSettings {
+  readonly everyMs: number
+  /** Least non-neutral probability for an expression keyframe. */
+  readonly expressionThreshold: number
+  /** Least spacing between two event keyframes (expression, face lost, second face). */
+  readonly minGapMs: number
+  readonly maxPerInterview: number
+}
+
+export const defaultKeyframeSettings: KeyframeSettings = {
+  everyMs: 10_000,
+  expressionThreshold: 0.6,
+  minGapMs: 3_000,
+  maxPerInterview: 400
+}
+
+export interface KeyframeState {
+  readonly lastPeriodicAt: number | null
+  readonly lastEventAt: number | null
+  readonly questionPeak: number
+  readonly hadFace: boolean
+  readonly hadMultiple: boolean
+  readonly count: number
+}
+
+export const emptyKeyframeState: KeyframeState = {
+  lastPeriodicAt: null,
+  lastEventAt: null,
+  questionPeak: 0,
+  hadFace: false,
+  hadMultiple: false,
+  count: 0
+}
+
+export class KeyframePolicy {
+  private s: { -readonly [K in keyof KeyframeState]: KeyframeState[K] }
+
+  constructor(
+    private readonly affect: boolean,
+    private readonly settings: KeyframeSettings = defaultKeyframeSettings,
+    state: KeyframeState = emptyKeyframeState
+  ) {
+    this.s = { ...state }
+  }
+
+  /** Before analysis: is this frame due as the periodic keyframe? (Then its heat-map is asked for with it.) */
+  plan(capturedAt: number): boolean {
+    if (this.s.count >= this.settings.maxPerInterview) return false
+    if (this.s.lastPeriodicAt !== null && capturedAt - this.s.lastPeriodicAt < this.settings.everyMs) return false
+    this.s.lastPeriodicAt = capturedAt
+    return true
+  }
+
+  /** After analysis: why the frame should be kept, if it should. */
+  judge(analysis: FrameAnalysis, planned: boolean): KeyframeReason | undefined {
+    const s = this.s
+    const faces = analysis.faces.length
+    const at = analysis.capturedAt
+    const spaced = s.lastEventAt === null || at - s.lastEventAt >= this.settings.minGapMs
+    let reason: KeyframeReason | undefined
+    if (faces === 0 && s.hadFace && spaced) reason = "faceLost"
+    else if (faces > 1 && !s.hadMultiple && spaced) reason = "multipleFaces"
+    else if (this.affect && faces > 0 && spaced) {
+      const peak = expression(analysis)
+      if (peak >= this.settings.expressionThreshold && peak > s.questionPeak + 0.05) {
+        s.questionPeak = peak
+        reason = "expression"
+      }
+    }
+    s.hadFace = faces > 0
+    if (faces > 1) s.hadMultiple = true
+    if (reason !== undefined) s.lastEventAt = at
+    else if (planned) reason = "periodic"
+    if (reason === undefined || s.count >= this.settings.maxPerInterview) return undefined
+    s.count++
+    return reason
+  }
+
+  /** A new question: its strongest expression starts from zero again. */
+  newQuestion(): void {
+    this.s.questionPeak = 0
+    this.s.hadMultiple = false
+  }
+
+  state(): KeyframeState {
+    return { ...this.s }
+  }
+}
+
+/** Strongest non-neutral emotion probability of the main face. */
+const expression = (analysis: FrameAnalysis): number => {
+  const e = analysis.faces[0]?.emotion
+  if (e == null) return 0
+  return Math.max(e.angry, e.disgust, e.fear, e.happy, e.sad, e.surprise)
+}

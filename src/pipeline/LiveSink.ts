@@ -1,0 +1,168 @@
+/**
+ * The recruiter live view's sink: each interview's latest state in the live hash `interview:<id>` and every score
+ * event on the channel `interview:<id>:events`. Fire and forget: a session never waits for it. While the live
+ * store is unreachable, events are dropped (pub/sub keeps no history anyway) and the hash fields are merged in
+ * memory, so the hash is current again once it answers: the live view pauses, nothing else does.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
+import { LiveStore } from "../store/LiveStore.ts"
+
+export const liveKey = (interviewId: string) => `interview:${interviewId}`
+export const liveChannel = (interviewId: string) => `interview:${interviewId}:events`
+
+export interface LiveSinkSettings {
+  readonly ttlSeconds: number
+  /** Events waiting to be published; beyond it the oldest are dropped. */
+  readonly maxQueuedEvents: number
+  /** After a failure, publishing pauses this long before trying again. */
+  readonly pauseMs: number
+}
+
+export const defaultLiveSinkSettings: LiveSinkSettings = {
+  ttlSeconds: 24 * 3600,
+  maxQueuedEvents: 10_000,
+  pauseMs: 1_000
+}
+
+export interface LiveSinkStats {
+  readonly published: number
+  readonly dropped: number
+  readonly paused: boolean
+}
+
+export interface LiveSinkShape {
+  readonly publish: (interviewId: string, events: ReadonlyArray<ScoreEvent>) => void
+  readonly stats: () => LiveSinkStats
+}
+
+/** The live hash fields an event updates. */
+export const liveFields = (event: ScoreEvent, into: Record<string, string | number>): void => {
+  into.eventSeq = event.seq
+  into.updatedAt = event.at
+  switch (event._tag) {
+    case "interviewStarted":
+      into.status = "in_progress"
+      into.questionCount = event.questionCount
+      break
+    case "questionStarted":
+      into.questionId = event.questionId
+      into.questionIndex = event.index
+      break
+    case "answerRecorded":
+      into.lastAnsweredQuestionId = event.questionId
+      break
+    case "interviewFinished":
+      into.status = "finished"
+      into.answered = event.answered
+      break
+    case "attention":
+      into.facePresence = event.facePresence
+      into.second = event.second
+      break
+    case "emotion":
+      into.emotion = JSON.stringify(event.distribution)
+      into.dominant = event.dominant
+      into.volatility = event.volatility
+      break
+    case "blink":
+      into.blinks = event.total
+      if (event.perMinute !== null) into.blinksPerMinute = event.perMinute
+      break
+    case "questionSummary":
+      break
+  }
+}
+
+export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = defaultLiveSinkSettings) =>
+  Effect.gen(function* () {
+    let queue: Array<{ interviewId: string; event: ScoreEvent }> = []
+    const fields = new Map<string, Record<string, string | number>>()
+    const counts = { published: 0, dropped: 0 }
+    let pausedUntil = 0
+    let wake: (() => void) | undefined
+
+    /** Puts back hash fields that could not be written, under any newer ones merged meanwhile. */
+    const restore = (pending: ReadonlyArray<[string, Record<string, string | number>]>) => {
+      for (const [interviewId, f] of pending) fields.set(interviewId, { ...f, ...fields.get(interviewId) })
+    }
+
+    const publishAll = Effect.gen(function* () {
+      const pending = [...fields]
+      fields.clear()
+      for (let i = 0; i < pending.length; i++) {
+        const [interviewId, f] = pending[i]!
+        const exit = yield* Effect.exit(
+          Effect.andThen(live.hset(liveKey(interviewId), f), live.expire(liveKey(interviewId), settings.ttlSeconds))
+        )
+        if (exit._tag === "Failure") {
+          restore(pending.slice(i))
+          return yield* exit
+        }
+      }
+      while (queue.length > 0) {
+        const { interviewId, event } = queue[0]!
+        yield* live.publish(liveChannel(interviewId), JSON.stringify(event))
+        queue.shift()
+        counts.published++
+      }
+    })
+
+    const loop = Effect.gen(function* () {
+      while (true) {
+        if (queue.length === 0 && fields.size === 0) {
+          yield* Effect.callback<void>((resume) => {
+            wake = () => resume(Effect.void)
+            return Effect.sync(() => {
+              wake = undefined
+            })
+          })
+        }
+        const wait = pausedUntil - Date.now()
+        if (wait > 0) yield* Effect.sleep(wait)
+        const exit = yield* Effect.exit(publishAll)
+        if (exit._tag === "Failure") {
+          // Unreachable: what is queued is lost to the live view (the fields are kept and retried).
+          counts.dropped += queue.length
+          queue = []
+          pausedUntil = Date.now() + settings.pauseMs
+        }
+      }
+    })
+    yield* Effect.forkScoped(loop)
+
+    const service: LiveSinkShape = {
+      publish: (interviewId, events) => {
+        if (events.length === 0) return
+        let f = fields.get(interviewId)
+        if (f === undefined) {
+          f = {}
+          fields.set(interviewId, f)
+        }
+        for (const event of events) {
+          liveFields(event, f)
+          if (Date.now() < pausedUntil) counts.dropped++
+          else queue.push({ interviewId, event })
+        }
+        if (queue.length > settings.maxQueuedEvents) {
+          const excess = queue.length - settings.maxQueuedEvents
+          queue.splice(0, excess)
+          counts.dropped += excess
+        }
+        const w = wake
+        wake = undefined
+        w?.()
+      },
+      stats: () => ({ ...counts, paused: Date.now() < pausedUntil })
+    }
+    return service
+  })
+
+/** Publishes score events to the live store (Redis or in-process). */
+export class LiveSink extends Context.Service<LiveSink, LiveSinkShape>()("candor/LiveSink") {
+  static readonly layer = (settings: Partial<LiveSinkSettings> = {}) =>
+    Layer.effect(
+      LiveSink,
+      Effect.flatMap(LiveStore, (live) => make(live, { ...defaultLiveSinkSettings, ...settings }))
+    )
+}

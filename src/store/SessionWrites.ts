@@ -1,0 +1,182 @@
+/**
+ * Rows a live session produces, and how a batch of them is written: one transaction, multi-row inserts per
+ * table, every statement idempotent (a batch retried after an ambiguous failure changes nothing twice).
+ */
+import { Context, Effect, Layer } from "effect"
+import * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
+import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
+
+/** One row of `score_windows`. Affect columns are null when affect signals are off. */
+export interface ScoreWindowRow {
+  readonly second: number
+  readonly questionId: string | null
+  readonly frames: number
+  readonly facePresence: number
+  readonly blinks: number | null
+  readonly earMean: number | null
+  readonly emotion: EmotionScores | null
+}
+
+export type SessionWrite =
+  | {
+      readonly _tag: "Answer"
+      readonly id: string
+      readonly interviewId: string
+      readonly questionId: string
+      readonly body: string
+      /** One answer per question: `<interview id>:<question id>`. */
+      readonly idempotencyKey: string
+    }
+  | {
+      readonly _tag: "InterviewState"
+      readonly interviewId: string
+      readonly status: "in_progress" | "finished"
+      readonly cursor: number
+      readonly startedAt: number | null
+      readonly finishedAt: number | null
+    }
+  | { readonly _tag: "Event"; readonly interviewId: string; readonly event: ScoreEvent }
+  | { readonly _tag: "Window"; readonly interviewId: string; readonly row: ScoreWindowRow }
+  | {
+      readonly _tag: "Media"
+      readonly interviewId: string
+      readonly key: string
+      readonly kind: string
+      readonly contentType: string
+      readonly bytes: number
+      readonly detail: Record<string, unknown>
+    }
+  | { readonly _tag: "Snapshot"; readonly interviewId: string; readonly version: number; readonly state: unknown }
+
+/** Writes batches of session rows; the write-behind buffer's only dependency on the database. */
+export interface SessionWriterShape {
+  readonly write: (batch: ReadonlyArray<SessionWrite>) => Effect.Effect<void, SqlError>
+  /** Whether the database answers at all (tells an outage from a refused row). */
+  readonly ping: Effect.Effect<void, SqlError>
+  readonly interviewExists: (interviewId: string) => Effect.Effect<boolean, SqlError>
+}
+
+const CHUNK = 1000
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK))
+  return out
+}
+
+export const makeSqlWriter = (sql: SqlClient.SqlClient): SessionWriterShape => {
+  const insertAll = <A extends Record<string, unknown>>(
+    rows: ReadonlyArray<A>,
+    statement: (chunk: readonly [A, ...Array<A>]) => Effect.Effect<unknown, SqlError>
+  ) => Effect.forEach(chunks(rows), (c) => statement(c as unknown as readonly [A, ...Array<A>]), { discard: true })
+
+  const write = (batch: ReadonlyArray<SessionWrite>) =>
+    Effect.gen(function* () {
+      const answers: Array<Record<string, unknown>> = []
+      const states = new Map<string, Extract<SessionWrite, { _tag: "InterviewState" }>>()
+      const events: Array<Record<string, unknown>> = []
+      const windows: Array<Record<string, unknown>> = []
+      const media: Array<Record<string, unknown>> = []
+      const snapshots = new Map<string, Extract<SessionWrite, { _tag: "Snapshot" }>>()
+      for (const w of batch) {
+        switch (w._tag) {
+          case "Answer":
+            answers.push({
+              id: w.id,
+              interview_id: w.interviewId,
+              question_id: w.questionId,
+              source: "text",
+              body: w.body,
+              idempotency_key: w.idempotencyKey
+            })
+            break
+          case "InterviewState":
+            states.set(w.interviewId, w)
+            break
+          case "Event":
+            events.push({
+              interview_id: w.interviewId,
+              seq: w.event.seq,
+              tag: w.event._tag,
+              at: iso(w.event.at),
+              payload: JSON.stringify(w.event)
+            })
+            break
+          case "Window":
+            windows.push({
+              interview_id: w.interviewId,
+              second: w.row.second,
+              question_id: w.row.questionId,
+              frames: w.row.frames,
+              face_present: w.row.facePresence,
+              blinks: w.row.blinks,
+              ear_mean: w.row.earMean,
+              emotion: w.row.emotion === null ? null : JSON.stringify(w.row.emotion)
+            })
+            break
+          case "Media":
+            media.push({
+              key: w.key,
+              interview_id: w.interviewId,
+              kind: w.kind,
+              content_type: w.contentType,
+              bytes: w.bytes,
+              detail: JSON.stringify(w.detail)
+            })
+            break
+          case "Snapshot": {
+            const previous = snapshots.get(w.interviewId)
+            if (previous === undefined || previous.version < w.version) snapshots.set(w.interviewId, w)
+            break
+          }
+        }
+      }
+      yield* insertAll(
+        answers,
+        (c) => sql`INSERT INTO answers ${sql.insert(c)} ON CONFLICT (idempotency_key) DO NOTHING`
+      )
+      for (const s of states.values()) {
+        yield* sql`
+          UPDATE interviews SET status = ${s.status}, question_cursor = ${s.cursor},
+            started_at = COALESCE(started_at, ${iso(s.startedAt)}::timestamptz),
+            finished_at = COALESCE(finished_at, ${iso(s.finishedAt)}::timestamptz)
+          WHERE id = ${s.interviewId} AND status <> 'finished'`
+      }
+      yield* insertAll(
+        events,
+        (c) => sql`INSERT INTO score_events ${sql.insert(c)} ON CONFLICT (interview_id, seq) DO NOTHING`
+      )
+      yield* insertAll(
+        windows,
+        (c) => sql`INSERT INTO score_windows ${sql.insert(c)} ON CONFLICT (interview_id, second) DO NOTHING`
+      )
+      yield* insertAll(media, (c) => sql`INSERT INTO media_objects ${sql.insert(c)} ON CONFLICT (key) DO NOTHING`)
+      const snapshotRows = [...snapshots.values()].map((s) => ({
+        interview_id: s.interviewId,
+        version: s.version,
+        state: JSON.stringify(s.state)
+      }))
+      yield* insertAll(
+        snapshotRows,
+        (c) => sql`
+          INSERT INTO session_snapshots ${sql.insert(c)}
+          ON CONFLICT (interview_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, updated_at = now()
+          WHERE session_snapshots.version < EXCLUDED.version`
+      )
+    }).pipe(sql.withTransaction, Effect.withSpan("SessionWriter.write"))
+
+  return {
+    write,
+    ping: sql`SELECT 1`.pipe(Effect.asVoid),
+    interviewExists: (id) => sql`SELECT 1 FROM interviews WHERE id = ${id}`.pipe(Effect.map((rows) => rows.length > 0))
+  }
+}
+
+/** The SQL writer over the configured database. */
+export class SessionWriter extends Context.Service<SessionWriter, SessionWriterShape>()("candor/SessionWriter") {
+  static readonly layer = Layer.effect(SessionWriter, Effect.map(SqlClient.SqlClient, makeSqlWriter))
+}
