@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
 import sharp from "sharp"
-import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { regionIoU } from "../../src/inference/FaceRegion.ts"
 import type { TrackState } from "../../src/inference/FaceTracker.ts"
 import { analyzeFrames, makePipeline, type Pipeline } from "../../src/inference/FramePipeline.ts"
@@ -51,7 +52,7 @@ const run = async (
   return analyzeFrames(p, buffer, jobs)
 }
 
-const analysed = (outcome: FrameOutcome | undefined): { analysis: FrameAnalysis; track: TrackState } => {
+const analysed = (outcome: FrameOutcome | undefined): { analysis: typeof FrameAnalysis.Type; track: TrackState } => {
   if (outcome?._tag !== "Analyzed") throw new Error(`expected an analysis, got ${JSON.stringify(outcome)}`)
   return outcome
 }
@@ -89,6 +90,9 @@ describe("FramePipeline", () => {
     expect(track.sinceDetect).toBe(0)
     expect(track.faces).toHaveLength(3)
     expect(analysis.timings.totalMs).toBeGreaterThanOrEqual(analysis.timings.decodeMs)
+    // what the worker sends is a valid FrameAnalysis (the wire and domain type)
+    expect(Schema.is(FrameAnalysis)(analysis)).toBe(true)
+    expect(Schema.is(FrameAnalysis)({ ...analysis, faces: [{ ...analysis.faces[0], emotion: {} }] })).toBe(false)
   })
 
   it("tracks a face into the next frame without the detector, and detects again every N frames", async () => {
