@@ -23,9 +23,19 @@ export interface RequestContext<Q, B> {
   readonly params: Readonly<Record<string, string>>
   readonly query: Q
   readonly body: B
+  /** The body's bytes on `rawBody` routes (empty when none was sent); undefined elsewhere. */
+  readonly raw: Uint8Array | undefined
   /** Set on `apiKey` routes. */
   readonly principal: ApiKeyPrincipal
   readonly headers: Readonly<Record<string, string>>
+}
+
+/** Takes the body as bytes (uploads) instead of JSON. */
+export interface RawBody {
+  /** Largest accepted body; replaces the server-wide limit for this route. */
+  readonly maxBytes: number
+  /** Accepted media types; parameters (`;codecs=opus`) are ignored, anything else is refused with 415. */
+  readonly contentTypes: ReadonlyArray<string>
 }
 
 export interface ResponseDoc {
@@ -44,6 +54,8 @@ export interface Route<R = any> {
   readonly access: Access
   readonly query?: Schema.Top
   readonly body?: Schema.Top
+  /** Mutually exclusive with `body`. */
+  readonly rawBody?: RawBody
   readonly responses: Readonly<Record<number, ResponseDoc>>
   /** Left out of the OpenAPI document (operator endpoints). */
   readonly hidden?: boolean
@@ -60,6 +72,7 @@ export const route = <R, Q extends Schema.Top = Schema.Top, B extends Schema.Top
   readonly access: Access
   readonly query?: Q
   readonly body?: B
+  readonly rawBody?: RawBody
   readonly responses: Readonly<Record<number, ResponseDoc>>
   readonly hidden?: boolean
   readonly handle: (ctx: RequestContext<Q["Type"], B["Type"]>) => Effect.Effect<Reply, ApiError, R>

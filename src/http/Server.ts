@@ -287,6 +287,7 @@ export const layer = (options: ServerOptions = {}) =>
               params,
               query,
               body: decodedBody,
+              raw: route.rawBody === undefined ? undefined : (body ?? new Uint8Array(0)),
               principal: principal as never,
               headers
             })
@@ -320,6 +321,26 @@ export const layer = (options: ServerOptions = {}) =>
 
         const length = headers["content-length"]
         const hasBody = (length !== undefined && length !== "0") || headers["transfer-encoding"] !== undefined
+        const maxBodyBytes = route.rawBody?.maxBytes ?? config.maxBodyBytes
+        if (route.rawBody !== undefined) {
+          // Refused before the upload is read: a wrong type is known from the headers alone.
+          const type = (headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
+          if (!route.rawBody.contentTypes.includes(type)) {
+            const accepted = route.rawBody.contentTypes.join(", ")
+            finish(
+              errorReply(
+                new ApiError({
+                  status: 415,
+                  code: "unsupported_media_type",
+                  message: `send the body as one of: ${accepted}${type === "" ? "" : ` (got ${type})`}`
+                })
+              ),
+              label,
+              hasBody
+            )
+            return
+          }
+        }
         if (!hasBody) {
           run(undefined)
           return
@@ -328,8 +349,8 @@ export const layer = (options: ServerOptions = {}) =>
           finish(errorReply(ApiError.badRequest("invalid Content-Length")), label, true)
           return
         }
-        if (length !== undefined && Number(length) > config.maxBodyBytes) {
-          finish(errorReply(ApiError.payloadTooLarge(config.maxBodyBytes)), label, true)
+        if (length !== undefined && Number(length) > maxBodyBytes) {
+          finish(errorReply(ApiError.payloadTooLarge(maxBodyBytes)), label, true)
           return
         }
         const chunks: Array<Buffer> = []
@@ -344,9 +365,9 @@ export const layer = (options: ServerOptions = {}) =>
         res.onData((chunk, isLast) => {
           if (state.done || state.aborted) return
           size += chunk.byteLength
-          if (size > config.maxBodyBytes) {
+          if (size > maxBodyBytes) {
             clearTimeout(timer)
-            finish(errorReply(ApiError.payloadTooLarge(config.maxBodyBytes)), label, true)
+            finish(errorReply(ApiError.payloadTooLarge(maxBodyBytes)), label, true)
             return
           }
           // uWS reuses the chunk's memory after this callback returns: copy it.

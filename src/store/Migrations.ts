@@ -5,8 +5,13 @@ import { Effect } from "effect"
 import * as Migrator from "effect/sql/Migrator"
 import initial from "./migrations/0001_initial.ts"
 import liveSessions from "./migrations/0002_live_sessions.ts"
+import scoringJobs from "./migrations/0003_scoring_jobs.ts"
 
-const loader = Migrator.fromRecord({ "0001_initial": initial, "0002_live_sessions": liveSessions })
+const loader = Migrator.fromRecord({
+  "0001_initial": initial,
+  "0002_live_sessions": liveSessions,
+  "0003_scoring_jobs": scoringJobs
+})
 
 const migrator = Migrator.make({})
 

@@ -1,0 +1,144 @@
+/**
+ * The SQL side of durable scoring: claiming due jobs under a lease, reading what a job needs, writing sample
+ * rows, and ending or releasing a claim. One statement set for Postgres and PGlite alike (`FOR UPDATE SKIP
+ * LOCKED` lets several workers claim side by side on Postgres; PGlite has one connection and needs nothing more).
+ *
+ * Every end of a claim is fenced by its lease token: a worker whose lease expired and was taken over cannot
+ * overwrite the newer claim's outcome, and its late sample rows collide on (answer, sample) and are dropped.
+ */
+import { Effect } from "effect"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import { type AnswerScore, AnswerScore as AnswerScoreSchema, type ScorerKind } from "../../schemas/AnswerScore.ts"
+import type { Rubric } from "../../schemas/Rubric.ts"
+import { fromJson } from "../store/Rows.ts"
+import type { ScorableQuestion } from "./AnswerScorer.ts"
+import { Schema } from "effect"
+
+/** A job taken by one worker until `lease` ends or it is finished. */
+export interface ClaimedJob {
+  readonly answerId: string
+  readonly interviewId: string
+  /** Including this one. */
+  readonly attempts: number
+  readonly samplesRequested: number
+  /** The engine that took the job first; samples of another engine are never mixed in. */
+  readonly scorer: ScorerKind
+  /** Lease token; ends of the claim are accepted only with it. */
+  readonly owner: string
+  readonly question: ScorableQuestion
+  readonly answerText: string
+}
+
+export interface StoredSample {
+  readonly sample: number
+  readonly score: AnswerScore
+}
+
+export type JobOutcome =
+  | { readonly state: "done"; readonly note: string | null }
+  | { readonly state: "failed"; readonly reason: string }
+  | { readonly state: "pending"; readonly reason: string; readonly retryInMs: number }
+
+const decodeScore = Schema.decodeUnknownSync(AnswerScoreSchema)
+
+const questionOf = (row: any): ScorableQuestion => {
+  const rubric = row.rubric === null || row.rubric === undefined ? undefined : fromJson<Rubric>(row.rubric)
+  const points = fromJson<ReadonlyArray<string> | null>(row.expected_points) ?? []
+  return {
+    id: row.question_id,
+    prompt: row.prompt,
+    ...(rubric === undefined ? {} : { rubric }),
+    ...(points.length === 0 ? {} : { expectedPoints: points })
+  }
+}
+
+/** The queue's statements over one SQL client. */
+export const makeScoringJobs = (sql: SqlClient.SqlClient) => {
+  const claim = (options: {
+    readonly limit: number
+    readonly leaseMs: number
+    readonly samples: number
+    readonly scorer: ScorerKind
+  }): Effect.Effect<ReadonlyArray<ClaimedJob>, SqlError> =>
+    Effect.gen(function* () {
+      const owner = crypto.randomUUID()
+      const claimed = yield* sql`
+        UPDATE scoring_jobs SET
+          state = 'running',
+          attempts = attempts + 1,
+          samples_requested = COALESCE(samples_requested, ${options.samples}),
+          scorer = COALESCE(scorer, ${options.scorer}),
+          lease_owner = ${owner},
+          lease_until = now() + ${Math.round(options.leaseMs)}::int * interval '1 millisecond',
+          updated_at = now()
+        WHERE answer_id IN (
+          SELECT answer_id FROM scoring_jobs
+          WHERE (state = 'pending' AND next_attempt_at <= now()) OR (state = 'running' AND lease_until <= now())
+          ORDER BY next_attempt_at, answer_id
+          LIMIT ${options.limit}
+          FOR UPDATE SKIP LOCKED)
+        RETURNING answer_id, interview_id, attempts, samples_requested, scorer`
+      if (claimed.length === 0) return []
+      const ids = claimed.map((r: any) => r.answer_id as string)
+      const details = yield* sql`
+        SELECT a.id, a.body, q.id AS question_id, q.prompt, q.rubric, q.expected_points
+        FROM answers a JOIN questions q ON q.id = a.question_id
+        WHERE a.id IN ${sql.in(ids)}`
+      const byId = new Map(details.map((d: any) => [d.id as string, d]))
+      return claimed.flatMap((r: any): Array<ClaimedJob> => {
+        const d = byId.get(r.answer_id)
+        if (d === undefined) return []
+        return [
+          {
+            answerId: r.answer_id,
+            interviewId: r.interview_id,
+            attempts: r.attempts,
+            samplesRequested: r.samples_requested,
+            scorer: r.scorer,
+            owner,
+            question: questionOf(d),
+            answerText: d.body
+          }
+        ]
+      })
+    }).pipe(Effect.withSpan("ScoringJobs.claim"))
+
+  const samples = (answerId: string): Effect.Effect<ReadonlyArray<StoredSample>, SqlError> =>
+    sql`SELECT sample, result FROM answer_scores WHERE answer_id = ${answerId} ORDER BY sample`.pipe(
+      Effect.map((rows) => rows.map((r: any) => ({ sample: r.sample, score: decodeScore(fromJson(r.result)) })))
+    )
+
+  /** Stores one sample; a second write of the same (answer, sample) changes nothing. */
+  const writeSample = (answerId: string, sample: number, score: AnswerScore): Effect.Effect<void, SqlError> =>
+    sql`
+      INSERT INTO answer_scores (answer_id, sample, scorer, model, prompt_version, temperature, result)
+      VALUES (${answerId}, ${sample}, ${score.scorer}, ${score.model}, ${score.promptVersion}, ${score.temperature},
+              ${JSON.stringify(score)}::jsonb)
+      ON CONFLICT (answer_id, sample) DO NOTHING`.pipe(Effect.asVoid, Effect.withSpan("ScoringJobs.writeSample"))
+
+  /** Ends a claim; false when the lease was lost (another worker owns the job now). */
+  const finish = (job: ClaimedJob, outcome: JobOutcome): Effect.Effect<boolean, SqlError> => {
+    const error = outcome.state === "done" ? outcome.note : outcome.reason
+    const delay = outcome.state === "pending" ? Math.max(0, Math.round(outcome.retryInMs)) : 0
+    return sql`
+      UPDATE scoring_jobs SET state = ${outcome.state}, last_error = ${error}, lease_owner = NULL, lease_until = NULL,
+        next_attempt_at = now() + ${delay}::int * interval '1 millisecond', updated_at = now()
+      WHERE answer_id = ${job.answerId} AND lease_owner = ${job.owner} AND state = 'running'
+      RETURNING answer_id`.pipe(
+      Effect.map((rows) => rows.length > 0),
+      Effect.withSpan("ScoringJobs.finish")
+    )
+  }
+
+  /** Hands a claim back unfinished (shutdown): due at once, and the attempt does not count. */
+  const release = (job: ClaimedJob): Effect.Effect<void, SqlError> =>
+    sql`
+      UPDATE scoring_jobs SET state = 'pending', attempts = GREATEST(attempts - 1, 0), lease_owner = NULL,
+        lease_until = NULL, next_attempt_at = now(), updated_at = now()
+      WHERE answer_id = ${job.answerId} AND lease_owner = ${job.owner} AND state = 'running'`.pipe(Effect.asVoid)
+
+  return { claim, samples, writeSample, finish, release }
+}
+
+export type ScoringJobs = ReturnType<typeof makeScoringJobs>

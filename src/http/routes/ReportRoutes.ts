@@ -1,0 +1,81 @@
+/** Recruiter routes for reading an interview's report (JSON and HTML) and the media it links to. */
+import { Effect, Option } from "effect"
+import { Report } from "../../../schemas/Report.ts"
+import { ReportAggregator } from "../../reports/ReportAggregator.ts"
+import { reportHtml } from "../../reports/ReportHtml.ts"
+import { MediaStore } from "../../store/MediaStore.ts"
+import { ApiError } from "../ApiError.ts"
+import { json, route } from "../Route.ts"
+import { requireInterview } from "./InterviewRoutes.ts"
+
+const dbUnavailable = () => ApiError.unavailable("database unavailable; retry shortly")
+
+const buildFor = (tenantId: string, id: string) =>
+  Effect.gen(function* () {
+    const interview = yield* requireInterview(tenantId, id)
+    const aggregator = yield* ReportAggregator
+    return yield* aggregator.report(interview).pipe(Effect.mapError(dbUnavailable))
+  })
+
+/** A page that may load nothing from anywhere: styles are inline and there are no scripts. */
+const pagePolicy =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+
+export const reportReadRoutes = [
+  route({
+    method: "get",
+    path: "/v1/interviews/:id/report",
+    operationId: "getReport",
+    summary: "The interview report: answers with rubric scores and evidence, signals, overall score, reviews",
+    tags: ["reports"],
+    access: "apiKey",
+    responses: { 200: { description: "The report (provisional until `complete`)", schema: Report } },
+    handle: ({ params, principal }) => Effect.map(buildFor(principal.tenantId, params.id!), (r) => json(200, r))
+  }),
+  route({
+    method: "get",
+    path: "/v1/interviews/:id/report.html",
+    operationId: "getReportPage",
+    summary: "The interview report as a self-contained HTML page",
+    tags: ["reports"],
+    access: "apiKey",
+    responses: { 200: { description: "HTML page", contentType: "text/html" } },
+    handle: ({ params, principal }) =>
+      Effect.map(buildFor(principal.tenantId, params.id!), (report) => ({
+        status: 200,
+        body: reportHtml(report),
+        contentType: "text/html; charset=utf-8",
+        headers: { "content-security-policy": pagePolicy, "cache-control": "no-store" }
+      }))
+  }),
+  route({
+    method: "get",
+    path: "/v1/interviews/:id/media/:kind/:name",
+    operationId: "getMedia",
+    summary: "A media object of the interview (keyframe, heat-map) linked from its report",
+    tags: ["reports"],
+    access: "apiKey",
+    responses: { 200: { description: "The object's bytes", contentType: "application/octet-stream" } },
+    handle: ({ params, principal }) =>
+      Effect.gen(function* () {
+        const interview = yield* requireInterview(principal.tenantId, params.id!)
+        const media = yield* MediaStore
+        const object = yield* media
+          .get(`${interview.id}/${params.kind}/${params.name}`)
+          .pipe(
+            Effect.catchTag("MediaStoreError", (e) =>
+              e.message === "invalid media key"
+                ? Effect.succeed(Option.none())
+                : Effect.fail(ApiError.unavailable("media store unavailable; retry shortly"))
+            )
+          )
+        if (Option.isNone(object)) return yield* ApiError.notFound("media object")
+        return {
+          status: 200,
+          body: object.value.bytes,
+          contentType: object.value.contentType,
+          headers: { "cache-control": "private, max-age=3600" }
+        }
+      })
+  })
+]

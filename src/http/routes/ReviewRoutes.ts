@@ -1,0 +1,46 @@
+/** Recruiter routes for human reviews: the person's rating and decision, stored and audited. */
+import { Effect } from "effect"
+import { CreateReviewRequest, Review, ReviewList } from "../../../schemas/Report.ts"
+import { Reviews } from "../../reports/Reviews.ts"
+import { ApiError } from "../ApiError.ts"
+import { json, route } from "../Route.ts"
+import { requireInterview } from "./InterviewRoutes.ts"
+
+const dbUnavailable = () => ApiError.unavailable("database unavailable; retry shortly")
+
+export const reviewRoutes = [
+  route({
+    method: "post",
+    path: "/v1/interviews/:id/reviews",
+    operationId: "createReview",
+    summary: "Record a human review: reviewer, optional rating 1–5, decision (advance, hold, reject), notes",
+    tags: ["reviews"],
+    access: "apiKey",
+    body: CreateReviewRequest,
+    responses: { 201: { description: "Stored and audited", schema: Review } },
+    handle: ({ params, principal, body }) =>
+      Effect.gen(function* () {
+        const interview = yield* requireInterview(principal.tenantId, params.id!)
+        const reviews = yield* Reviews
+        const review = yield* reviews
+          .add({ tenantId: principal.tenantId, interviewId: interview.id }, body, `key:${principal.keyId}`)
+          .pipe(Effect.mapError(dbUnavailable))
+        return json(201, review)
+      })
+  }),
+  route({
+    method: "get",
+    path: "/v1/interviews/:id/reviews",
+    operationId: "listReviews",
+    summary: "The interview's human reviews, oldest first",
+    tags: ["reviews"],
+    access: "apiKey",
+    responses: { 200: { description: "Reviews", schema: ReviewList } },
+    handle: ({ params, principal }) =>
+      Effect.gen(function* () {
+        const interview = yield* requireInterview(principal.tenantId, params.id!)
+        const items = yield* Effect.flatMap(Reviews, (r) => r.list(interview.id)).pipe(Effect.mapError(dbUnavailable))
+        return json(200, { items })
+      })
+  })
+]
