@@ -1,0 +1,228 @@
+/** The results as aligned plain-text tables (the terminal) and as Markdown tables (RESULTS.md). */
+import { type BenchResults, judgeTargets } from "./BenchResults.ts"
+import type { LoadRunResult } from "./LoadPhases.ts"
+import { boundAt } from "./ModelBound.ts"
+import type { ThroughputResult } from "./PeerRunner.ts"
+
+export type Table = ReadonlyArray<ReadonlyArray<string>>
+
+const f = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits))
+const pct = (v: number | undefined, digits = 1) => (v === undefined ? "–" : `${(v * 100).toFixed(digits)} %`)
+
+/** Columns left-aligned when the header says so by starting the row; numbers right-aligned. */
+export const textTable = (rows: Table): string => {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)))
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join("  ")
+        .trimEnd()
+    )
+    .join("\n")
+}
+
+export const markdownTable = (rows: Table): string => {
+  const [head, ...body] = rows
+  const line = (r: ReadonlyArray<string>) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`
+  return [line(head!), `|${head!.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`, ...body.map(line)].join(
+    "\n"
+  )
+}
+
+export const loadTable = (runs: ReadonlyArray<LoadRunResult>): Table => [
+  [
+    "run",
+    "cand",
+    "fps",
+    "offered/s",
+    "analysed/s",
+    "shed",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "max ms",
+    "engine cores",
+    "RSS MB",
+    "batch",
+    "queue max",
+    "gen cores",
+    "gen late p99"
+  ],
+  ...runs.map((r) => [
+    r.name + (r.generatorLimited === undefined ? "" : " *"),
+    String(r.sessions),
+    String(r.fps),
+    f(r.stats.offeredFps),
+    f(r.stats.analysedFps),
+    pct(r.stats.shedRatio, 2),
+    f(r.stats.latencyMs.p50),
+    f(r.stats.latencyMs.p90),
+    f(r.stats.latencyMs.p99),
+    f(r.stats.latencyMs.max),
+    f(r.engine.cpuCores, 2),
+    f(r.engine.rssMBMax, 0),
+    f(r.engine.meanBatch, 2),
+    f(r.engine.queueDepthMax, 0),
+    f(r.engine.generatorCpuCores, 2),
+    `${f(r.stats.generator.sendLatenessMs.p99)} ms`
+  ])
+]
+
+const throughputRow = (r: ThroughputResult, bound?: number): Array<string> => [
+  r.name,
+  f(r.framesPerSecond),
+  f(r.latencyMs.p50),
+  f(r.latencyMs.p99),
+  f(r.facesPerFrame, 2),
+  bound === undefined ? "–" : pct(r.framesPerSecond / bound)
+]
+
+export const peerTable = (r: BenchResults): Table | undefined => {
+  if (r.peer === undefined) return undefined
+  const p = r.peer
+  return [
+    ["pipeline (same frames, same cores)", "frames/s", "p50 ms", "p99 ms", "faces/frame", "of model bound"],
+    throughputRow(p.withoutReuse.ours, boundAt(r.modelBound, 1)),
+    throughputRow(p.withoutReuse.peer),
+    ["  ratio, no tracking/caching", `${p.withoutReuse.ratio.toFixed(2)}×`, "", "", "", ""],
+    throughputRow(p.withReuse.ours, boundAt(r.modelBound, p.withReuse.ours.detectorShare)),
+    throughputRow(p.withReuse.peer),
+    ["  ratio, tracking vs caching", `${p.withReuse.ratio.toFixed(2)}×`, "", "", "", ""]
+  ]
+}
+
+export const boundTable = (r: BenchResults): Table => [
+  ["model-only bound", "blazeface ms", "facemesh ms", "emotion ms", "frames/s"],
+  ...r.modelBound.workers.flatMap((timings, w) =>
+    timings.map((t) => [
+      `core ${w + 1}, batch ${t.batch}`,
+      f(t.detectMs, 2),
+      f(t.meshMs, 2),
+      f(t.emotionMs, 2),
+      f(1000 / (t.detectMs + t.meshMs + t.emotionMs))
+    ])
+  ),
+  [
+    `all ${r.modelBound.cores} cores, detector every frame`,
+    f(r.modelBound.best.detectMs, 2),
+    f(r.modelBound.best.meshMs, 2),
+    f(r.modelBound.best.emotionMs, 2),
+    f(r.modelBound.framesPerSecond)
+  ]
+]
+
+export const idleTable = (r: BenchResults): Table | undefined =>
+  r.idle === undefined
+    ? undefined
+    : [
+        ["idle sockets", "opened", "refused", "RSS before MB", "RSS after MB", "kB per socket", "connect s"],
+        [
+          String(r.idle.sockets),
+          String(r.idle.opened),
+          String(r.idle.refused),
+          f(r.idle.rssMBBefore, 0),
+          f(r.idle.rssMBAfter, 0),
+          f(r.idle.kBPerSocket),
+          f(r.idle.connectSeconds)
+        ]
+      ]
+
+export const targetsTable = (r: BenchResults): Table => [
+  ["target", "measured", "met"],
+  ...judgeTargets(r).map((t) => [t.target, t.measured, t.met === undefined ? "–" : t.met ? "yes" : "NO"])
+]
+
+/** Every section that has data, in the order a reader needs them. */
+export const sections = (r: BenchResults): Array<{ title: string; table: Table; note?: string }> => {
+  const out: Array<{ title: string; table: Table; note?: string }> = []
+  out.push({ title: "Model-only bound (ONNX only, one worker per core)", table: boundTable(r) })
+  const runs = [
+    ...(r.load === undefined ? [] : [r.load]),
+    ...(r.saturate === undefined ? [] : [r.saturate]),
+    ...(r.findMax?.steps ?? [])
+  ]
+  if (runs.length > 0) {
+    out.push({
+      title: "Load over WebSockets",
+      table: loadTable(runs),
+      note: "* = the load generator, not the engine, limited the run (late sends or a stalled event loop)"
+    })
+  }
+  if (r.findMax !== undefined) {
+    out.push({
+      title: "Find max",
+      table: [
+        ["most candidates within budget", "stopped because"],
+        [String(r.findMax.maxSessions), r.findMax.stoppedBecause]
+      ]
+    })
+  }
+  if (r.efficiency !== undefined || r.poolEfficiency !== undefined) {
+    const e = r.efficiency
+    out.push({
+      title: "Pipeline efficiency",
+      table: [
+        ["measure", "frames/s", "bound frames/s", "efficiency", "detector share"],
+        ...(e === undefined
+          ? []
+          : [
+              [
+                "end to end (WebSocket, saturated)",
+                f(e.framesPerSecond),
+                f(e.boundFramesPerSecond),
+                pct(e.efficiency),
+                `${pct(e.detectorShare)} (${e.detectorShareSource})`
+              ]
+            ]),
+        ...(r.poolEfficiency === undefined || r.peer === undefined
+          ? []
+          : [
+              [
+                "inference pool only, tracking off",
+                f(r.peer.withoutReuse.ours.framesPerSecond),
+                f(r.modelBound.framesPerSecond),
+                pct(r.poolEfficiency),
+                "100 %"
+              ]
+            ])
+      ]
+    })
+  }
+  const peer = peerTable(r)
+  if (peer !== undefined) {
+    out.push({
+      title: `Ours vs peer (@vladmandic/human ${r.peer!.humanVersion}, tfjs-wasm, ${r.peer!.cores} workers)`,
+      table: peer
+    })
+  }
+  if (r.compare !== undefined) {
+    out.push({
+      title: "Engine settings compared (each on a fresh engine)",
+      table: loadTable(
+        r.compare
+          .flatMap((c) => [c.saturate, c.paced])
+          .map((x, i) => ({ ...x, name: `${r.compare![Math.floor(i / 2)]!.name}: ${x.name}` }))
+      )
+    })
+  }
+  const idle = idleTable(r)
+  if (idle !== undefined) out.push({ title: "Idle candidate sockets", table: idle })
+  out.push({ title: "Targets (2-core machine)", table: targetsTable(r) })
+  return out
+}
+
+export const formatText = (r: BenchResults): string => {
+  const lines: Array<string> = []
+  const m = r.machine
+  lines.push(
+    `candor bench — ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, load average ${m.loadAverage} at start`,
+    `frames: ${r.frames.clips} clips × ${r.frames.framesPerClip}, ${r.frames.width}×${r.frames.height} JPEG, ${(r.frames.meanBytes / 1000).toFixed(1)} kB mean; engine ${r.engine.url || "–"} (${r.engine.database || "not started"})`
+  )
+  for (const s of sections(r)) {
+    lines.push("", s.title, textTable(s.table))
+    if (s.note !== undefined) lines.push(s.note)
+  }
+  for (const w of r.warnings) lines.push("", `warning: ${w}`)
+  return `${lines.join("\n")}\n`
+}

@@ -1,0 +1,147 @@
+/**
+ * Everything one `candor bench` run measured (written as JSON with `--json`), and the project's targets judged
+ * against it. Ratios always come from figures measured in the same run.
+ */
+import type { BenchOptions } from "./BenchOptions.ts"
+import type { FindMaxResult, IdleResult, LoadRunResult } from "./LoadPhases.ts"
+import { boundAt, type ModelBoundResult } from "./ModelBound.ts"
+import type { PeerComparison } from "./PeerComparison.ts"
+
+export interface Machine {
+  readonly cpu: string
+  readonly cores: number
+  readonly memoryGiB: number
+  readonly node: string
+  readonly platform: string
+  /** 1-minute load average when the run began: other work on the machine skews every figure. */
+  readonly loadAverage: number
+}
+
+export interface EngineVariantRun {
+  readonly name: string
+  readonly env: Readonly<Record<string, string>>
+  readonly saturate: LoadRunResult
+  readonly paced: LoadRunResult
+}
+
+export interface Efficiency {
+  /** End-to-end analysed frames/s at saturation. */
+  readonly framesPerSecond: number
+  /** The model-only bound at the detector share the engine actually had. */
+  readonly boundFramesPerSecond: number
+  readonly detectorShare: number
+  /** Where the detector share came from. */
+  readonly detectorShareSource: string
+  readonly efficiency: number
+}
+
+export interface BenchResults {
+  readonly startedAt: string
+  readonly seconds: number
+  readonly command: string
+  readonly machine: Machine
+  readonly engine: { readonly url: string; readonly started: boolean; readonly database: string }
+  readonly options: BenchOptions
+  readonly frames: {
+    readonly clips: number
+    readonly framesPerClip: number
+    readonly width: number
+    readonly height: number
+    readonly meanBytes: number
+  }
+  readonly modelBound: ModelBoundResult
+  readonly load?: LoadRunResult
+  readonly findMax?: FindMaxResult
+  readonly saturate?: LoadRunResult
+  readonly efficiency?: Efficiency
+  /** Pool-only (no sockets) frames/s over the bound, from the peer comparison's tracking-off run. */
+  readonly poolEfficiency?: number
+  readonly peer?: PeerComparison
+  readonly compare?: ReadonlyArray<EngineVariantRun>
+  readonly idle?: IdleResult
+  readonly warnings: ReadonlyArray<string>
+}
+
+export interface TargetVerdict {
+  readonly target: string
+  readonly measured: string
+  /** undefined: not measured in this run. */
+  readonly met: boolean | undefined
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(1)} %`
+
+/** End-to-end efficiency of a saturation run against the bound at the same detector share. */
+export const efficiencyOf = (
+  saturate: LoadRunResult,
+  bound: ModelBoundResult,
+  fallbackShare: { share: number; source: string }
+): Efficiency => {
+  const engineShare = saturate.engine.detectorShare
+  const share = engineShare ?? fallbackShare.share
+  const boundFps = boundAt(bound, share)
+  return {
+    framesPerSecond: saturate.stats.analysedFps,
+    boundFramesPerSecond: boundFps,
+    detectorShare: share,
+    detectorShareSource: engineShare === undefined ? fallbackShare.source : "engine /metrics",
+    efficiency: saturate.stats.analysedFps / boundFps
+  }
+}
+
+/** The issue's targets for a 2-core machine, judged on this run's figures. */
+export const judgeTargets = (r: BenchResults): Array<TargetVerdict> => {
+  const out: Array<TargetVerdict> = []
+  out.push({
+    target: "pipeline efficiency ≥ 85 % (end-to-end frames/s ÷ model-only bound)",
+    measured:
+      r.efficiency === undefined
+        ? "not measured (run --saturate)"
+        : `${pct(r.efficiency.efficiency)} (${r.efficiency.framesPerSecond.toFixed(1)} of ${r.efficiency.boundFramesPerSecond.toFixed(1)} frames/s)`,
+    met: r.efficiency === undefined ? undefined : r.efficiency.efficiency >= 0.85
+  })
+  out.push({
+    target: "vs peer ≥ 3× without tracking/caching",
+    measured:
+      r.peer === undefined
+        ? "not measured (run --peer)"
+        : `${r.peer.withoutReuse.ratio.toFixed(2)}× (${r.peer.withoutReuse.ours.framesPerSecond.toFixed(1)} vs ${r.peer.withoutReuse.peer.framesPerSecond.toFixed(1)} frames/s)`,
+    met: r.peer === undefined ? undefined : r.peer.withoutReuse.ratio >= 3
+  })
+  out.push({
+    target: "vs peer ≥ 1.5× with tracking/caching",
+    measured:
+      r.peer === undefined
+        ? "not measured (run --peer)"
+        : `${r.peer.withReuse.ratio.toFixed(2)}× (${r.peer.withReuse.ours.framesPerSecond.toFixed(1)} vs ${r.peer.withReuse.peer.framesPerSecond.toFixed(1)} frames/s)`,
+    met: r.peer === undefined ? undefined : r.peer.withReuse.ratio >= 1.5
+  })
+  const fiftyTarget = "≥ 50 candidates at 5 fps with p99 ≤ 100 ms and < 1 % shed (tracking on)"
+  const comparable = r.options.fps === 5 && r.options.budgetMs <= 100 && r.options.maxShed <= 0.01
+  if (r.findMax !== undefined && comparable) {
+    out.push({
+      target: fiftyTarget,
+      measured: `${r.findMax.maxSessions} candidates (${r.findMax.stoppedBecause})`,
+      met: r.findMax.maxSessions >= 50
+    })
+  } else if (r.load !== undefined && comparable && r.load.sessions >= 50) {
+    out.push({
+      target: fiftyTarget,
+      measured: `${r.load.sessions} candidates: p99 ${r.load.stats.latencyMs.p99.toFixed(1)} ms, shed ${pct(r.load.stats.shedRatio)}`,
+      met: r.load.withinBudget
+    })
+  } else {
+    out.push({ target: fiftyTarget, measured: "not measured (run --find-max at --fps 5)", met: undefined })
+  }
+  const idle = r.idle
+  out.push({
+    target: "10,000 idle candidate sockets under 1 GiB RSS",
+    measured:
+      idle === undefined
+        ? "not measured (run --idle 10000)"
+        : `${idle.opened} sockets: ${idle.rssMBAfter?.toFixed(0) ?? "?"} MB RSS (${idle.kBPerSocket?.toFixed(1) ?? "?"} kB per socket over ${idle.rssMBBefore?.toFixed(0) ?? "?"} MB before)`,
+    met:
+      idle === undefined || idle.opened < 10_000 || idle.rssMBAfter === undefined ? undefined : idle.rssMBAfter < 1024
+  })
+  return out
+}

@@ -1,0 +1,148 @@
+/**
+ * One `candor bench` run: prepares the frames, measures the model-only bound, then runs the requested phases
+ * one after another (never two at once: they share the cores) and gathers their results.
+ */
+import { cpus, loadavg, totalmem } from "node:os"
+import { FRAME_HEIGHT, FRAME_WIDTH, loadClips } from "./BenchFrames.ts"
+import type { BenchOptions } from "./BenchOptions.ts"
+import { type BenchResults, efficiencyOf, type EngineVariantRun, type Machine } from "./BenchResults.ts"
+import { EngineVariants } from "./EngineVariants.ts"
+import { type Engine, remoteEngine, startEngine } from "./EngineUnderTest.ts"
+import { type LoadRunResult, type PhaseContext, runFindMax, runIdle, runPaced, runSaturate } from "./LoadPhases.ts"
+import { measureModelBound } from "./ModelBound.ts"
+import { runPeerComparison } from "./PeerComparison.ts"
+import { createThrowawayDatabase } from "./ThrowawayDatabase.ts"
+
+export const machine = (): Machine => ({
+  cpu: cpus()[0]?.model.trim() ?? "unknown",
+  cores: cpus().length,
+  memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  loadAverage: Math.round(loadavg()[0]! * 100) / 100
+})
+
+/** Starts an engine (on a throw-away database when asked) and stops it, whatever happens in between. */
+const withEngine = async <A>(
+  options: BenchOptions,
+  env: Readonly<Record<string, string>>,
+  f: (engine: Engine, database: string) => Promise<A>
+): Promise<A> => {
+  if (options.url !== undefined) return f(remoteEngine(options.url, options.apiKey!), "remote")
+  const db = options.databaseUrl === undefined ? undefined : await createThrowawayDatabase(options.databaseUrl)
+  try {
+    const engine = await startEngine(db === undefined ? env : { ...env, DATABASE_URL: db.url })
+    try {
+      return await f(engine, db === undefined ? "embedded PGlite" : "PostgreSQL (throw-away database)")
+    } finally {
+      await engine.stop()
+    }
+  } finally {
+    await db?.drop()
+  }
+}
+
+/** Candidates in a saturation run: enough closed-loop streams to keep every core's worker fed. */
+const saturationSessions = (options: BenchOptions) => (options.smoke ? 4 : 8 * options.cores)
+
+export const runBench = async (
+  options: BenchOptions,
+  command: string,
+  log: (line: string) => void
+): Promise<BenchResults> => {
+  const started = Date.now()
+  const warnings: Array<string> = []
+  const host = machine()
+  if (host.loadAverage > host.cores * 0.5) {
+    warnings.push(
+      `the machine was busy when the run began (load average ${host.loadAverage} on ${host.cores} cores): absolute figures are pessimistic; ratios measured in this run remain comparable`
+    )
+  }
+  log("preparing frames")
+  const frames = await loadClips({ dir: options.framesDir })
+  log(
+    `frames: ${frames.clips.length} clips × ${frames.clips[0]!.length} frames, ${(frames.meanBytes / 1000).toFixed(1)} kB each${frames.prepared ? ` (prepared into ${frames.dir})` : ""}`
+  )
+  log(`model-only bound: timing the models on ${options.cores} cores`)
+  const modelBound = await measureModelBound({ cores: options.cores, budgetMs: options.smoke ? 150 : 400 })
+
+  const peer = options.peer
+    ? await runPeerComparison({
+        clips: frames.clips,
+        cores: options.cores,
+        warmupMs: options.warmupS * 1000,
+        durationMs: options.durationS * 1000,
+        log
+      })
+    : undefined
+
+  const explicit = options.findMax || options.saturate || options.idle !== undefined || options.compare || options.peer
+  const wantsLoad = !explicit || options.smoke
+  let load: LoadRunResult | undefined
+  let findMax: BenchResults["findMax"]
+  let saturate: LoadRunResult | undefined
+  let idle: BenchResults["idle"]
+  let engineInfo: BenchResults["engine"] = { url: options.url ?? "", started: options.url === undefined, database: "" }
+  if (wantsLoad || options.findMax || options.saturate || options.idle !== undefined) {
+    await withEngine(options, {}, async (engine, database) => {
+      engineInfo = { url: engine.url, started: engine.pid !== undefined, database }
+      log(`engine: ${engine.url} (${database})`)
+      const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
+      if (wantsLoad) load = await runPaced(ctx, `${options.sessions} candidates`, options.sessions, options.fps)
+      if (options.findMax) findMax = await runFindMax(ctx)
+      if (options.saturate) saturate = await runSaturate(ctx, saturationSessions(options))
+      if (options.idle !== undefined) idle = await runIdle(ctx, options.idle)
+    })
+  }
+
+  const compare: Array<EngineVariantRun> = []
+  if (options.compare) {
+    for (const variant of EngineVariants) {
+      await withEngine(options, variant.env, async (engine) => {
+        log(`compare: ${variant.name}`)
+        const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
+        const sat = await runSaturate(ctx, saturationSessions(options))
+        const paced = await runPaced(
+          ctx,
+          `${variant.name}: ${options.sessions} candidates`,
+          options.sessions,
+          options.fps
+        )
+        compare.push({ name: variant.name, env: variant.env, saturate: sat, paced })
+      })
+    }
+  }
+
+  const trackedShare = peer?.withReuse.ours.detectorShare
+  const fallbackShare =
+    trackedShare === undefined
+      ? { share: 0.1, source: "assumed from the pool default (detector every 10 frames)" }
+      : { share: trackedShare, source: "in-process pool run on the same clips" }
+  const efficiencyRun = saturate ?? compare[0]?.saturate
+  const poolOff = peer?.withoutReuse.ours
+  return {
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    command,
+    machine: host,
+    engine: engineInfo,
+    options,
+    frames: {
+      clips: frames.clips.length,
+      framesPerClip: frames.clips[0]!.length,
+      width: FRAME_WIDTH,
+      height: FRAME_HEIGHT,
+      meanBytes: frames.meanBytes
+    },
+    modelBound,
+    ...(load === undefined ? {} : { load }),
+    ...(findMax === undefined ? {} : { findMax }),
+    ...(saturate === undefined ? {} : { saturate }),
+    ...(efficiencyRun === undefined ? {} : { efficiency: efficiencyOf(efficiencyRun, modelBound, fallbackShare) }),
+    ...(poolOff === undefined ? {} : { poolEfficiency: poolOff.framesPerSecond / modelBound.framesPerSecond }),
+    ...(peer === undefined ? {} : { peer }),
+    ...(compare.length === 0 ? {} : { compare }),
+    ...(idle === undefined ? {} : { idle }),
+    warnings
+  }
+}

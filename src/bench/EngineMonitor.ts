@@ -1,0 +1,140 @@
+/**
+ * Watches a run once a second: the engine's `/metrics` (CPU, RSS, pool queue and batch sizes), this process's
+ * own CPU (the load generator's cost), and a live progress line on stderr.
+ */
+import { type Engine, scrape } from "./EngineUnderTest.ts"
+import type { LoadGenerator } from "./LoadGenerator.ts"
+import { between, type EngineGauges } from "./PrometheusText.ts"
+
+export interface SeriesPoint {
+  /** Seconds since the phase began. */
+  readonly t: number
+  readonly sessions: number
+  readonly analysedFps: number
+  readonly p99Ms: number
+  readonly engineCpuCores: number | undefined
+  readonly engineRssMB: number | undefined
+  readonly queueDepth: number | undefined
+  readonly meanBatch: number | undefined
+  readonly generatorCpuCores: number
+}
+
+export interface EngineSummary {
+  readonly cpuCores: number | undefined
+  readonly rssMBMax: number | undefined
+  readonly rssMBEnd: number | undefined
+  readonly queueDepthMax: number | undefined
+  readonly meanBatch: number | undefined
+  /** Share of analysed frames on which the detector ran, when the engine exports it. */
+  readonly detectorShare: number | undefined
+  /** This process (the load generator) in cores. */
+  readonly generatorCpuCores: number
+}
+
+const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20)
+
+export class EngineMonitor {
+  private readonly gauges: Array<EngineGauges> = []
+  private readonly own: Array<{ at: number; cpu: number }> = []
+  private readonly points: Array<SeriesPoint & { readonly at: number }> = []
+  private timer: NodeJS.Timeout | undefined
+  private began = Date.now()
+  private label = ""
+  private sessions = 0
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly generator: LoadGenerator | undefined,
+    private readonly progress: boolean
+  ) {}
+
+  /** Starts (or relabels) the once-a-second sampling for a phase. */
+  phase(label: string, sessions: number): void {
+    this.label = label
+    this.sessions = sessions
+    this.began = Date.now()
+    if (this.timer === undefined) {
+      void this.sample()
+      this.timer = setInterval(() => void this.sample(), 1000)
+    }
+  }
+
+  setSessions(sessions: number): void {
+    this.sessions = sessions
+  }
+
+  private async sample(): Promise<void> {
+    const at = Date.now()
+    const u = process.cpuUsage()
+    this.own.push({ at, cpu: (u.user + u.system) / 1e6 })
+    const g = await scrape(this.engine)
+    if (g !== undefined) this.gauges.push(g)
+    const live = this.generator?.windowStats(at - 3000, at - 1000)
+    const prevG = this.gauges.at(-2)
+    const d = g !== undefined && prevG !== undefined ? between(prevG, g) : undefined
+    const prevOwn = this.own.at(-2)
+    const ownCores = prevOwn === undefined ? 0 : (this.own.at(-1)!.cpu - prevOwn.cpu) / ((at - prevOwn.at) / 1000)
+    const point = {
+      at,
+      t: (at - this.began) / 1000,
+      sessions: this.sessions,
+      analysedFps: live?.analysedFps ?? 0,
+      p99Ms: live?.latencyMs.p99 ?? 0,
+      engineCpuCores: d?.cpuCores,
+      engineRssMB: mb(g?.rssBytes),
+      queueDepth: g?.queueDepth,
+      meanBatch: d?.meanBatch,
+      generatorCpuCores: ownCores
+    }
+    this.points.push(point)
+    if (this.progress) {
+      const f = (v: number | undefined, digits = 0) => (v === undefined ? "–" : v.toFixed(digits))
+      process.stderr.write(
+        `\r\x1b[2K${this.label} ${point.t.toFixed(0)}s  ${this.sessions} cand  ${f(live?.offeredFps)}→${f(point.analysedFps)} fps  p99 ${f(point.p99Ms)} ms  shed ${f((live?.shedRatio ?? 0) * 100, 1)}%  engine ${f(point.engineCpuCores, 2)} cores ${f(point.engineRssMB)} MB  queue ${f(point.queueDepth)}  batch ${f(point.meanBatch, 1)}  gen ${point.generatorCpuCores.toFixed(2)} cores`
+      )
+    }
+  }
+
+  /** Engine and generator figures between two instants (ms since the epoch). */
+  summary(from: number, to: number): EngineSummary {
+    const inside = this.gauges.filter((g) => g.at >= from - 1100 && g.at <= to + 1100)
+    const first = inside[0]
+    const last = inside.at(-1)
+    const d = first !== undefined && last !== undefined && last !== first ? between(first, last) : undefined
+    const rss = inside.map((g) => g.rssBytes).filter((v): v is number => v !== undefined)
+    const queue = inside.map((g) => g.queueDepth).filter((v): v is number => v !== undefined)
+    const own = this.own.filter((o) => o.at >= from - 1100 && o.at <= to + 1100)
+    const ownFirst = own[0]
+    const ownLast = own.at(-1)
+    return {
+      cpuCores: d?.cpuCores,
+      rssMBMax: rss.length === 0 ? undefined : mb(Math.max(...rss)),
+      rssMBEnd: mb(last?.rssBytes),
+      queueDepthMax: queue.length === 0 ? undefined : Math.max(...queue),
+      meanBatch: d?.meanBatch,
+      detectorShare: d?.detectorShare,
+      generatorCpuCores:
+        ownFirst === undefined || ownLast === undefined || ownLast === ownFirst
+          ? 0
+          : (ownLast.cpu - ownFirst.cpu) / ((ownLast.at - ownFirst.at) / 1000)
+    }
+  }
+
+  /** The per-second series between two instants, `t` counted from `from`. */
+  series(from: number, to: number): Array<SeriesPoint> {
+    return this.points
+      .filter((p) => p.at >= from && p.at <= to)
+      .map(({ at, ...p }) => ({ ...p, t: Math.round((at - from) / 100) / 10 }))
+  }
+
+  /** Latest RSS, scraped now. */
+  async rssMB(): Promise<number | undefined> {
+    return mb((await scrape(this.engine))?.rssBytes)
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+    if (this.progress) process.stderr.write("\r\x1b[2K")
+  }
+}

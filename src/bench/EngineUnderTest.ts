@@ -1,0 +1,166 @@
+/**
+ * The engine being measured: either started here as a child process (`candor serve` on a free port with a
+ * throw-away data directory, so its CPU and memory are its own and restarts with other settings are clean), or
+ * an engine already running at `--url`. Interviews are created through the public recruiter API, as a customer
+ * would.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { CandidateSpec } from "./LoadProtocol.ts"
+import { type EngineGauges, readGauges } from "./PrometheusText.ts"
+
+export interface Engine {
+  readonly url: string
+  readonly apiKey: string
+  /** Set when the bench started the engine. */
+  readonly pid: number | undefined
+  readonly env: Readonly<Record<string, string>>
+  readonly stop: () => Promise<void>
+}
+
+const cli = fileURLToPath(new URL("../../bin/candor.js", import.meta.url))
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject()))
+    })
+  })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve()
+    else child.once("exit", () => resolve())
+  })
+
+/** Runs `candor <args>` with the engine's environment and returns its stdout. */
+const candor = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
+  new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    let err = ""
+    child.stdout.on("data", (d) => (out += d))
+    child.stderr.on("data", (d) => (err += d))
+    child.once("error", reject)
+    child.once("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`candor ${args.join(" ")} exited ${code}: ${err.trim()}`))
+    )
+  })
+
+/** Settings that would point a bench engine at someone's real data: never inherited, only set by the bench. */
+const PRIVATE =
+  /^(DATABASE_URL|PGLITE_DIR|REDIS_URL|REDIS_PREFIX|S3_.*|MEDIA_DIR|CANDOR_DATA_DIR|PUBLIC_URL|PORT|HOST)$/
+
+/**
+ * Starts `candor serve` with `env` on top of this process's environment (minus anything naming real data),
+ * waits until it is ready, and seeds a tenant. Without `databaseUrl` in `env` it runs on embedded PGlite in a
+ * temporary data directory, removed on stop.
+ */
+export const startEngine = async (env: Readonly<Record<string, string>> = {}): Promise<Engine> => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "candor-bench-"))
+  const port = await freePort()
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)))
+  const fullEnv: NodeJS.ProcessEnv = {
+    ...inherited,
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    CANDOR_DATA_DIR: dataDir,
+    CANDOR_DEMO: "false",
+    LOG_LEVEL: "Warn",
+    ...env
+  }
+  const child = spawn(process.execPath, [cli, "serve"], { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] })
+  let stderr = ""
+  child.stderr!.on("data", (d) => {
+    stderr = (stderr + d).slice(-4000)
+  })
+  const url = `http://127.0.0.1:${port}`
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM")
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
+      await exited(child)
+      clearTimeout(timer)
+    }
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  try {
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the engine exited with code ${child.exitCode}:\n${stderr.trim()}`)
+      if (Date.now() > deadline) throw new Error(`the engine was not ready within 120 s:\n${stderr.trim()}`)
+      const ready = await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false
+      )
+      if (ready) break
+      await sleep(250)
+    }
+    const seeded = JSON.parse(await candor(["seed", "--json"], fullEnv)) as { apiKey: string }
+    return { url, apiKey: seeded.apiKey, pid: child.pid, env: { ...env }, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+/** An engine someone else runs. */
+export const remoteEngine = (url: string, apiKey: string): Engine => ({
+  url,
+  apiKey,
+  pid: undefined,
+  env: {},
+  stop: async () => {}
+})
+
+const QUESTIONS = [
+  { prompt: "Tell us about a system you scaled under pressure." },
+  { prompt: "Describe a disagreement about a technical decision and how it ended." },
+  { prompt: "How do you decide what to measure before optimising?" }
+]
+
+/** Creates `n` interviews (a few requests at a time) and returns what a candidate needs to join each. */
+export const createInterviews = async (
+  engine: Engine,
+  n: number,
+  answerAfterMs: number,
+  concurrency = 8
+): Promise<Array<CandidateSpec>> => {
+  const out: Array<CandidateSpec> = new Array(n)
+  let next = 0
+  const lane = async () => {
+    while (next < n) {
+      const i = next++
+      const response = await fetch(`${engine.url}/v1/interviews`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${engine.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ candidate: { name: `Bench candidate ${i}` }, questions: QUESTIONS })
+      })
+      if (!response.ok) throw new Error(`POST /v1/interviews answered ${response.status}: ${await response.text()}`)
+      const body = (await response.json()) as { id: string; candidateToken: string }
+      out[i] = { interviewId: body.id, token: body.candidateToken, questions: QUESTIONS.length, answerAfterMs }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, lane))
+  return out
+}
+
+/** One scrape of `/metrics`; undefined when the engine does not answer. */
+export const scrape = async (engine: Engine): Promise<EngineGauges | undefined> => {
+  try {
+    const response = await fetch(`${engine.url}/metrics`)
+    if (!response.ok) return undefined
+    return readGauges(await response.text(), Date.now())
+  } catch {
+    return undefined
+  }
+}

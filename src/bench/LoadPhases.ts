@@ -1,0 +1,250 @@
+/**
+ * The measurements made over real WebSockets against one engine: a fixed load, a ramp to the largest load that
+ * meets the latency budget, a closed-loop saturation run (end-to-end frames/s), and idle sockets (memory per
+ * socket). Each phase runs its own load generator and leaves no candidate behind.
+ */
+import { readFileSync } from "node:fs"
+import type { BenchOptions } from "./BenchOptions.ts"
+import { EngineMonitor, type EngineSummary, type SeriesPoint } from "./EngineMonitor.ts"
+import { createInterviews, type Engine } from "./EngineUnderTest.ts"
+import { generatorVerdict, LoadGenerator, type WindowStats } from "./LoadGenerator.ts"
+import type { CandidateMode } from "./LoadProtocol.ts"
+
+export interface LoadRunResult {
+  readonly name: string
+  readonly sessions: number
+  /** Frames per second per candidate, or "closed-loop". */
+  readonly fps: number | "closed-loop"
+  readonly stats: WindowStats
+  readonly engine: EngineSummary
+  readonly series: ReadonlyArray<SeriesPoint>
+  /** Set when the load generator, not the engine, limited the run. */
+  readonly generatorLimited: string | undefined
+  /** p99 within the budget and shed below the limit. */
+  readonly withinBudget: boolean
+}
+
+export interface FindMaxResult {
+  readonly steps: ReadonlyArray<LoadRunResult>
+  /** Most candidates that met the budget, 0 if even the first step failed. */
+  readonly maxSessions: number
+  readonly stoppedBecause: string
+}
+
+export interface IdleResult {
+  readonly sockets: number
+  readonly opened: number
+  readonly refused: number
+  readonly rssMBBefore: number | undefined
+  readonly rssMBAfter: number | undefined
+  readonly kBPerSocket: number | undefined
+  readonly connectSeconds: number
+  readonly interviewSeconds: number
+}
+
+export interface PhaseContext {
+  readonly engine: Engine
+  readonly clips: ReadonlyArray<ReadonlyArray<Uint8Array>>
+  readonly options: BenchOptions
+  readonly log: (line: string) => void
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Frames unanswered this long count as lost; far beyond any budget, short enough to settle windows quickly. */
+const lossTimeout = (options: BenchOptions) => Math.max(2000, 20 * options.budgetMs)
+
+/** Mean think time before answering: questions move on during a run without dominating it. */
+const ANSWER_AFTER_MS = 8000
+
+const withinBudget = (stats: WindowStats, options: BenchOptions) =>
+  stats.analysed > 0 && stats.latencyMs.p99 <= options.budgetMs && stats.shedRatio < options.maxShed
+
+const withGenerator = async <A>(
+  ctx: PhaseContext,
+  f: (generator: LoadGenerator, monitor: EngineMonitor) => Promise<A>
+): Promise<A> => {
+  const generator = LoadGenerator.start({
+    url: ctx.engine.url,
+    clips: ctx.clips,
+    threads: ctx.options.threads,
+    lossTimeoutMs: lossTimeout(ctx.options)
+  })
+  const monitor = new EngineMonitor(ctx.engine, generator, ctx.options.progress)
+  try {
+    return await f(generator, monitor)
+  } finally {
+    monitor.stop()
+    await generator.stop()
+  }
+}
+
+const result = (
+  name: string,
+  sessions: number,
+  fps: number | "closed-loop",
+  stats: WindowStats,
+  monitor: EngineMonitor,
+  options: BenchOptions
+): LoadRunResult => ({
+  name,
+  sessions,
+  fps,
+  stats,
+  engine: monitor.summary(stats.from, stats.to),
+  series: monitor.series(stats.from, stats.to),
+  generatorLimited: generatorVerdict(stats, fps === "closed-loop" ? 30 : fps),
+  withinBudget: withinBudget(stats, options)
+})
+
+const addCandidates = async (ctx: PhaseContext, generator: LoadGenerator, n: number, mode: CandidateMode) => {
+  const specs = await createInterviews(ctx.engine, n, ANSWER_AFTER_MS)
+  const { refused } = await generator.add(specs, mode)
+  if (refused > 0) ctx.log(`${refused} of ${n} candidates could not connect`)
+}
+
+/** `sessions` candidates at `fps` each: warm-up, then one measured window. */
+export const runPaced = (ctx: PhaseContext, name: string, sessions: number, fps: number): Promise<LoadRunResult> =>
+  withGenerator(ctx, async (generator, monitor) => {
+    monitor.phase(`${name}: connecting`, sessions)
+    await addCandidates(ctx, generator, sessions, { _tag: "Paced", fps })
+    monitor.phase(`${name}: warm-up`, sessions)
+    await sleep(ctx.options.warmupS * 1000)
+    const from = Date.now()
+    monitor.phase(name, sessions)
+    await sleep(ctx.options.durationS * 1000)
+    const to = Date.now()
+    monitor.phase(`${name}: settling`, sessions)
+    await generator.settle(to)
+    return result(name, sessions, fps, generator.windowStats(from, to), monitor, ctx.options)
+  })
+
+/**
+ * Adds `step` candidates at a time, each step warmed up and measured while the previous ones keep streaming,
+ * until p99 passes the budget, shed passes its limit, or `maxSessions` is reached.
+ */
+export const runFindMax = (ctx: PhaseContext): Promise<FindMaxResult> =>
+  withGenerator(ctx, async (generator, monitor) => {
+    const { options } = ctx
+    const steps: Array<LoadRunResult> = []
+    let sessions = options.sessions
+    let stoppedBecause = `reached --max-sessions ${options.maxSessions}`
+    monitor.phase("find-max: connecting", sessions)
+    await addCandidates(ctx, generator, sessions, { _tag: "Paced", fps: options.fps })
+    await sleep(options.warmupS * 1000)
+    for (;;) {
+      const from = Date.now()
+      monitor.phase(`find-max ${sessions}`, sessions)
+      await sleep(options.durationS * 1000)
+      const to = Date.now()
+      const measured = sessions
+      const next = Math.min(options.maxSessions, sessions + options.step)
+      const growing = next > sessions
+      // The next step warms up while this one settles.
+      const warm = Date.now() + options.warmupS * 1000
+      if (growing) {
+        monitor.phase(`find-max: adding ${next - sessions}`, next)
+        await addCandidates(ctx, generator, next - sessions, { _tag: "Paced", fps: options.fps })
+        sessions = next
+      }
+      await generator.settle(to)
+      const step = result(
+        `${measured} candidates`,
+        measured,
+        options.fps,
+        generator.windowStats(from, to),
+        monitor,
+        options
+      )
+      steps.push(step)
+      ctx.log(
+        `find-max: ${measured} candidates → p99 ${step.stats.latencyMs.p99.toFixed(1)} ms, shed ${(step.stats.shedRatio * 100).toFixed(2)} %${step.generatorLimited === undefined ? "" : ` (${step.generatorLimited})`}`
+      )
+      if (!step.withinBudget) {
+        stoppedBecause =
+          step.stats.latencyMs.p99 > options.budgetMs
+            ? `p99 ${step.stats.latencyMs.p99.toFixed(0)} ms > ${options.budgetMs} ms at ${measured} candidates`
+            : `shed ${(step.stats.shedRatio * 100).toFixed(2)} % ≥ ${(options.maxShed * 100).toFixed(2)} % at ${measured} candidates`
+        break
+      }
+      if (!growing) break
+      await sleep(Math.max(0, warm - Date.now()))
+    }
+    const passing = steps.filter((s) => s.withinBudget)
+    return { steps, maxSessions: passing.at(-1)?.sessions ?? 0, stoppedBecause }
+  })
+
+/**
+ * Closed loop: candidates send their next frame when one is answered (two in flight each, never faster than the
+ * engine's `maxFps`), enough of them to keep every core busy. Analysed frames/s is the end-to-end throughput.
+ */
+export const runSaturate = (ctx: PhaseContext, sessions: number): Promise<LoadRunResult> =>
+  withGenerator(ctx, async (generator, monitor) => {
+    monitor.phase("saturate: connecting", sessions)
+    await addCandidates(ctx, generator, sessions, { _tag: "ClosedLoop", window: 2 })
+    monitor.phase("saturate: warm-up", sessions)
+    await sleep(ctx.options.warmupS * 1000)
+    const from = Date.now()
+    monitor.phase("saturate", sessions)
+    await sleep(ctx.options.durationS * 1000)
+    const to = Date.now()
+    await generator.settle(to)
+    return result(
+      "saturate (closed loop)",
+      sessions,
+      "closed-loop",
+      generator.windowStats(from, to),
+      monitor,
+      ctx.options
+    )
+  })
+
+/** The soft limit on open files of this process (the engine child inherits the same). */
+export const openFileLimit = (): number | undefined => {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"))
+    const soft = line?.split(/\s{2,}/)[1]
+    return soft === undefined || soft === "unlimited" ? undefined : Number(soft)
+  } catch {
+    return undefined
+  }
+}
+
+/** `n` candidates connect, start their interview and then send nothing; RSS growth per socket is the answer. */
+export const runIdle = (ctx: PhaseContext, n: number): Promise<IdleResult> =>
+  withGenerator(ctx, async (generator, monitor) => {
+    const limit = openFileLimit()
+    if (limit !== undefined && limit < n + 256) {
+      throw new Error(
+        `--idle ${n} needs ${n + 256} open files in this process and in the engine; the limit is ${limit} (raise it with ulimit -n)`
+      )
+    }
+    monitor.phase(`idle: creating ${n} interviews`, 0)
+    const t0 = Date.now()
+    const specs = await createInterviews(ctx.engine, n, ANSWER_AFTER_MS, 16)
+    const interviewSeconds = (Date.now() - t0) / 1000
+    await sleep(1000)
+    const rssMBBefore = await monitor.rssMB()
+    monitor.phase(`idle: connecting ${n}`, n)
+    const t1 = Date.now()
+    const { opened, refused } = await generator.add(specs, { _tag: "Idle" })
+    const connectSeconds = (Date.now() - t1) / 1000
+    monitor.phase("idle: holding", n)
+    await sleep(3000)
+    const rssMBAfter = await monitor.rssMB()
+    return {
+      sockets: n,
+      opened,
+      refused,
+      rssMBBefore,
+      rssMBAfter,
+      kBPerSocket:
+        rssMBBefore === undefined || rssMBAfter === undefined || opened === 0
+          ? undefined
+          : ((rssMBAfter - rssMBBefore) * 1024) / opened,
+      connectSeconds,
+      interviewSeconds
+    }
+  })

@@ -1,0 +1,69 @@
+/**
+ * Ours vs the peer on the same frames and the same cores, measured back to back in one run: our InferencePool
+ * (tracking off, then on) against Human on tfjs-wasm (caching off, then at its defaults). Runs alternate so
+ * that drift in the machine's load affects both sides alike.
+ */
+import { availableParallelism } from "node:os"
+import { type PeerOptions, runPeer, type ThroughputResult } from "./PeerRunner.ts"
+import { type PoolRunResult, runPool } from "./PoolRunner.ts"
+
+export interface PeerPair {
+  readonly ours: PoolRunResult
+  readonly peer: ThroughputResult
+  /** Our frames/s over the peer's. */
+  readonly ratio: number
+}
+
+export interface PeerComparison {
+  readonly humanVersion: string
+  readonly cores: number
+  /** Our tracking off vs Human's caching off: the same work on every frame. */
+  readonly withoutReuse: PeerPair
+  /** Our tracking on (defaults) vs Human's default caching. */
+  readonly withReuse: PeerPair
+}
+
+export const runPeerComparison = async (options: {
+  readonly clips: ReadonlyArray<ReadonlyArray<Uint8Array>>
+  readonly cores: number
+  readonly warmupMs: number
+  readonly durationMs: number
+  readonly log: (line: string) => void
+}): Promise<PeerComparison> => {
+  const { clips, cores, warmupMs, durationMs, log } = options
+  const ours = (name: string, detectEvery: number | undefined) =>
+    runPool({
+      name,
+      pool: { workers: cores, ...(detectEvery === undefined ? {} : { detectEvery }) },
+      clips,
+      streams: 4 * cores,
+      window: 2,
+      warmupMs,
+      durationMs
+    })
+  const peer = (caching: boolean) => {
+    const o: PeerOptions = { cores, caching, clips, warmupMs, durationMs }
+    return runPeer(o)
+  }
+  if (cores > availableParallelism()) log(`peer: ${cores} cores requested, ${availableParallelism()} available`)
+  log("peer: ours, tracking off")
+  const oursOff = await ours("Candor, tracking off", 1)
+  log(`peer: ${oursOff.framesPerSecond.toFixed(1)} frames/s; Human, caching off`)
+  const humanOff = await peer(false)
+  log(`peer: ${humanOff.framesPerSecond.toFixed(1)} frames/s; ours, tracking on`)
+  const oursOn = await ours("Candor, tracking on (defaults)", undefined)
+  log(`peer: ${oursOn.framesPerSecond.toFixed(1)} frames/s; Human, default caching`)
+  const humanOn = await peer(true)
+  log(`peer: ${humanOn.framesPerSecond.toFixed(1)} frames/s`)
+  const pair = (a: PoolRunResult, b: ThroughputResult): PeerPair => ({
+    ours: a,
+    peer: b,
+    ratio: b.framesPerSecond > 0 ? a.framesPerSecond / b.framesPerSecond : Number.POSITIVE_INFINITY
+  })
+  return {
+    humanVersion: humanOff.version,
+    cores,
+    withoutReuse: pair(oursOff, humanOff),
+    withReuse: pair(oursOn, humanOn)
+  }
+}

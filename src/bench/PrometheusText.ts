@@ -1,0 +1,83 @@
+/**
+ * Reads the engine's `/metrics` (Prometheus text format) into samples, and picks the series the bench charts.
+ * Pool series are matched by name pattern so the bench keeps working while metric names evolve.
+ */
+
+export interface PromSample {
+  readonly name: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly value: number
+}
+
+const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$/
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g
+
+const parseValue = (raw: string): number =>
+  raw === "+Inf" ? Number.POSITIVE_INFINITY : raw === "-Inf" ? Number.NEGATIVE_INFINITY : Number(raw)
+
+export const parsePrometheus = (text: string): Array<PromSample> => {
+  const out: Array<PromSample> = []
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue
+    const m = LINE.exec(line.trim())
+    if (m === null) continue
+    const labels: Record<string, string> = {}
+    if (m[3] !== undefined) {
+      for (const l of m[3].matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\n/g, "\n").replace(/\\(.)/g, "$1")
+    }
+    out.push({ name: m[1]!, labels, value: parseValue(m[4]!) })
+  }
+  return out
+}
+
+/** Sum over all label sets of the first metric whose name matches. */
+export const sumOf = (samples: ReadonlyArray<PromSample>, pattern: RegExp): number | undefined => {
+  const name = samples.find((s) => pattern.test(s.name))?.name
+  if (name === undefined) return undefined
+  return samples.filter((s) => s.name === name).reduce((n, s) => n + s.value, 0)
+}
+
+/** What the bench reads from one scrape. Absent series are undefined (older engines, or a remote one). */
+export interface EngineGauges {
+  readonly at: number
+  readonly cpuSeconds: number | undefined
+  readonly rssBytes: number | undefined
+  readonly queueDepth: number | undefined
+  readonly batchSum: number | undefined
+  readonly batchCount: number | undefined
+  readonly framesDetected: number | undefined
+  readonly framesAnalyzed: number | undefined
+  readonly framesShed: number | undefined
+}
+
+export const readGauges = (text: string, at: number): EngineGauges => {
+  const s = parsePrometheus(text)
+  return {
+    at,
+    cpuSeconds: sumOf(s, /^process_cpu_seconds_total$/),
+    rssBytes: sumOf(s, /^process_resident_memory_bytes$/),
+    queueDepth: sumOf(s, /queue_depth/),
+    batchSum: sumOf(s, /batch_size_sum$/),
+    batchCount: sumOf(s, /batch_size_count$/),
+    framesDetected: sumOf(s, /frames_detected(_total)?$/),
+    framesAnalyzed: sumOf(s, /frames_analy[sz]ed(_total)?$/),
+    framesShed: sumOf(s, /frames_(shed|dropped|saturated)(_total)?$/)
+  }
+}
+
+/** CPU use in cores, mean batch size and detector share between two scrapes. */
+export const between = (a: EngineGauges, b: EngineGauges) => {
+  const seconds = (b.at - a.at) / 1000
+  const delta = (x: number | undefined, y: number | undefined) =>
+    x === undefined || y === undefined ? undefined : y - x
+  const cpu = delta(a.cpuSeconds, b.cpuSeconds)
+  const batches = delta(a.batchCount, b.batchCount)
+  const batchSum = delta(a.batchSum, b.batchSum)
+  const analyzed = delta(a.framesAnalyzed, b.framesAnalyzed)
+  const detected = delta(a.framesDetected, b.framesDetected)
+  return {
+    cpuCores: cpu === undefined || seconds <= 0 ? undefined : cpu / seconds,
+    meanBatch: batches === undefined || batchSum === undefined || batches <= 0 ? undefined : batchSum / batches,
+    detectorShare: analyzed === undefined || detected === undefined || analyzed <= 0 ? undefined : detected / analyzed
+  }
+}

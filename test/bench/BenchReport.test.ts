@@ -1,0 +1,166 @@
+import { describe, expect, it } from "@effect/vitest"
+import { parseBenchOptions } from "../../src/bench/BenchOptions.ts"
+import { formatText, markdownTable, textTable } from "../../src/bench/BenchReport.ts"
+import { type BenchResults, efficiencyOf, judgeTargets } from "../../src/bench/BenchResults.ts"
+import { renderLatencyChart } from "../../src/bench/LatencyChart.ts"
+import type { LoadRunResult } from "../../src/bench/LoadPhases.ts"
+import type { ModelBoundResult } from "../../src/bench/ModelBound.ts"
+import { analysisOf, renderMarkdown } from "../../src/bench/ResultsMarkdown.ts"
+
+const bound: ModelBoundResult = {
+  cores: 2,
+  workers: [[{ batch: 1, detectMs: 6, meshMs: 2, emotionMs: 2 }]],
+  best: { detectMs: 6, meshMs: 2, emotionMs: 2 },
+  framesPerSecond: 200
+}
+
+const summary = (p99: number) => ({ count: 100, mean: p99 / 2, p50: p99 / 3, p90: p99 / 2, p99, max: p99 * 2 })
+
+const run = (sessions: number, p99: number, shed: number, analysedFps = 250): LoadRunResult => ({
+  name: `${sessions} candidates`,
+  sessions,
+  fps: 5,
+  stats: {
+    from: 0,
+    to: 10_000,
+    seconds: 10,
+    offered: 2500,
+    sent: 2500,
+    skipped: 0,
+    analysed: Math.round(2500 * (1 - shed)),
+    lost: 0,
+    rejected: Math.round(2500 * shed),
+    offeredFps: 250,
+    analysedFps,
+    shedRatio: shed,
+    latencyMs: summary(p99),
+    facesPerFrame: 1,
+    generator: { sendLatenessMs: summary(1), loopDelayP99Ms: 2, loopDelayMaxMs: 3 },
+    events: {}
+  },
+  engine: {
+    cpuCores: 1.8,
+    rssMBMax: 400,
+    rssMBEnd: 390,
+    queueDepthMax: 4,
+    meanBatch: 2.5,
+    detectorShare: 0.5,
+    generatorCpuCores: 0.1
+  },
+  series: [],
+  generatorLimited: undefined,
+  withinBudget: p99 <= 100 && shed < 0.01
+})
+
+const results = (over: Partial<BenchResults> = {}): BenchResults => {
+  const options = parseBenchOptions(["--find-max"], {}, false)
+  if (typeof options === "string") throw new Error(options)
+  return {
+    startedAt: "2025-01-01T00:00:00.000Z",
+    seconds: 60,
+    command: "candor bench --find-max",
+    machine: { cpu: "Test CPU", cores: 2, memoryGiB: 4, node: "v20", platform: "linux x64", loadAverage: 0.1 },
+    engine: { url: "http://127.0.0.1:1", started: true, database: "embedded PGlite" },
+    options,
+    frames: { clips: 2, framesPerClip: 10, width: 640, height: 480, meanBytes: 30_000 },
+    modelBound: bound,
+    warnings: [],
+    ...over
+  }
+}
+
+describe("targets", () => {
+  it("judges efficiency against the bound at the engine's own detector share", () => {
+    const e = efficiencyOf(run(40, 50, 0, 240), bound, { share: 0.1, source: "assumed" })
+    // detector on half the frames: 2 cores × 1000 / (3 + 2 + 2) ms
+    expect(e.boundFramesPerSecond).toBeCloseTo(2000 / 7, 6)
+    expect(e.detectorShareSource).toBe("engine /metrics")
+    expect(e.efficiency).toBeCloseTo(240 / (2000 / 7), 6)
+  })
+
+  it("counts the 50-candidate target met only when the ramp held the budget that far", () => {
+    const steps = [run(40, 60, 0), run(50, 90, 0.002), run(60, 140, 0.03)]
+    const met = judgeTargets(results({ findMax: { steps, maxSessions: 50, stoppedBecause: "p99" } }))
+    expect(met.find((t) => t.target.startsWith("≥ 50"))?.met).toBe(true)
+    const missed = judgeTargets(
+      results({ findMax: { steps: steps.slice(0, 1), maxSessions: 40, stoppedBecause: "x" } })
+    )
+    expect(missed.find((t) => t.target.startsWith("≥ 50"))?.met).toBe(false)
+  })
+
+  it("leaves unmeasured targets undecided instead of failing them", () => {
+    const verdicts = judgeTargets(results())
+    expect(verdicts.every((t) => t.met === undefined)).toBe(true)
+    expect(verdicts.find((t) => t.target.startsWith("10,000"))?.measured).toMatch(/--idle 10000/)
+  })
+
+  it("does not call 10,000 idle sockets met from a smaller run", () => {
+    const idle = {
+      sockets: 100,
+      opened: 100,
+      refused: 0,
+      rssMBBefore: 100,
+      rssMBAfter: 101,
+      kBPerSocket: 10.24,
+      connectSeconds: 1,
+      interviewSeconds: 1
+    }
+    expect(judgeTargets(results({ idle })).find((t) => t.target.startsWith("10,000"))?.met).toBeUndefined()
+    const big = { ...idle, sockets: 10_000, opened: 10_000, rssMBAfter: 900 }
+    expect(judgeTargets(results({ idle: big })).find((t) => t.target.startsWith("10,000"))?.met).toBe(true)
+  })
+})
+
+describe("report", () => {
+  it("aligns text tables and escapes Markdown cells", () => {
+    expect(
+      textTable([
+        ["a", "bb"],
+        ["ccc", "d"]
+      ])
+    ).toBe("a    bb\nccc   d")
+    expect(
+      markdownTable([
+        ["x", "y"],
+        ["a|b", "1"]
+      ])
+    ).toBe("| x | y |\n| --- | ---: |\n| a\\|b | 1 |")
+  })
+
+  it("prints every measured section and the targets", () => {
+    const text = formatText(results({ load: run(10, 40, 0) }))
+    expect(text).toContain("Model-only bound")
+    expect(text).toContain("Load over WebSockets")
+    expect(text).toContain("Targets")
+    expect(text).not.toContain("Ours vs peer")
+  })
+
+  it("keeps the hand-written analysis when RESULTS.md is regenerated", () => {
+    const first = renderMarkdown(results({ load: run(10, 40, 0) }), "latency.svg", "Why p99 grows: GC.")
+    expect(first).toContain("![Latency against load](latency.svg)")
+    expect(analysisOf(first)).toBe("Why p99 grows: GC.")
+    expect(analysisOf("# Bench results\n\nno analysis")).toBe("")
+  })
+})
+
+describe("latency chart", () => {
+  it("draws p50, p90 and p99 lines, the budget, and higher latency higher up", () => {
+    const svg = renderLatencyChart(
+      [
+        { sessions: 10, p50: 20, p90: 30, p99: 40, shed: 0 },
+        { sessions: 20, p50: 30, p90: 60, p99: 150, shed: 0.05 }
+      ],
+      { title: "t <&>", budgetMs: 100 }
+    )
+    expect(svg.startsWith("<svg")).toBe(true)
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true)
+    expect(svg.match(/<path /g)).toHaveLength(3)
+    expect(svg).toContain("budget 100 ms")
+    expect(svg).toContain("t &lt;&amp;&gt;")
+    expect(svg).toContain("5% shed")
+    const cy = (label: string) =>
+      Number(new RegExp(`cy="([\\d.]+)"[^>]*><title>20 candidates: ${label} `).exec(svg)![1])
+    expect(cy("p99")).toBeLessThan(cy("p90"))
+    expect(cy("p90")).toBeLessThan(cy("p50"))
+  })
+})

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "@effect/vitest"
+import { between, parsePrometheus, readGauges } from "../../src/bench/PrometheusText.ts"
+
+const scrape = (cpu: number, batchSum: number, batchCount: number, analysed: number, detected: number) => `
+# HELP process_cpu_seconds_total CPU
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total ${cpu}
+process_resident_memory_bytes 104857600
+candor_inference_queue_depth 3
+candor_inference_batch_size_bucket{le="1"} 1
+candor_inference_batch_size_bucket{le="+Inf"} ${batchCount}
+candor_inference_batch_size_sum ${batchSum}
+candor_inference_batch_size_count ${batchCount}
+candor_inference_frames_analyzed_total{tenant="a"} ${analysed / 2}
+candor_inference_frames_analyzed_total{tenant="b"} ${analysed / 2}
+candor_inference_frames_detected_total ${detected}
+`
+
+describe("PrometheusText", () => {
+  it("parses samples with labels, escapes and special values", () => {
+    const s = parsePrometheus('a_total{x="1",y="q\\"uote"} 5\nb +Inf\n# comment\nc 2.5 1700000000\n')
+    expect(s).toEqual([
+      { name: "a_total", labels: { x: "1", y: 'q"uote' }, value: 5 },
+      { name: "b", labels: {}, value: Number.POSITIVE_INFINITY },
+      { name: "c", labels: {}, value: 2.5 }
+    ])
+  })
+
+  it("reads the gauges the bench charts, summing label sets", () => {
+    const g = readGauges(scrape(1, 10, 5, 100, 10), 0)
+    expect(g).toMatchObject({ cpuSeconds: 1, rssBytes: 104857600, queueDepth: 3, batchSum: 10, batchCount: 5 })
+    expect(g.framesAnalyzed).toBe(100)
+    expect(g.framesShed).toBeUndefined()
+  })
+
+  it("derives cores, mean batch and detector share between two scrapes", () => {
+    const a = readGauges(scrape(1, 10, 5, 100, 10), 0)
+    const b = readGauges(scrape(4, 40, 15, 300, 30), 2000)
+    expect(between(a, b)).toEqual({ cpuCores: 1.5, meanBatch: 3, detectorShare: 0.1 })
+  })
+})
