@@ -12,7 +12,8 @@ import { Tenants } from "../../src/store/Tenants.ts"
 import { defaultWriteBehindSettings, make, WriteRejected } from "../../src/store/WriteBehind.ts"
 import { backends } from "../support/Backends.ts"
 
-const down = () => new SqlError({ reason: new UnknownError({ cause: new Error("down"), message: "connection refused" }) })
+const down = () =>
+  new SqlError({ reason: new UnknownError({ cause: new Error("down"), message: "connection refused" }) })
 
 /** A writer that records batches and can be switched off (unreachable) or made to refuse one interview. */
 const fakeWriter = () => {
@@ -119,7 +120,12 @@ for (const backend of backends()) {
       () =>
         Effect.gen(function* () {
           const env = yield* Effect.promise(() => backend.env())
-          const layer = Layer.mergeAll(Tenants.layer, Interviews.layer, ScoreEventsRepo.layer, SessionSnapshots.layer).pipe(
+          const layer = Layer.mergeAll(
+            Tenants.layer,
+            Interviews.layer,
+            ScoreEventsRepo.layer,
+            SessionSnapshots.layer
+          ).pipe(
             Layer.provideMerge(Database.layer),
             Layer.provide(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env }))
           )
@@ -135,14 +141,36 @@ for (const backend of backends()) {
             const q = interview.questions[0]!.id
             const writer = makeSqlWriter(sql)
             const batch: Array<SessionWrite> = [
-              { _tag: "Answer", id: "ans-1", interviewId: id, questionId: q, body: "text", idempotencyKey: `${id}:${q}` },
-              { _tag: "InterviewState", interviewId: id, status: "in_progress", cursor: 0, startedAt: 1000, finishedAt: null },
+              {
+                _tag: "Answer",
+                id: "ans-1",
+                interviewId: id,
+                questionId: q,
+                body: "text",
+                idempotencyKey: `${id}:${q}`
+              },
+              {
+                _tag: "InterviewState",
+                interviewId: id,
+                status: "in_progress",
+                cursor: 0,
+                startedAt: 1000,
+                finishedAt: null
+              },
               event(id, 1),
               event(id, 2),
               {
                 _tag: "Window",
                 interviewId: id,
-                row: { second: 0, questionId: q, frames: 5, facePresence: 0.8, blinks: null, earMean: null, emotion: null }
+                row: {
+                  second: 0,
+                  questionId: q,
+                  frames: 5,
+                  facePresence: 0.8,
+                  blinks: null,
+                  earMean: null,
+                  emotion: null
+                }
               },
               {
                 _tag: "Media",
