@@ -118,6 +118,7 @@ export const ErrorCode = Schema.Literals([
   "busy",
   "replaced",
   "write_failed",
+  "unavailable",
   "internal"
 ])
 export type ErrorCode = typeof ErrorCode.Type

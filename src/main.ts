@@ -4,15 +4,22 @@
  */
 import { Context, Effect, Layer } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
+import { SessionConfig } from "./actors/SessionConfig.ts"
+import { SessionRegistry } from "./actors/SessionRegistry.ts"
 import { AppConfig } from "./config.ts"
+import { CandidateSocket } from "./http/CandidateSocket.ts"
 import { JoinTokens } from "./http/JoinTokens.ts"
 import { makeOpenApi } from "./http/OpenApi.ts"
+import { LiveSocket } from "./http/LiveSocket.ts"
 import type { Route } from "./http/Route.ts"
 import { adminRoutes } from "./http/routes/AdminRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
+import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { Metrics } from "./Metrics.ts"
+import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
+import { LiveSink } from "./pipeline/LiveSink.ts"
 import { seedDemo } from "./Seed.ts"
 import { AuditLog } from "./store/AuditLog.ts"
 import * as Database from "./store/Database.ts"
@@ -20,7 +27,10 @@ import * as EmbeddedLock from "./store/EmbeddedLock.ts"
 import { Interviews } from "./store/Interviews.ts"
 import { LiveStore } from "./store/LiveStore.ts"
 import { MediaStore } from "./store/MediaStore.ts"
+import { SessionSnapshots } from "./store/SessionSnapshots.ts"
+import { SessionWriter } from "./store/SessionWrites.ts"
 import { Tenants } from "./store/Tenants.ts"
+import { WriteBehind } from "./store/WriteBehind.ts"
 
 export const VERSION = "0.1.0"
 
@@ -76,13 +86,39 @@ const routesLayer = Layer.effect(
   })
 )
 
-/** The engine: HTTP server with every route and service. Requires `AppConfig`. */
-export const serverLayer = (options: ServerOptions = {}) =>
+/** The HTTP server with every route and service, without live sessions. Requires `AppConfig`. */
+export const httpLayer = (options: ServerOptions = {}) =>
   serverLayerOf(options).pipe(
     Layer.provideMerge(routesLayer),
     Layer.provideMerge(servicesLayer),
     Layer.provideMerge(lockLayer)
   )
+
+/**
+ * Live interview sessions: candidate and recruiter WebSockets, one actor per interview, the inference pool and
+ * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
+ * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
+ */
+export const liveLayer = Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer).pipe(
+  Layer.provideMerge(SessionRegistry.layer),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      KeyframeSink.layer,
+      Layer.unwrap(Effect.map(SessionConfig, (s) => LiveSink.layer({ ttlSeconds: s.liveTtlSeconds })))
+    )
+  ),
+  Layer.provideMerge(Layer.unwrap(Effect.map(SessionConfig, (s) => WriteBehind.layer(s.writeBehind)))),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      SessionWriter.layer,
+      SessionSnapshots.layer,
+      Layer.unwrap(Effect.map(SessionConfig, (s) => inferencePoolLayer(s.pool)))
+    )
+  )
+)
+
+/** The engine: HTTP server with every route and service, and live sessions. Requires `AppConfig`. */
+export const serverLayer = (options: ServerOptions = {}) => liveLayer.pipe(Layer.provideMerge(httpLayer(options)))
 
 /** Startup chores once the server listens: record its URL in the lock, and create the demo tenant on first start. */
 export const announce = Layer.effectDiscard(

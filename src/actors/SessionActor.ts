@@ -89,6 +89,9 @@ interface Slot {
   failure: WriteRejected | undefined
 }
 
+/** Events the candidate sees as `score` (lifecycle steps reach it as `question`, `answerSaved`, `finished`). */
+const signalTags: ReadonlySet<ScoreEvent["_tag"]> = new Set(["attention", "emotion", "blink", "questionSummary"])
+
 const ANALYZED: Internal = { _tag: "Analyzed" }
 const TICK: Internal = { _tag: "Tick" }
 
@@ -163,7 +166,7 @@ export const start = (
         }
         if (slot.events.length > 0) {
           live.publish(id, slot.events)
-          for (const e of slot.events) if (e._tag === "questionSummary") send({ _tag: "score", event: e }, false)
+          for (const e of slot.events) if (signalTags.has(e._tag)) send({ _tag: "score", event: e }, false)
         }
         for (const m of slot.messages) send(m, true)
         if (slot.close) connection?.close(CloseCodes.normal, "interview finished")

@@ -22,11 +22,11 @@ export interface FrameProblem {
 const problem = (code: FrameProblem["code"], message: string, seq?: number): FrameProblem => ({ code, message, seq })
 
 /** Reads the header without copying anything: what the rate limiter needs before deciding to copy. */
-export const peekSeq = (message: ArrayBuffer): number | undefined =>
+export const peekSeq = (message: ArrayBufferLike): number | undefined =>
   message.byteLength >= 6 ? new DataView(message).getUint32(2, false) : undefined
 
 /** Validates the header and copies the image; a `FrameProblem` says why the message is not a usable frame. */
-export const decodeFrame = (message: ArrayBuffer): IncomingFrame | FrameProblem => {
+export const decodeFrame = (message: ArrayBufferLike): IncomingFrame | FrameProblem => {
   if (message.byteLength < FRAME_HEADER_BYTES)
     return problem("bad_frame", `frame shorter than its ${FRAME_HEADER_BYTES}-byte header`, peekSeq(message))
   const view = new DataView(message)

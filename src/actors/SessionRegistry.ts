@@ -1,0 +1,155 @@
+/**
+ * One SessionActor per interview in this process. `acquire` returns the running actor or starts one from the
+ * interview's stored state; concurrent acquires for the same interview share one start, and an acquire that
+ * meets an actor on its way out waits for it to finish (its final snapshot) and starts a fresh one.
+ *
+ * Socket policy (enforced by the actor): the newest candidate socket of an interview wins; the previous one is
+ * told `replaced` and closed with 4001. A page reload or a second tab takes over instead of being refused.
+ *
+ * When its scope closes, every actor is stopped: accepted frames analysed, acknowledgements delivered, final
+ * snapshots committed, sockets closed with 1001.
+ */
+import { Context, Deferred, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import { InferencePool } from "../inference/InferencePool.ts"
+import { Metrics } from "../Metrics.ts"
+import { KeyframeSink } from "../pipeline/KeyframeSink.ts"
+import { LiveSink } from "../pipeline/LiveSink.ts"
+import type { InterviewRecord } from "../store/Interviews.ts"
+import { newId } from "../store/Rows.ts"
+import { SessionSnapshots } from "../store/SessionSnapshots.ts"
+import { WriteBehind } from "../store/WriteBehind.ts"
+import { type ActorDeps, type SessionHandle, start } from "./SessionActor.ts"
+import { SessionConfig } from "./SessionConfig.ts"
+import { decodeSnapshot } from "./SessionMessages.ts"
+import { SessionStats } from "./SessionStats.ts"
+
+/** No actor can be had for the interview right now (database unreachable, server shutting down). */
+export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()("SessionUnavailable", {
+  interviewId: Schema.String,
+  message: Schema.String
+}) {}
+
+export interface SessionRegistryShape {
+  /** The interview's actor, started if needed. `reportUrl` is where its report will be. */
+  readonly acquire: (interview: InterviewRecord, reportUrl: string) => Effect.Effect<SessionHandle, SessionUnavailable>
+  readonly find: (interviewId: string) => SessionHandle | undefined
+  readonly size: () => number
+  /** Stops every actor (see the module comment); new acquires are refused from then on. */
+  readonly shutdown: Effect.Effect<void>
+  readonly stats: SessionStats
+}
+
+interface Entry {
+  readonly starting: Deferred.Deferred<SessionHandle, SessionUnavailable>
+  handle: SessionHandle | undefined
+}
+
+export class SessionRegistry extends Context.Service<SessionRegistry, SessionRegistryShape>()(
+  "candor/SessionRegistry"
+) {
+  static readonly layer = Layer.effect(
+    SessionRegistry,
+    Effect.gen(function* () {
+      const settings = yield* SessionConfig
+      const snapshots = yield* SessionSnapshots
+      const metrics = yield* Metrics
+      // Actors live in a child scope created before the shutdown finaliser is added, so that on close the
+      // finaliser (stop and flush every actor) runs first and the scope (interrupting what is left) after it.
+      const scope = yield* Scope.fork(yield* Effect.scope)
+      const stats = new SessionStats()
+      const deps: ActorDeps = {
+        pool: yield* InferencePool,
+        writes: yield* WriteBehind,
+        live: yield* LiveSink,
+        keyframes: yield* KeyframeSink,
+        settings,
+        stats,
+        newId
+      }
+      const entries = new Map<string, Entry>()
+      let closing = false
+
+      const unavailable = (interviewId: string, message: string) => new SessionUnavailable({ interviewId, message })
+
+      const startActor = (interview: InterviewRecord, reportUrl: string, entry: Entry) =>
+        Effect.gen(function* () {
+          const stored = yield* snapshots
+            .load(interview.id)
+            .pipe(Effect.mapError(() => unavailable(interview.id, "database unavailable")))
+          const snapshot =
+            stored.snapshot === undefined ? undefined : Option.getOrUndefined(decodeSnapshot(stored.snapshot.state))
+          if (stored.snapshot !== undefined && snapshot === undefined) {
+            yield* Effect.logWarning(
+              `session ${interview.id}: unreadable snapshot; resuming from the answers on record`
+            )
+          }
+          const actorScope = yield* Scope.fork(scope)
+          const handle = yield* start(
+            {
+              interviewId: interview.id,
+              tenantId: interview.tenantId,
+              affect: interview.affectSignals,
+              questions: interview.questions.map((q) => ({ id: q.id, index: q.index, prompt: q.prompt })),
+              reportUrl
+            },
+            { snapshot, maxEventSeq: stored.maxEventSeq, answers: stored.answers },
+            deps
+          ).pipe(Scope.provide(actorScope))
+          entry.handle = handle
+          // When the actor stops, it leaves the registry and its scope (tick timer, fibers) closes.
+          yield* Effect.forkIn(
+            Effect.andThen(
+              handle.done,
+              Effect.suspend(() => {
+                if (entries.get(interview.id) === entry) entries.delete(interview.id)
+                return Scope.close(actorScope, Exit.void)
+              })
+            ),
+            scope
+          )
+          return handle
+        })
+
+      const acquire = (
+        interview: InterviewRecord,
+        reportUrl: string
+      ): Effect.Effect<SessionHandle, SessionUnavailable> =>
+        Effect.gen(function* () {
+          while (true) {
+            if (closing) return yield* Effect.fail(unavailable(interview.id, "server is shutting down"))
+            const entry = entries.get(interview.id)
+            if (entry === undefined) {
+              const fresh: Entry = { starting: Deferred.makeUnsafe(), handle: undefined }
+              entries.set(interview.id, fresh)
+              // Uninterruptible: an aborted upgrade must not leave the start half done for the next caller.
+              const exit = yield* Effect.exit(Effect.uninterruptible(startActor(interview, reportUrl, fresh)))
+              if (Exit.isFailure(exit) && entries.get(interview.id) === fresh) entries.delete(interview.id)
+              Deferred.doneUnsafe(fresh.starting, exit)
+              return yield* exit
+            }
+            const handle = entry.handle ?? (yield* Deferred.await(entry.starting))
+            if (!handle.closed()) return handle
+            yield* handle.done
+            if (entries.get(interview.id) === entry) entries.delete(interview.id)
+          }
+        })
+
+      const shutdown = Effect.gen(function* () {
+        closing = true
+        const handles = [...entries.values()].flatMap((e) => (e.handle === undefined ? [] : [e.handle]))
+        yield* Effect.forEach(handles, (h) => h.stop("shutdown"), { concurrency: "unbounded", discard: true })
+      })
+
+      const remove = metrics.addCollector(() => stats.render())
+      yield* Effect.addFinalizer(() => Effect.andThen(shutdown, Effect.sync(remove)))
+
+      return {
+        acquire,
+        find: (interviewId) => entries.get(interviewId)?.handle,
+        size: () => entries.size,
+        shutdown,
+        stats
+      }
+    })
+  )
+}

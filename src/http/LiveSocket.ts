@@ -1,0 +1,141 @@
+/**
+ * The recruiter live view, `GET /v1/interviews/:id/live` (WebSocket): a `live` message with the interview's live
+ * hash as it stands, then every ScoreEvent of the interview as it is published.
+ *
+ * The tenant's API key authenticates the upgrade, as `Authorization: Bearer <key>` or, because browsers cannot
+ * set headers on a WebSocket, as `?key=<key>`; a missing or wrong key is refused with 401 and another tenant's
+ * interview with 404 (as in the HTTP API, ids of other tenants leak nothing). The view is best effort: while
+ * the live store is unreachable it pauses, and a recruiter who does not read has events skipped.
+ */
+import { Context, Effect, Fiber, Layer, Option, Stream } from "effect"
+import uWS from "uWebSockets.js"
+import { CloseCodes } from "../../schemas/Protocol.ts"
+import { SessionConfig } from "../actors/SessionConfig.ts"
+import { liveChannel, liveKey } from "../pipeline/LiveSink.ts"
+import { Interviews } from "../store/Interviews.ts"
+import { LiveStore } from "../store/LiveStore.ts"
+import { Tenants } from "../store/Tenants.ts"
+import { ApiError } from "./ApiError.ts"
+import { HttpServer } from "./Server.ts"
+import { SocketSender } from "./SocketSender.ts"
+import { upgradeAfter } from "./WsUpgrade.ts"
+
+export const LIVE_PATH = "/v1/interviews/:id/live"
+
+interface LiveSocketData {
+  readonly interviewId: string
+  readonly sender: SocketSender
+  fiber: Fiber.Fiber<void, unknown> | undefined
+}
+
+const bearer = (headers: Readonly<Record<string, string>>) => {
+  const auth = headers.authorization ?? ""
+  return auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : ""
+}
+
+export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () => number }>()("candor/LiveSocket") {
+  static readonly layer = Layer.effect(
+    LiveSocket,
+    Effect.gen(function* () {
+      const server = yield* HttpServer
+      const tenants = yield* Tenants
+      const interviews = yield* Interviews
+      const live = yield* LiveStore
+      const settings = yield* SessionConfig
+      const run = Effect.runForkWith(yield* Effect.context<never>())
+      const sockets = new Set<LiveSocketData>()
+      let accepting = true
+      let nextId = 1
+
+      const check = (id: string, key: string) =>
+        Effect.gen(function* () {
+          if (key.length === 0)
+            return yield* Effect.fail(
+              ApiError.unauthorized("send the tenant API key as 'Authorization: Bearer <key>' or '?key=<key>'")
+            )
+          const principal = yield* tenants
+            .authenticate(key)
+            .pipe(Effect.mapError(() => ApiError.unavailable("database unavailable; retry shortly")))
+          if (Option.isNone(principal)) return yield* Effect.fail(ApiError.unauthorized())
+          const interview = yield* interviews
+            .get(principal.value.tenantId, id)
+            .pipe(Effect.mapError(() => ApiError.unavailable("database unavailable; retry shortly")))
+          if (Option.isNone(interview)) return yield* Effect.fail(ApiError.notFound("interview"))
+          const data: LiveSocketData = {
+            interviewId: id,
+            sender: new SocketSender(nextId++, {
+              softBytes: settings.softBackpressureBytes,
+              maxHeld: settings.maxHeldMessages,
+              notReadingTimeoutMs: settings.notReadingTimeoutMs
+            }),
+            fiber: undefined
+          }
+          return data
+        })
+
+      /** Live state first, then events; events arriving before the state is sent wait for it. */
+      const follow = (s: LiveSocketData) =>
+        Effect.gen(function* () {
+          let ready = false
+          const early: Array<string> = []
+          const events = yield* Effect.forkChild(
+            Stream.runForEach(live.subscribe(liveChannel(s.interviewId)), (message) =>
+              Effect.sync(() => {
+                if (ready) s.sender.sendText(message, false)
+                else early.push(message)
+              })
+            )
+          )
+          const fields = yield* live.hgetall(liveKey(s.interviewId)).pipe(Effect.orElseSucceed(() => ({})))
+          s.sender.send({ _tag: "live", interviewId: s.interviewId, fields }, true)
+          ready = true
+          for (const message of early.splice(0)) s.sender.sendText(message, false)
+          yield* Fiber.join(events)
+        })
+
+      server.app.ws<LiveSocketData>(LIVE_PATH, {
+        maxPayloadLength: 4 * 1024,
+        idleTimeout: settings.idleTimeoutSeconds,
+        maxBackpressure: settings.maxBackpressureBytes,
+        sendPingsAutomatically: true,
+        compression: uWS.DISABLED,
+        upgrade: (res, req, context) =>
+          upgradeAfter(res, req, context, {
+            run,
+            accepting,
+            check: (request) => check(request.id, bearer(request.headers) || (request.query.get("key") ?? ""))
+          }),
+        open: (ws) => {
+          const s = ws.getUserData()
+          s.sender.bind(ws as uWS.WebSocket<unknown>)
+          sockets.add(s)
+          if (!accepting) return s.sender.close(CloseCodes.goingAway, "server is shutting down")
+          s.fiber = run(follow(s))
+        },
+        // The view is read-only: anything the recruiter sends is ignored.
+        message: () => {},
+        drain: (ws) => ws.getUserData().sender.drain(),
+        close: (ws) => {
+          const s = ws.getUserData()
+          s.sender.markClosed()
+          sockets.delete(s)
+          if (s.fiber !== undefined) run(Fiber.interrupt(s.fiber))
+        }
+      })
+
+      const sweep = setInterval(() => {
+        const now = Date.now()
+        for (const s of sockets) s.sender.check(now)
+      }, 1000)
+
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          accepting = false
+          clearInterval(sweep)
+          for (const s of sockets) s.sender.close(CloseCodes.goingAway, "server is shutting down")
+        })
+      )
+      return { open: () => sockets.size }
+    })
+  )
+}

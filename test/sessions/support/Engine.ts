@@ -1,0 +1,51 @@
+/** Starts the whole engine (HTTP, live sessions, inference) in-process on a free port, with session overrides. */
+import { Effect, Exit, Layer, Scope } from "effect"
+import * as SessionConfig from "../../../src/actors/SessionConfig.ts"
+import { AppConfig } from "../../../src/config.ts"
+import { HttpServer } from "../../../src/http/Server.ts"
+import { serverLayer } from "../../../src/main.ts"
+import { seedDemo } from "../../../src/Seed.ts"
+import { quiet } from "../../support/TestServer.ts"
+
+export interface Engine {
+  readonly url: string
+  readonly wsUrl: string
+  readonly run: <A, E>(effect: Effect.Effect<A, E, any>) => Promise<A>
+  readonly seed: () => Promise<{ tenantId: string; apiKey: string; interviewId: string; candidateToken: string }>
+  readonly close: () => Promise<void>
+}
+
+/** Light defaults for tests: one inference worker, short timers. */
+export const testSessionSettings: Partial<SessionConfig.SessionSettings> = {
+  pool: { workers: 1 },
+  passivateAfterMs: 5_000,
+  writeBehind: { ...SessionConfig.defaultSessionSettings.writeBehind, flushIntervalMs: 200, shutdownTimeoutMs: 10_000 }
+}
+
+export const startEngine = async (
+  env: Record<string, string>,
+  overrides: Partial<SessionConfig.SessionSettings> = {},
+  wrap: (layer: ReturnType<typeof serverLayer>) => Layer.Layer<any, any, any> = (l) => l
+): Promise<Engine> => {
+  const scope = await Effect.runPromise(Scope.make())
+  const layer = wrap(serverLayer({ port: 0, host: "127.0.0.1" })).pipe(
+    Layer.provide(SessionConfig.layer({ ...testSessionSettings, ...overrides })),
+    Layer.provideMerge(
+      AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", TOKEN_SECRET: "s".repeat(40), ...env })
+    ),
+    Layer.provideMerge(quiet)
+  )
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope) as Effect.Effect<any, unknown>)
+  const server = Effect.runSync(
+    Effect.provide(Effect.service(HttpServer), context) as Effect.Effect<HttpServer["Service"]>
+  )
+  const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
+    Effect.runPromise(Effect.provide(effect, context) as Effect.Effect<A, E>)
+  return {
+    url: server.url,
+    wsUrl: server.url.replace(/^http/, "ws"),
+    run,
+    seed: () => run(seedDemo("Session tests")),
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
