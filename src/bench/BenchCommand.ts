@@ -3,7 +3,7 @@
  * BenchOptions for the flags and bench/RESULTS.md for the latest figures.
  */
 import { writeFile } from "node:fs/promises"
-import { parseBenchOptions, usage } from "./BenchOptions.ts"
+import { parseBenchOptions, redactArgs, usage } from "./BenchOptions.ts"
 import { formatText } from "./BenchReport.ts"
 import type { BenchResults } from "./BenchResults.ts"
 import { runBench } from "./BenchRun.ts"
@@ -24,7 +24,7 @@ export const sanityProblems = (r: BenchResults): Array<string> => {
       problems.push(`${run.name}: latency p50 ${s.latencyMs.p50} ms, max ${s.latencyMs.max} ms`)
     if (s.sent > 0 && s.lost / s.sent > 0.5) problems.push(`${run.name}: ${s.lost} of ${s.sent} frames never answered`)
     if (run.engine.rssMBMax === undefined) problems.push(`${run.name}: the engine's /metrics gave no RSS`)
-    if ((run.stats.events.question ?? 0) === 0) problems.push(`${run.name}: no candidate received a question`)
+    if ((run.phaseEvents.question ?? 0) === 0) problems.push(`${run.name}: no candidate received a question`)
   }
   if (r.idle !== undefined && r.idle.opened !== r.idle.sockets)
     problems.push(`idle: ${r.idle.opened} of ${r.idle.sockets} sockets opened`)
@@ -48,7 +48,7 @@ export const benchCommand = async (args: ReadonlyArray<string>): Promise<number>
     console.log(usage)
     return 0
   }
-  const command = ["candor bench", ...args].join(" ")
+  const command = ["candor bench", ...redactArgs(args)].join(" ")
   const log = (line: string) => process.stderr.write(`${parsed.progress ? "\r\x1b[2K" : ""}bench: ${line}\n`)
   const results = await runBench(parsed, command, log)
   process.stdout.write(formatText(results))

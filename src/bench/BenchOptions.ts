@@ -196,3 +196,31 @@ export const parseBenchOptions = (
   ]
   return problems.find((p) => p !== undefined) ?? options
 }
+
+const hidePassword = (url: string) => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return "***"
+  }
+}
+
+/** The options as they may be written down (results, JSON): no API key, no database password. */
+export const redactOptions = (o: BenchOptions): BenchOptions => ({
+  ...o,
+  apiKey: o.apiKey === undefined ? undefined : "***",
+  databaseUrl: o.databaseUrl === undefined ? undefined : hidePassword(o.databaseUrl)
+})
+
+/** The command line as it may be written down. */
+export const redactArgs = (args: ReadonlyArray<string>): Array<string> =>
+  args.map((arg, i) => {
+    const previous = args[i - 1]
+    if (previous === "--api-key") return "***"
+    if (previous === "--database-url") return hidePassword(arg)
+    if (arg.startsWith("--api-key=")) return "--api-key=***"
+    if (arg.startsWith("--database-url=")) return `--database-url=${hidePassword(arg.slice("--database-url=".length))}`
+    return arg
+  })

@@ -1,7 +1,7 @@
 /** The results as aligned plain-text tables (the terminal) and as Markdown tables (RESULTS.md). */
 import { type BenchResults, judgeTargets } from "./BenchResults.ts"
 import type { LoadRunResult } from "./LoadPhases.ts"
-import { boundAt } from "./ModelBound.ts"
+import { boundAt, boundMsPerFrame } from "./ModelBound.ts"
 import type { ThroughputResult } from "./PeerRunner.ts"
 
 export type Table = ReadonlyArray<ReadonlyArray<string>>
@@ -75,20 +75,42 @@ const throughputRow = (r: ThroughputResult, bound?: number): Array<string> => [
   f(r.latencyMs.p50),
   f(r.latencyMs.p99),
   f(r.facesPerFrame, 2),
+  f(r.coresUsed, 2),
+  f(r.cpuMsPerFrame, 2),
   bound === undefined ? "–" : pct(r.framesPerSecond / bound)
+]
+
+const ratioRow = (label: string, ours: ThroughputResult, peer: ThroughputResult): Array<string> => [
+  label,
+  `${(ours.framesPerSecond / peer.framesPerSecond).toFixed(2)}×`,
+  "",
+  "",
+  "",
+  "",
+  `${(peer.cpuMsPerFrame / ours.cpuMsPerFrame).toFixed(2)}×`,
+  ""
 ]
 
 export const peerTable = (r: BenchResults): Table | undefined => {
   if (r.peer === undefined) return undefined
   const p = r.peer
   return [
-    ["pipeline (same frames, same cores)", "frames/s", "p50 ms", "p99 ms", "faces/frame", "of model bound"],
+    [
+      "pipeline (same frames, same cores)",
+      "frames/s",
+      "p50 ms",
+      "p99 ms",
+      "faces/frame",
+      "cores used",
+      "CPU ms/frame",
+      "of model bound"
+    ],
     throughputRow(p.withoutReuse.ours, boundAt(r.modelBound, 1)),
     throughputRow(p.withoutReuse.peer),
-    ["  ratio, no tracking/caching", `${p.withoutReuse.ratio.toFixed(2)}×`, "", "", "", ""],
+    ratioRow("  ratio, no tracking/caching", p.withoutReuse.ours, p.withoutReuse.peer),
     throughputRow(p.withReuse.ours, boundAt(r.modelBound, p.withReuse.ours.detectorShare)),
     throughputRow(p.withReuse.peer),
-    ["  ratio, tracking vs caching", `${p.withReuse.ratio.toFixed(2)}×`, "", "", "", ""]
+    ratioRow("  ratio, tracking vs caching", p.withReuse.ours, p.withReuse.peer)
   ]
 }
 
@@ -158,12 +180,21 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
       ]
     })
   }
-  if (r.efficiency !== undefined || r.poolEfficiency !== undefined) {
+  if (r.efficiency !== undefined || r.peer !== undefined) {
     const e = r.efficiency
     out.push({
       title: "Pipeline efficiency",
       table: [
-        ["measure", "frames/s", "bound frames/s", "efficiency", "detector share"],
+        [
+          "measure",
+          "frames/s",
+          "bound frames/s",
+          "efficiency",
+          "CPU ms/frame",
+          "model ms/frame",
+          "on CPU obtained",
+          "detector share"
+        ],
         ...(e === undefined
           ? []
           : [
@@ -172,21 +203,48 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
                 f(e.framesPerSecond),
                 f(e.boundFramesPerSecond),
                 pct(e.efficiency),
+                f(e.cpuMsPerFrame, 2),
+                f(e.boundMsPerFrame, 2),
+                pct(e.cpuEfficiency),
                 `${pct(e.detectorShare)} (${e.detectorShareSource})`
               ]
             ]),
-        ...(r.poolEfficiency === undefined || r.peer === undefined
+        ...(r.peer === undefined
           ? []
-          : [
-              [
-                "inference pool only, tracking off",
-                f(r.peer.withoutReuse.ours.framesPerSecond),
-                f(r.modelBound.framesPerSecond),
-                pct(r.poolEfficiency),
-                "100 %"
+          : [r.peer.withoutReuse.ours, r.peer.withReuse.ours].map((o) => {
+              const modelMs = boundMsPerFrame(r.modelBound, o.detectorShare)
+              return [
+                `inference pool only (${o.name.replace(/^Candor, /, "")})`,
+                f(o.framesPerSecond),
+                f(boundAt(r.modelBound, o.detectorShare)),
+                pct(o.framesPerSecond / boundAt(r.modelBound, o.detectorShare)),
+                f(o.cpuMsPerFrame, 2),
+                f(modelMs, 2),
+                pct(modelMs / o.cpuMsPerFrame),
+                pct(o.detectorShare)
               ]
-            ])
+            }))
       ]
+    })
+  }
+  if (r.peer !== undefined) {
+    out.push({
+      title: "Inside our pool's workers (mean ms per frame)",
+      table: [
+        ["run", "decode", "detect", "mesh", "emotion", "worker total", "process CPU", "batch", "detector share"],
+        ...[r.peer.withoutReuse.ours, r.peer.withReuse.ours].map((o) => [
+          o.name,
+          f(o.stageMs.decode, 2),
+          f(o.stageMs.detect, 2),
+          f(o.stageMs.mesh, 2),
+          f(o.stageMs.emotion, 2),
+          f(o.stageMs.total, 2),
+          f(o.cpuMsPerFrame, 2),
+          f(o.meanBatch, 2),
+          pct(o.detectorShare)
+        ])
+      ],
+      note: "worker total includes cropping and post-processing; process CPU adds the pool's main thread and idle spinning"
     })
   }
   const peer = peerTable(r)

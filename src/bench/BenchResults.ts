@@ -4,7 +4,7 @@
  */
 import type { BenchOptions } from "./BenchOptions.ts"
 import type { FindMaxResult, IdleResult, LoadRunResult } from "./LoadPhases.ts"
-import { boundAt, type ModelBoundResult } from "./ModelBound.ts"
+import { boundAt, boundMsPerFrame, type ModelBoundResult } from "./ModelBound.ts"
 import type { PeerComparison } from "./PeerComparison.ts"
 
 export interface Machine {
@@ -33,6 +33,12 @@ export interface Efficiency {
   /** Where the detector share came from. */
   readonly detectorShareSource: string
   readonly efficiency: number
+  /** Engine CPU time per analysed frame (every thread: sockets, actors, decode, models, scoring). */
+  readonly cpuMsPerFrame: number | undefined
+  /** Model time per frame at the same detector share. */
+  readonly boundMsPerFrame: number
+  /** boundMsPerFrame ÷ cpuMsPerFrame: the efficiency on the CPU the engine obtained (robust to a shared machine). */
+  readonly cpuEfficiency: number | undefined
 }
 
 export interface BenchResults {
@@ -80,12 +86,19 @@ export const efficiencyOf = (
   const engineShare = saturate.engine.detectorShare
   const share = engineShare ?? fallbackShare.share
   const boundFps = boundAt(bound, share)
+  const cores = saturate.engine.cpuCores
+  const cpuMsPerFrame =
+    cores === undefined || saturate.stats.analysedFps <= 0 ? undefined : (cores * 1000) / saturate.stats.analysedFps
+  const modelMs = boundMsPerFrame(bound, share)
   return {
     framesPerSecond: saturate.stats.analysedFps,
     boundFramesPerSecond: boundFps,
     detectorShare: share,
     detectorShareSource: engineShare === undefined ? fallbackShare.source : "engine /metrics",
-    efficiency: saturate.stats.analysedFps / boundFps
+    efficiency: saturate.stats.analysedFps / boundFps,
+    cpuMsPerFrame,
+    boundMsPerFrame: modelMs,
+    cpuEfficiency: cpuMsPerFrame === undefined ? undefined : modelMs / cpuMsPerFrame
   }
 }
 
@@ -97,7 +110,7 @@ export const judgeTargets = (r: BenchResults): Array<TargetVerdict> => {
     measured:
       r.efficiency === undefined
         ? "not measured (run --saturate)"
-        : `${pct(r.efficiency.efficiency)} (${r.efficiency.framesPerSecond.toFixed(1)} of ${r.efficiency.boundFramesPerSecond.toFixed(1)} frames/s)`,
+        : `${pct(r.efficiency.efficiency)} (${r.efficiency.framesPerSecond.toFixed(1)} of ${r.efficiency.boundFramesPerSecond.toFixed(1)} frames/s)${r.efficiency.cpuEfficiency === undefined ? "" : `; on the CPU obtained ${pct(r.efficiency.cpuEfficiency)}`}`,
     met: r.efficiency === undefined ? undefined : r.efficiency.efficiency >= 0.85
   })
   out.push({

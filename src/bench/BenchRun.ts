@@ -4,7 +4,7 @@
  */
 import { cpus, loadavg, totalmem } from "node:os"
 import { FRAME_HEIGHT, FRAME_WIDTH, loadClips } from "./BenchFrames.ts"
-import type { BenchOptions } from "./BenchOptions.ts"
+import { type BenchOptions, redactOptions } from "./BenchOptions.ts"
 import { type BenchResults, efficiencyOf, type EngineVariantRun, type Machine } from "./BenchResults.ts"
 import { EngineVariants } from "./EngineVariants.ts"
 import { type Engine, remoteEngine, startEngine } from "./EngineUnderTest.ts"
@@ -22,23 +22,47 @@ export const machine = (): Machine => ({
   loadAverage: Math.round(loadavg()[0]! * 100) / 100
 })
 
-/** Starts an engine (on a throw-away database when asked) and stops it, whatever happens in between. */
+interface OpenEngine {
+  readonly engine: Engine
+  readonly database: string
+  readonly close: () => Promise<void>
+}
+
+/** Starts an engine (on a throw-away database when asked), or names the remote one; `close` undoes it all. */
+const openEngine = async (options: BenchOptions, env: Readonly<Record<string, string>>): Promise<OpenEngine> => {
+  if (options.url !== undefined) {
+    return { engine: remoteEngine(options.url, options.apiKey!), database: "remote", close: async () => {} }
+  }
+  const db = options.databaseUrl === undefined ? undefined : await createThrowawayDatabase(options.databaseUrl)
+  try {
+    const engine = await startEngine(db === undefined ? env : { ...env, DATABASE_URL: db.url })
+    let closing: Promise<void> | undefined
+    return {
+      engine,
+      database: db === undefined ? "embedded PGlite" : "PostgreSQL (throw-away database)",
+      // Idempotent: the normal path and the clean-up path may both call it.
+      close: () =>
+        (closing ??= (async () => {
+          await engine.stop()
+          await db?.drop()
+        })())
+    }
+  } catch (error) {
+    await db?.drop()
+    throw error
+  }
+}
+
 const withEngine = async <A>(
   options: BenchOptions,
   env: Readonly<Record<string, string>>,
   f: (engine: Engine, database: string) => Promise<A>
 ): Promise<A> => {
-  if (options.url !== undefined) return f(remoteEngine(options.url, options.apiKey!), "remote")
-  const db = options.databaseUrl === undefined ? undefined : await createThrowawayDatabase(options.databaseUrl)
+  const open = await openEngine(options, env)
   try {
-    const engine = await startEngine(db === undefined ? env : { ...env, DATABASE_URL: db.url })
-    try {
-      return await f(engine, db === undefined ? "embedded PGlite" : "PostgreSQL (throw-away database)")
-    } finally {
-      await engine.stop()
-    }
+    return await f(open.engine, open.database)
   } finally {
-    await db?.drop()
+    await open.close()
   }
 }
 
@@ -58,33 +82,43 @@ export const runBench = async (
       `the machine was busy when the run began (load average ${host.loadAverage} on ${host.cores} cores): absolute figures are pessimistic; ratios measured in this run remain comparable`
     )
   }
-  log("preparing frames")
-  const frames = await loadClips({ dir: options.framesDir })
-  log(
-    `frames: ${frames.clips.length} clips × ${frames.clips[0]!.length} frames, ${(frames.meanBytes / 1000).toFixed(1)} kB each${frames.prepared ? ` (prepared into ${frames.dir})` : ""}`
-  )
-  log(`model-only bound: timing the models on ${options.cores} cores`)
-  const modelBound = await measureModelBound({ cores: options.cores, budgetMs: options.smoke ? 150 : 400 })
-
-  const peer = options.peer
-    ? await runPeerComparison({
-        clips: frames.clips,
-        cores: options.cores,
-        warmupMs: options.warmupS * 1000,
-        durationMs: options.durationS * 1000,
-        log
-      })
-    : undefined
-
   const explicit = options.findMax || options.saturate || options.idle !== undefined || options.compare || options.peer
   const wantsLoad = !explicit || options.smoke
-  let load: LoadRunResult | undefined
-  let findMax: BenchResults["findMax"]
-  let saturate: LoadRunResult | undefined
-  let idle: BenchResults["idle"]
-  let engineInfo: BenchResults["engine"] = { url: options.url ?? "", started: options.url === undefined, database: "" }
-  if (wantsLoad || options.findMax || options.saturate || options.idle !== undefined) {
-    await withEngine(options, {}, async (engine, database) => {
+  const needsEngine = wantsLoad || options.findMax || options.saturate || options.idle !== undefined
+  // The engine boots (seconds: compiling, opening its database) while the frames are prepared; it is idle,
+  // so quiet, by the time the models are timed.
+  const opening = needsEngine ? openEngine(options, {}) : undefined
+  opening?.catch(() => undefined)
+  try {
+    log("preparing frames")
+    const frames = await loadClips({
+      dir: options.framesDir,
+      ...(options.smoke ? { framesPerClip: 10, maxClips: 2 } : {})
+    })
+    log(
+      `frames: ${frames.clips.length} clips × ${frames.clips[0]!.length} frames, ${(frames.meanBytes / 1000).toFixed(1)} kB each${frames.prepared ? ` (prepared into ${frames.dir})` : ""}`
+    )
+    const open = await opening
+    log(`model-only bound: timing the models on ${options.cores} cores`)
+    const modelBound = await measureModelBound({ cores: options.cores, budgetMs: options.smoke ? 150 : 400 })
+
+    const peer = options.peer
+      ? await runPeerComparison({
+          clips: frames.clips,
+          cores: options.cores,
+          warmupMs: options.warmupS * 1000,
+          durationMs: options.durationS * 1000,
+          log
+        })
+      : undefined
+
+    let load: LoadRunResult | undefined
+    let findMax: BenchResults["findMax"]
+    let saturate: LoadRunResult | undefined
+    let idle: BenchResults["idle"]
+    let engineInfo: BenchResults["engine"] = { url: "", started: false, database: "" }
+    if (open !== undefined) {
+      const { engine, database } = open
       engineInfo = { url: engine.url, started: engine.pid !== undefined, database }
       log(`engine: ${engine.url} (${database})`)
       const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
@@ -92,57 +126,63 @@ export const runBench = async (
       if (options.findMax) findMax = await runFindMax(ctx)
       if (options.saturate) saturate = await runSaturate(ctx, saturationSessions(options))
       if (options.idle !== undefined) idle = await runIdle(ctx, options.idle)
-    })
-  }
-
-  const compare: Array<EngineVariantRun> = []
-  if (options.compare) {
-    for (const variant of EngineVariants) {
-      await withEngine(options, variant.env, async (engine) => {
-        log(`compare: ${variant.name}`)
-        const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
-        const sat = await runSaturate(ctx, saturationSessions(options))
-        const paced = await runPaced(
-          ctx,
-          `${variant.name}: ${options.sessions} candidates`,
-          options.sessions,
-          options.fps
-        )
-        compare.push({ name: variant.name, env: variant.env, saturate: sat, paced })
-      })
+      await open.close()
     }
-  }
 
-  const trackedShare = peer?.withReuse.ours.detectorShare
-  const fallbackShare =
-    trackedShare === undefined
-      ? { share: 0.1, source: "assumed from the pool default (detector every 10 frames)" }
-      : { share: trackedShare, source: "in-process pool run on the same clips" }
-  const efficiencyRun = saturate ?? compare[0]?.saturate
-  const poolOff = peer?.withoutReuse.ours
-  return {
-    startedAt: new Date(started).toISOString(),
-    seconds: (Date.now() - started) / 1000,
-    command,
-    machine: host,
-    engine: engineInfo,
-    options,
-    frames: {
-      clips: frames.clips.length,
-      framesPerClip: frames.clips[0]!.length,
-      width: FRAME_WIDTH,
-      height: FRAME_HEIGHT,
-      meanBytes: frames.meanBytes
-    },
-    modelBound,
-    ...(load === undefined ? {} : { load }),
-    ...(findMax === undefined ? {} : { findMax }),
-    ...(saturate === undefined ? {} : { saturate }),
-    ...(efficiencyRun === undefined ? {} : { efficiency: efficiencyOf(efficiencyRun, modelBound, fallbackShare) }),
-    ...(poolOff === undefined ? {} : { poolEfficiency: poolOff.framesPerSecond / modelBound.framesPerSecond }),
-    ...(peer === undefined ? {} : { peer }),
-    ...(compare.length === 0 ? {} : { compare }),
-    ...(idle === undefined ? {} : { idle }),
-    warnings
+    const compare: Array<EngineVariantRun> = []
+    if (options.compare) {
+      for (const variant of EngineVariants) {
+        await withEngine(options, variant.env, async (engine) => {
+          log(`compare: ${variant.name}`)
+          const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
+          const sat = await runSaturate(ctx, saturationSessions(options))
+          const paced = await runPaced(
+            ctx,
+            `${variant.name}: ${options.sessions} candidates`,
+            options.sessions,
+            options.fps
+          )
+          compare.push({ name: variant.name, env: variant.env, saturate: sat, paced })
+        })
+      }
+    }
+
+    const trackedShare = peer?.withReuse.ours.detectorShare
+    const fallbackShare =
+      trackedShare === undefined
+        ? { share: 0.1, source: "assumed from the pool default (detector every 10 frames)" }
+        : { share: trackedShare, source: "in-process pool run on the same clips" }
+    const efficiencyRun = saturate ?? compare[0]?.saturate
+    const poolOff = peer?.withoutReuse.ours
+    return {
+      startedAt: new Date(started).toISOString(),
+      seconds: (Date.now() - started) / 1000,
+      command,
+      machine: host,
+      engine: engineInfo,
+      options: redactOptions(options),
+      frames: {
+        clips: frames.clips.length,
+        framesPerClip: frames.clips[0]!.length,
+        width: FRAME_WIDTH,
+        height: FRAME_HEIGHT,
+        meanBytes: frames.meanBytes
+      },
+      modelBound,
+      ...(load === undefined ? {} : { load }),
+      ...(findMax === undefined ? {} : { findMax }),
+      ...(saturate === undefined ? {} : { saturate }),
+      ...(efficiencyRun === undefined ? {} : { efficiency: efficiencyOf(efficiencyRun, modelBound, fallbackShare) }),
+      ...(poolOff === undefined ? {} : { poolEfficiency: poolOff.framesPerSecond / modelBound.framesPerSecond }),
+      ...(peer === undefined ? {} : { peer }),
+      ...(compare.length === 0 ? {} : { compare }),
+      ...(idle === undefined ? {} : { idle }),
+      warnings
+    }
+  } finally {
+    await opening?.then(
+      (o) => o.close(),
+      () => undefined
+    )
   }
 }

@@ -149,6 +149,13 @@ export class LoadGenerator {
     })
   }
 
+  /** Every protocol event counted so far. */
+  events(): Record<string, number> {
+    const events: Record<string, number> = {}
+    for (const t of this.ticks) for (const [k, v] of Object.entries(t.events)) events[k] = (events[k] ?? 0) + v
+    return events
+  }
+
   /** Resolves once every frame offered before `to` has an outcome (analysed, or lost after the timeout). */
   settle(to: number): Promise<void> {
     const wait = to + this.options.lossTimeoutMs + 1200 - Date.now()

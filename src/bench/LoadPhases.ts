@@ -22,6 +22,8 @@ export interface LoadRunResult {
   readonly generatorLimited: string | undefined
   /** p99 within the budget and shed below the limit. */
   readonly withinBudget: boolean
+  /** Protocol events over the whole phase, warm-up included (questions, answers, errors by code...). */
+  readonly phaseEvents: Readonly<Record<string, number>>
 }
 
 export interface FindMaxResult {
@@ -85,6 +87,7 @@ const result = (
   fps: number | "closed-loop",
   stats: WindowStats,
   monitor: EngineMonitor,
+  generator: LoadGenerator,
   options: BenchOptions
 ): LoadRunResult => ({
   name,
@@ -94,7 +97,8 @@ const result = (
   engine: monitor.summary(stats.from, stats.to),
   series: monitor.series(stats.from, stats.to),
   generatorLimited: generatorVerdict(stats, fps === "closed-loop" ? 30 : fps),
-  withinBudget: withinBudget(stats, options)
+  withinBudget: withinBudget(stats, options),
+  phaseEvents: generator.events()
 })
 
 const addCandidates = async (ctx: PhaseContext, generator: LoadGenerator, n: number, mode: CandidateMode) => {
@@ -116,7 +120,7 @@ export const runPaced = (ctx: PhaseContext, name: string, sessions: number, fps:
     const to = Date.now()
     monitor.phase(`${name}: settling`, sessions)
     await generator.settle(to)
-    return result(name, sessions, fps, generator.windowStats(from, to), monitor, ctx.options)
+    return result(name, sessions, fps, generator.windowStats(from, to), monitor, generator, ctx.options)
   })
 
 /**
@@ -154,6 +158,7 @@ export const runFindMax = (ctx: PhaseContext): Promise<FindMaxResult> =>
         options.fps,
         generator.windowStats(from, to),
         monitor,
+        generator,
         options
       )
       steps.push(step)
@@ -195,6 +200,7 @@ export const runSaturate = (ctx: PhaseContext, sessions: number): Promise<LoadRu
       "closed-loop",
       generator.windowStats(from, to),
       monitor,
+      generator,
       ctx.options
     )
   })

@@ -25,9 +25,13 @@ export interface ModelBoundResult {
   readonly framesPerSecond: number
 }
 
-/** Frames/s of the bound when the detector runs on `detectorShare` of frames (1 = every frame). */
+/** Model ms per frame when the detector runs on `detectorShare` of frames (1 = every frame), on one core. */
+export const boundMsPerFrame = (result: ModelBoundResult, detectorShare: number): number =>
+  detectorShare * result.best.detectMs + result.best.meshMs + result.best.emotionMs
+
+/** Frames/s of the bound on all its cores when the detector runs on `detectorShare` of frames. */
 export const boundAt = (result: ModelBoundResult, detectorShare: number): number =>
-  (result.cores * 1000) / (detectorShare * result.best.detectMs + result.best.meshMs + result.best.emotionMs)
+  (result.cores * 1000) / boundMsPerFrame(result, detectorShare)
 
 export const measureModelBound = async (
   options: { cores: number; budgetMs?: number; batches?: ReadonlyArray<number>; modelsDir?: string } = { cores: 1 }

@@ -18,6 +18,10 @@ export interface ThroughputResult {
   readonly latencyMs: LatencySummary
   /** Faces found per analysed frame (the clips hold one each: ≈ 1 means the work was really done). */
   readonly facesPerFrame: number
+  /** CPU time of this process (every thread) per analysed frame: what a frame costs, whatever else runs. */
+  readonly cpuMsPerFrame: number
+  /** Cores this process obtained while measuring; below the workers' count when the machine is shared. */
+  readonly coresUsed: number
   readonly note?: string
 }
 
@@ -46,7 +50,13 @@ export const runPeer = async (options: PeerOptions): Promise<ThroughputResult & 
     const done = workers.map((w) => nextMessage<PeerReport>(w))
     const go: PeerCommand = { _tag: "Go", warmupMs: options.warmupMs, durationMs: options.durationMs }
     for (const w of workers) w.postMessage(go)
+    // CPU is sampled around the measured part only: each worker warms up for warmupMs first.
+    await new Promise((r) => setTimeout(r, options.warmupMs))
+    const cpu = process.cpuUsage()
+    const started = performance.now()
     const reports = await Promise.all(done)
+    const used = process.cpuUsage(cpu)
+    const wall = (performance.now() - started) / 1000
     const results = reports.map((r) => {
       if (r._tag !== "Done") throw new Error(`Human failed: ${r._tag === "Failed" ? r.message : r._tag}`)
       return r
@@ -60,6 +70,8 @@ export const runPeer = async (options: PeerOptions): Promise<ThroughputResult & 
       seconds: Math.max(...results.map((r) => r.seconds)),
       latencyMs: summarize(results.flatMap((r) => r.perFrameMs)),
       facesPerFrame: results.reduce((n, r) => n + r.faces, 0) / Math.max(1, frames),
+      cpuMsPerFrame: (used.user + used.system) / 1000 / Math.max(1, frames),
+      coresUsed: (used.user + used.system) / 1e6 / wall,
       note: `tfjs ${results[0]?.backend ?? "?"} backend, one instance per core, ${results.reduce((n, r) => n + r.tensors, 0)} live tensors after the run`
     }
   } finally {

@@ -6,7 +6,7 @@
 import { Effect, Fiber } from "effect"
 import type { InferencePoolOptions } from "../inference/InferencePool.ts"
 import * as InferencePool from "../inference/InferencePool.ts"
-import type { PoolMetricsSnapshot } from "../inference/PoolMetrics.ts"
+import type { HistogramSnapshot, PoolMetricsSnapshot } from "../inference/PoolMetrics.ts"
 import { Sample, summarize } from "./LatencySummary.ts"
 import type { ThroughputResult } from "./PeerRunner.ts"
 
@@ -26,14 +26,32 @@ export interface PoolRunResult extends ThroughputResult {
   /** Share of analysed frames on which the detector ran (1 without tracking). */
   readonly detectorShare: number
   readonly meanBatch: number
+  /** Mean ms per frame of each stage inside the workers (model stages are shares of batched calls). */
+  readonly stageMs: {
+    readonly decode: number
+    readonly detect: number
+    readonly mesh: number
+    readonly emotion: number
+    readonly total: number
+  }
 }
+
+const meanOf = (a: HistogramSnapshot, b: HistogramSnapshot) =>
+  b.count > a.count ? (b.sum - a.sum) / (b.count - a.count) : 0
 
 const delta = (a: PoolMetricsSnapshot, b: PoolMetricsSnapshot) => {
   const analyzed = b.frames.analyzed - a.frames.analyzed
-  const batches = b.batchSize.count - a.batchSize.count
+  const stage = (k: keyof PoolMetricsSnapshot["stageMs"]) => meanOf(a.stageMs[k], b.stageMs[k])
   return {
     detectorShare: analyzed > 0 ? (b.frames.detected - a.frames.detected) / analyzed : 0,
-    meanBatch: batches > 0 ? (b.batchSize.sum - a.batchSize.sum) / batches : 0
+    meanBatch: meanOf(a.batchSize, b.batchSize),
+    stageMs: {
+      decode: stage("decode"),
+      detect: stage("detect"),
+      mesh: stage("mesh"),
+      emotion: stage("emotion"),
+      total: stage("total")
+    }
   }
 }
 
@@ -95,10 +113,12 @@ export const runPool = (options: PoolRunOptions): Promise<PoolRunResult> =>
         yield* Effect.sleep(options.warmupMs)
         const before = yield* pool.metrics
         measuring = true
+        const cpu = process.cpuUsage()
         const start = performance.now()
         yield* Effect.sleep(options.durationMs)
         measuring = false
         const seconds = (performance.now() - start) / 1000
+        const used = process.cpuUsage(cpu)
         const after = yield* pool.metrics
         stopped = true
         yield* Fiber.await(fiber)
@@ -110,8 +130,11 @@ export const runPool = (options: PoolRunOptions): Promise<PoolRunResult> =>
           seconds,
           latencyMs: summarize(latencies.values()),
           facesPerFrame: faces / Math.max(1, frames),
+          cpuMsPerFrame: (used.user + used.system) / 1000 / Math.max(1, frames),
+          coresUsed: (used.user + used.system) / 1e6 / seconds,
           detectorShare: d.detectorShare,
           meanBatch: d.meanBatch,
+          stageMs: d.stageMs,
           ...(failures > 0 ? { note: `${failures} frames failed` } : {})
         }
       })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { type BenchOptions, parseBenchOptions } from "../../src/bench/BenchOptions.ts"
+import { type BenchOptions, parseBenchOptions, redactArgs, redactOptions } from "../../src/bench/BenchOptions.ts"
 
 const parse = (args: Array<string>, env: Record<string, string> = {}) => parseBenchOptions(args, env, false)
 const ok = (args: Array<string>, env: Record<string, string> = {}) => {
@@ -56,5 +56,17 @@ describe("parseBenchOptions", () => {
     expect(typeof tty !== "string" && tty.progress).toBe(true)
     const quiet = parseBenchOptions(["--no-progress"], {}, true)
     expect(typeof quiet !== "string" && quiet.progress).toBe(false)
+  })
+
+  it("never writes the API key or a database password into results", () => {
+    expect(redactArgs(["--api-key", "sk-1", "--database-url=postgres://u:pw@h/db", "--fps", "5"])).toEqual([
+      "--api-key",
+      "***",
+      "--database-url=postgres://u:***@h/db",
+      "--fps",
+      "5"
+    ])
+    const o = ok(["--url", "http://h", "--api-key", "sk-1", "--database-url", "postgres://u:pw@h/db"])
+    expect(redactOptions(o)).toMatchObject({ apiKey: "***", databaseUrl: "postgres://u:***@h/db" })
   })
 })
