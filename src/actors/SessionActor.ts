@@ -411,7 +411,9 @@ export const start = (
     const supervised = Effect.gen(function* () {
       while (true) {
         const exit = yield* Effect.exit(loop)
-        if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) break
+        if (Exit.isSuccess(exit)) break
+        // Interrupted: the scope is closing without a stop (the registry stops actors before that happens).
+        if (Cause.hasInterruptsOnly(exit.cause)) return
         const now = Date.now()
         stats.restarts++
         restarts.push(now)
@@ -437,18 +439,16 @@ export const start = (
         send(core.sessionMessage(settings.maxFps, true), true)
       }
       yield* finish
-    }).pipe(
-      Effect.ensuring(
-        Effect.sync(() => {
-          terminated = true
-          stats.active--
-          Deferred.doneUnsafe(stopped, Effect.void)
-        })
-      )
-    )
+    })
 
     stats.active++
-    yield* Effect.forkScoped(supervised)
+    const fiber = yield* Effect.forkScoped(supervised)
+    // An observer, not a finaliser inside the fiber: it also runs when the fiber is interrupted before it starts.
+    fiber.addObserver(() => {
+      terminated = true
+      stats.active--
+      Deferred.doneUnsafe(stopped, Effect.void)
+    })
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.andThen(

@@ -6,6 +6,10 @@ import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import { fromJson } from "./Rows.ts"
 import type { ScoreWindowRow } from "./SessionWrites.ts"
 
+/** `real` columns come back as float4 widened to double (0.8 → 0.800000011920929); values are stored to 4 decimals. */
+const real = (value: unknown): number | null =>
+  value === null || value === undefined ? null : Math.round(Number(value) * 10_000) / 10_000
+
 export interface ScoreEventsRepoShape {
   /** Events of an interview in sequence order. */
   readonly events: (interviewId: string) => Effect.Effect<ReadonlyArray<ScoreEvent>, SqlError>
@@ -31,9 +35,9 @@ export class ScoreEventsRepo extends Context.Service<ScoreEventsRepo, ScoreEvent
                 second: r.second,
                 questionId: r.question_id,
                 frames: r.frames,
-                facePresence: Number(r.face_present),
+                facePresence: real(r.face_present)!,
                 blinks: r.blinks,
-                earMean: r.ear_mean === null ? null : Number(r.ear_mean),
+                earMean: real(r.ear_mean),
                 emotion: r.emotion === null ? null : fromJson(r.emotion)
               })
             )

@@ -1,0 +1,328 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import type { ServerMessage } from "../../schemas/Protocol.ts"
+import type { CandidateConnection } from "../../src/actors/SessionActor.ts"
+import { start } from "../../src/actors/SessionActor.ts"
+import { defaultSessionSettings, type SessionSettings } from "../../src/actors/SessionConfig.ts"
+import type { SessionInfo } from "../../src/actors/SessionCore.ts"
+import { SessionStats } from "../../src/actors/SessionStats.ts"
+import { PoolSaturated } from "../../src/inference/InferenceErrors.ts"
+import type { InferencePoolShape } from "../../src/inference/InferencePool.ts"
+import type { KeyframeJob } from "../../src/pipeline/KeyframeSink.ts"
+import type { SessionWrite } from "../../src/store/SessionWrites.ts"
+import type { WriteBehindShape } from "../../src/store/WriteBehind.ts"
+import { analysis, face } from "./support/analyses.ts"
+
+const info: SessionInfo = {
+  interviewId: "i1",
+  tenantId: "t1",
+  affect: true,
+  questions: [
+    { id: "q1", index: 0, prompt: "One?" },
+    { id: "q2", index: 1, prompt: "Two?" }
+  ],
+  reportUrl: "http://x/report"
+}
+
+const jpeg = new Uint8Array([0xff, 0xd8, 1, 2])
+const frame = (seq: number, capturedAt = seq * 100) => ({ seq, capturedAt, image: jpeg })
+
+/** Test doubles for everything around an actor; commits and analyses can be held back. */
+const harness = (overrides: Partial<SessionSettings> = {}) => {
+  const settings: SessionSettings = { ...defaultSessionSettings, tickMs: 20, ...overrides }
+  const rows: Array<SessionWrite> = []
+  const durable: Array<ReadonlyArray<SessionWrite>> = []
+  const published: Array<string> = []
+  const keyframes: Array<KeyframeJob> = []
+  const control = {
+    commitsHeld: false,
+    analysesHeld: false,
+    dieOn: new Set<number>(),
+    saturateOn: new Set<number>(),
+    analyzed: [] as Array<number>
+  }
+  let commitGate = Deferred.makeUnsafe<void>()
+  let analysisGate = Deferred.makeUnsafe<void>()
+  const release = {
+    commits: () => {
+      control.commitsHeld = false
+      Deferred.doneUnsafe(commitGate, Effect.void)
+      commitGate = Deferred.makeUnsafe<void>()
+    },
+    analyses: () => {
+      control.analysesHeld = false
+      Deferred.doneUnsafe(analysisGate, Effect.void)
+      analysisGate = Deferred.makeUnsafe<void>()
+    }
+  }
+  const pool: InferencePoolShape = {
+    analyze: (f) =>
+      Effect.gen(function* () {
+        if (control.analysesHeld) yield* Deferred.await(analysisGate)
+        yield* Effect.sleep(1)
+        if (control.dieOn.has(f.seq)) return yield* Effect.die(new Error(`boom on ${f.seq}`))
+        if (control.saturateOn.has(f.seq)) return yield* Effect.fail(new PoolSaturated({ queued: 9, maxQueue: 9 }))
+        control.analyzed.push(f.seq)
+        return analysis(f.seq, f.capturedAt, [face()]) as FrameAnalysis
+      }),
+    forget: () => Effect.void,
+    metrics: Effect.die("not used")
+  }
+  const writes: WriteBehindShape = {
+    write: (_id, r) => {
+      rows.push(...r)
+    },
+    submitDurable: (_id, r) =>
+      Effect.gen(function* () {
+        if (control.commitsHeld) yield* Deferred.await(commitGate)
+        durable.push(r)
+        rows.push(...r)
+      }),
+    flush: Effect.void,
+    stats: () => ({ bufferedRows: 0, writtenRows: 0, shedRows: 0, rejectedRows: 0, failedFlushes: 0, outage: false })
+  }
+  const stats = new SessionStats()
+  let ids = 0
+  const deps = {
+    pool,
+    writes,
+    live: {
+      publish: (_: string, events: ReadonlyArray<{ _tag: string }>) =>
+        void published.push(...events.map((e) => e._tag)),
+      stats: () => ({ published: 0, dropped: 0, paused: false })
+    },
+    keyframes: {
+      submit: (job: KeyframeJob) => keyframes.push(job) > 0,
+      stats: () => ({ stored: 0, refused: 0, failed: 0 })
+    },
+    settings,
+    stats,
+    newId: () => `id${++ids}`
+  }
+  return { settings, rows, durable, published, keyframes, control, release, deps, stats }
+}
+
+class FakeConnection implements CandidateConnection {
+  readonly messages: Array<ServerMessage> = []
+  closedWith: number | undefined
+  constructor(readonly id: number) {}
+  send(message: ServerMessage) {
+    if (this.closedWith === undefined) this.messages.push(message)
+  }
+  close(code: number) {
+    this.closedWith ??= code
+  }
+  tags() {
+    return this.messages.map((m) => (m._tag === "error" ? `error:${m.code}` : m._tag))
+  }
+  of<T extends ServerMessage["_tag"]>(tag: T) {
+    return this.messages.filter((m): m is Extract<ServerMessage, { _tag: T }> => m._tag === tag)
+  }
+}
+
+const until = (predicate: () => boolean, what: string, timeoutMs = 5_000) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    while (!predicate()) {
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
+      yield* Effect.sleep(5)
+    }
+  })
+
+const fresh = { snapshot: undefined, maxEventSeq: 0, answers: [] }
+
+describe("SessionActor", () => {
+  it.live("acknowledges commands after their commits and in command order, while frames keep flowing", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      h.control.commitsHeld = true
+      actor.command({ _tag: "start" })
+      for (let i = 0; i < 3; i++) actor.frame(c, frame(i))
+      yield* until(() => c.of("analysis").length === 3, "analyses")
+      expect(c.of("question")).toHaveLength(0)
+      actor.command({ _tag: "answer", questionId: "q1", text: "Because." })
+      actor.command({ _tag: "answer", questionId: "nope", text: "x" })
+      yield* Effect.sleep(50)
+      expect(c.tags().filter((t) => t !== "analysis")).toEqual(["session"])
+      h.release.commits()
+      yield* until(() => c.tags().includes("error:unknown_question"), "the refusal")
+      expect(c.tags().filter((t) => t !== "analysis" && t !== "score")).toEqual([
+        "session",
+        "question",
+        "answerSaved",
+        "error:unknown_question"
+      ])
+      expect(h.durable[1]!.map((w) => w._tag)).toEqual(["Answer", "InterviewState", "Snapshot", "Event"])
+    })
+  )
+
+  it.live("refuses frames before start with not_started and analyses none of them", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      for (let i = 0; i < 5; i++) actor.frame(c, frame(i))
+      yield* until(() => c.of("error").length === 5, "five refusals")
+      expect(c.of("error").map((e) => [e.code, e.seq])).toEqual([0, 1, 2, 3, 4].map((i) => ["not_started", i]))
+      expect(h.control.analyzed).toEqual([])
+    })
+  )
+
+  it.live("sheds the oldest frames when its mailbox is full, asks to slow down, and never sheds commands", () =>
+    Effect.gen(function* () {
+      const h = harness({ mailboxFrames: 3, inFlightFrames: 1 })
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      yield* until(() => c.of("question").length === 1, "question")
+      h.control.analysesHeld = true
+      for (let i = 0; i < 12; i++) actor.frame(c, frame(i))
+      actor.command({ _tag: "answer", questionId: "q1", text: "Still here." })
+      yield* until(() => c.of("answerSaved").length === 1, "the answer, ahead of queued frames")
+      h.release.analyses()
+      yield* until(() => c.of("analysis").length + c.of("error").length === 12, "a reply for every frame")
+      const shed = c
+        .of("error")
+        .filter((e) => e.code === "frame_shed")
+        .map((e) => e.seq)
+      expect(shed).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+      expect(c.of("analysis").map((a) => a.seq)).toEqual([0, 9, 10, 11])
+      expect(c.of("slowDown")).toHaveLength(1)
+      expect(h.stats.framesShed).toBe(8)
+    })
+  )
+
+  it.live("answers a saturated pool with overloaded and slowDown", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      h.control.saturateOn.add(2)
+      for (let i = 0; i < 4; i++) actor.frame(c, frame(i))
+      yield* until(() => c.of("analysis").length === 3, "analyses")
+      expect(c.of("error").map((e) => [e.code, e.seq])).toEqual([["overloaded", 2]])
+      expect(c.of("slowDown")).toHaveLength(1)
+    })
+  )
+
+  it.live("restarts from its last snapshot after a defect, keeping the socket and every answer", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      actor.command({ _tag: "answer", questionId: "q1", text: "First answer." })
+      yield* until(() => c.of("answerSaved").length === 1, "answer")
+      h.control.dieOn.add(3)
+      for (let i = 0; i < 6; i++) actor.frame(c, frame(i))
+      yield* until(() => c.of("session").length === 2, "a fresh session message")
+      expect(h.stats.restarts).toBe(1)
+      expect(c.of("session")[1]).toMatchObject({ status: "question", answered: ["q1"], resumed: true })
+      expect(c.closedWith).toBeUndefined()
+      actor.command({ _tag: "next" })
+      actor.command({ _tag: "answer", questionId: "q2", text: "Second answer." })
+      yield* until(() => c.of("answerSaved").length === 2, "second answer")
+      const seqs = h.rows.flatMap((w) => (w._tag === "Event" ? [w.event.seq] : []))
+      expect(new Set(seqs).size).toBe(seqs.length)
+    })
+  )
+
+  it.live("stops and closes the socket with 1011 after too many defects", () =>
+    Effect.gen(function* () {
+      const h = harness({ maxRestarts: 1 })
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      for (let i = 0; i < 5; i++) h.control.dieOn.add(i)
+      for (let i = 0; i < 5; i++) actor.frame(c, frame(i))
+      yield* actor.done
+      expect(c.closedWith).toBe(1011)
+      expect(actor.closed()).toBe(true)
+    })
+  )
+
+  it.live("lets the newest socket take over and closes the previous one with 4001", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const first = new FakeConnection(1)
+      const second = new FakeConnection(2)
+      actor.attach(first)
+      actor.attach(second)
+      yield* until(() => second.of("session").length === 1, "second session")
+      expect(first.tags()).toEqual(["session", "error:replaced"])
+      expect(first.closedWith).toBe(4001)
+      expect(second.of("session")[0]!.resumed).toBe(true)
+    })
+  )
+
+  it.live("passivates without a socket, committing a final snapshot", () =>
+    Effect.gen(function* () {
+      const h = harness({ passivateAfterMs: 60 })
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      yield* until(() => c.of("question").length === 1, "question")
+      actor.detach(c)
+      yield* actor.done
+      expect(h.stats.passivations).toBe(1)
+      expect(h.durable.at(-1)!.map((w) => w._tag)).toEqual(["Snapshot"])
+    })
+  )
+
+  it.live("on shutdown analyses the frames it accepted, then closes the socket with 1001", () =>
+    Effect.gen(function* () {
+      const h = harness({ mailboxFrames: 20 })
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      yield* until(() => c.of("question").length === 1, "question")
+      h.control.analysesHeld = true
+      for (let i = 0; i < 10; i++) actor.frame(c, frame(i))
+      const stopping = yield* Effect.forkChild(actor.stop("shutdown"))
+      yield* Effect.sleep(20)
+      h.release.analyses()
+      yield* Fiber.join(stopping)
+      expect(c.of("analysis").map((a) => a.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+      expect(c.closedWith).toBe(1001)
+      expect(h.durable.at(-1)!.map((w) => w._tag)).toEqual(["Snapshot"])
+    })
+  )
+
+  it.live("keeps keyframes with the frame's bytes", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      actor.frame(c, frame(1))
+      yield* until(() => h.keyframes.length === 1, "a periodic keyframe")
+      expect(h.keyframes[0]).toMatchObject({ interviewId: "i1", seq: 1, reason: "periodic", wantHeatmap: true })
+      expect(h.keyframes[0]!.image).toBe(jpeg)
+    })
+  )
+})
+
+it.live("a closed scope interrupts the actor", () =>
+  Effect.gen(function* () {
+    const h = harness()
+    const scope = yield* Scope.make()
+    const actor = yield* start(info, fresh, h.deps).pipe(Scope.provide(scope))
+    yield* Scope.close(scope, Exit.void)
+    yield* actor.done
+    expect(h.stats.active).toBe(0)
+  })
+)
