@@ -3,6 +3,7 @@ import { Validator } from "@seriousme/openapi-schema-validator"
 import { Effect } from "effect"
 import { makeAnswersConfig } from "../../src/answers/AnswersConfig.ts"
 import { AuditLog } from "../../src/store/AuditLog.ts"
+import { MediaStore } from "../../src/store/MediaStore.ts"
 import { backends } from "../support/Backends.ts"
 import { startReportsServer } from "../support/ReportsServer.ts"
 import type { TestServer } from "../support/TestServer.ts"
@@ -245,6 +246,23 @@ for (const backend of backends()) {
         if (code === "unsupported_media_type") expect(error.message).toContain("audio/webm")
       }
       expect(await countRows(server, "answers", a.id)).toBe(0)
+    })
+
+    it("serves the media a report links to, to the interview's tenant only", async () => {
+      const { interviewId } = seeded
+      const bytes = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])
+      await server.run(Effect.flatMap(MediaStore, (m) => m.put(`${interviewId}/keyframe/7.jpg`, bytes, "image/jpeg")))
+      const r = await c.call(`/v1/interviews/${interviewId}/media/keyframe/7.jpg`)
+      expect(r.status).toBe(200)
+      expect(r.headers.get("content-type")).toBe("image/jpeg")
+      expect(new Uint8Array(await r.arrayBuffer())).toEqual(bytes)
+      for (const path of ["keyframe/8.jpg", "keyframe/..", "..%2Fx/7.jpg"]) {
+        expect((await c.call(`/v1/interviews/${interviewId}/media/${path}`)).status).toBe(404)
+      }
+      const other = await server.seed()
+      expect(
+        (await c.call(`/v1/interviews/${interviewId}/media/keyframe/7.jpg`, { bearer: other.apiKey })).status
+      ).toBe(404)
     })
 
     it("never shows another tenant's report or reviews", async () => {

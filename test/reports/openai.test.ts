@@ -64,7 +64,10 @@ for (const backend of backends()) {
           return undefined
         }
       })
-      const config = fastConfig(fake, ["sk-revoked-2222", "sk-good-1111"], { perAnswerDeadlineMs: 20_000 })
+      const config = fastConfig(fake, ["sk-revoked-2222", "sk-good-1111"], {
+        perAnswerDeadlineMs: 20_000,
+        requestTimeoutMs: 5_000
+      })
       const vision = await Effect.runPromise(readVisionInfo())
       const server = await startReportsServer(await backend.env(), config, { vision })
       try {
@@ -155,7 +158,10 @@ for (const backend of backends()) {
       const env =
         backend.name === "embedded" ? { PGLITE_DIR: Path.join(dir, "db"), CANDOR_DEMO: "false" } : await backend.env()
       const stuck = await startFakeOpenAi({ respond: () => ({ kind: "hang" }) })
-      const first = await startReportsServer(env, fastConfig(stuck, ["sk-one-1111"], { perAnswerDeadlineMs: 60_000 }))
+      const first = await startReportsServer(
+        env,
+        fastConfig(stuck, ["sk-one-1111"], { perAnswerDeadlineMs: 60_000, requestTimeoutMs: 60_000 })
+      )
       let interviewId = ""
       try {
         const seeded = await first.seed()
@@ -177,13 +183,15 @@ for (const backend of backends()) {
             Effect.flatMap(
               SqlClient.SqlClient,
               (sql) =>
-                sql<{ state: string; n: number }>`
-                  SELECT j.state, (SELECT count(*)::int FROM answer_scores s WHERE s.answer_id = j.answer_id) AS n
+                sql<{ state: string; attempts: number; n: number }>`
+                  SELECT j.state, j.attempts, (SELECT count(*)::int FROM answer_scores s WHERE s.answer_id = j.answer_id) AS n
                   FROM scoring_jobs j WHERE j.interview_id = ${interviewId}`
             )
           )
-        for (let i = 0; i < 600 && (await rows())[0]?.state !== "done"; i++) await new Promise((r) => setTimeout(r, 20))
-        expect(await rows()).toEqual([{ state: "done", n: 3 }])
+        for (let i = 0; i < 1500 && (await rows())[0]?.state !== "done"; i++)
+          await new Promise((r) => setTimeout(r, 20))
+        // The stopped engine handed its claim back, so the interrupted attempt does not count.
+        expect(await rows()).toEqual([{ state: "done", attempts: 1, n: 3 }])
       } finally {
         await second.close()
         await fine.close()

@@ -29,7 +29,7 @@ import {
   submit
 } from "./harness.ts"
 
-const fastScoring = { backoffBaseMs: 10, backoffMaxMs: 40, maxAttempts: 3, leaseMs: 400 }
+const fastScoring = { backoffBaseMs: 10, backoffMaxMs: 40, maxAttempts: 3, leaseMs: 1_500 }
 
 /** A fake API whose behaviour each test sets through `behave`. */
 const scripted = () => {
@@ -52,7 +52,8 @@ for (const backend of backends()) {
 
     beforeAll(async () => {
       fake = await startFakeOpenAi(script.options)
-      config = fastConfig(fake, ["sk-test-aaaa", "sk-test-bbbb"])
+      // Timeouts long enough that only the scripted hangs time out on a loaded machine.
+      config = fastConfig(fake, ["sk-test-aaaa", "sk-test-bbbb"], { requestTimeoutMs: 2_000 })
       server = await startReportsServer(await backend.env(), config, { workers: false, scoring: fastScoring })
     })
     afterAll(async () => {
@@ -100,7 +101,7 @@ for (const backend of backends()) {
       await settle(server, interview.id)
       expect((await scoreRows(server, stored.answerId)).length).toBe(3)
       expect((await jobs(server, interview.id))[0]).toMatchObject({ state: "done", attempts: 1 })
-      expect(chatRequests() - first).toBe(5)
+      expect(chatRequests() - first).toBeGreaterThanOrEqual(5)
     })
 
     it("asks again after invalid JSON from the model, and keeps the answer's score honest", async () => {
@@ -160,7 +161,7 @@ for (const backend of backends()) {
       try {
         const interview = await createInterview(other)
         const stored = await submit(other, interview, 0)
-        await other.run(Effect.flatMap(ScoringQueue, (q) => q.drain))
+        expect(await other.run(Effect.flatMap(ScoringQueue, (q) => q.runOnce()))).toBe(1)
         const [pending] = await jobs(other, interview.id)
         expect(pending).toMatchObject({ state: "pending", attempts: 1 })
         expect(pending!.last_error).toMatch(/all 2 OpenAI API keys were rejected/)
