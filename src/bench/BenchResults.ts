@@ -19,7 +19,8 @@ export interface Machine {
 
 export interface EngineVariantRun {
   readonly name: string
-  readonly env: Readonly<Record<string, string>>
+  /** Session settings replaced for this run. */
+  readonly session: Readonly<Record<string, unknown>>
   readonly saturate: LoadRunResult
   readonly paced: LoadRunResult
 }
@@ -35,7 +36,7 @@ export interface Efficiency {
   readonly efficiency: number
   /** Engine CPU time per analysed frame (every thread: sockets, actors, decode, models, scoring). */
   readonly cpuMsPerFrame: number | undefined
-  /** Model time per frame at the same detector share. */
+  /** Model CPU time per frame at the same detector share. */
   readonly boundMsPerFrame: number
   /** boundMsPerFrame ÷ cpuMsPerFrame: the efficiency on the CPU the engine obtained (robust to a shared machine). */
   readonly cpuEfficiency: number | undefined
@@ -89,7 +90,7 @@ export const efficiencyOf = (
   const cores = saturate.engine.cpuCores
   const cpuMsPerFrame =
     cores === undefined || saturate.stats.analysedFps <= 0 ? undefined : (cores * 1000) / saturate.stats.analysedFps
-  const modelMs = boundMsPerFrame(bound, share)
+  const modelMs = boundMsPerFrame(bound, share, "cpu")
   return {
     framesPerSecond: saturate.stats.analysedFps,
     boundFramesPerSecond: boundFps,

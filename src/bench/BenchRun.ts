@@ -29,13 +29,13 @@ interface OpenEngine {
 }
 
 /** Starts an engine (on a throw-away database when asked), or names the remote one; `close` undoes it all. */
-const openEngine = async (options: BenchOptions, env: Readonly<Record<string, string>>): Promise<OpenEngine> => {
+const openEngine = async (options: BenchOptions, session?: Readonly<Record<string, unknown>>): Promise<OpenEngine> => {
   if (options.url !== undefined) {
     return { engine: remoteEngine(options.url, options.apiKey!), database: "remote", close: async () => {} }
   }
   const db = options.databaseUrl === undefined ? undefined : await createThrowawayDatabase(options.databaseUrl)
   try {
-    const engine = await startEngine(db === undefined ? env : { ...env, DATABASE_URL: db.url })
+    const engine = await startEngine(db === undefined ? {} : { DATABASE_URL: db.url }, session)
     let closing: Promise<void> | undefined
     return {
       engine,
@@ -55,10 +55,10 @@ const openEngine = async (options: BenchOptions, env: Readonly<Record<string, st
 
 const withEngine = async <A>(
   options: BenchOptions,
-  env: Readonly<Record<string, string>>,
+  session: Readonly<Record<string, unknown>>,
   f: (engine: Engine, database: string) => Promise<A>
 ): Promise<A> => {
-  const open = await openEngine(options, env)
+  const open = await openEngine(options, session)
   try {
     return await f(open.engine, open.database)
   } finally {
@@ -87,7 +87,7 @@ export const runBench = async (
   const needsEngine = wantsLoad || options.findMax || options.saturate || options.idle !== undefined
   // The engine boots (seconds: compiling, opening its database) while the frames are prepared; it is idle,
   // so quiet, by the time the models are timed.
-  const opening = needsEngine ? openEngine(options, {}) : undefined
+  const opening = needsEngine ? openEngine(options) : undefined
   opening?.catch(() => undefined)
   try {
     log("preparing frames")
@@ -132,7 +132,7 @@ export const runBench = async (
     const compare: Array<EngineVariantRun> = []
     if (options.compare) {
       for (const variant of EngineVariants) {
-        await withEngine(options, variant.env, async (engine) => {
+        await withEngine(options, variant.session, async (engine) => {
           log(`compare: ${variant.name}`)
           const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
           const sat = await runSaturate(ctx, saturationSessions(options))
@@ -142,7 +142,7 @@ export const runBench = async (
             options.sessions,
             options.fps
           )
-          compare.push({ name: variant.name, env: variant.env, saturate: sat, paced })
+          compare.push({ name: variant.name, session: variant.session, saturate: sat, paced })
         })
       }
     }

@@ -23,6 +23,7 @@ export interface Engine {
 }
 
 const cli = fileURLToPath(new URL("../../bin/candor.js", import.meta.url))
+const benchEntry = fileURLToPath(new URL("./engineEntry.mjs", import.meta.url))
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -62,10 +63,14 @@ const PRIVATE =
 
 /**
  * Starts `candor serve` with `env` on top of this process's environment (minus anything naming real data),
- * waits until it is ready, and seeds a tenant. Without `databaseUrl` in `env` it runs on embedded PGlite in a
- * temporary data directory, removed on stop.
+ * waits until it is ready, and seeds a tenant. Without `DATABASE_URL` in `env` it runs on embedded PGlite in a
+ * temporary data directory, removed on stop. With `session`, the same engine runs with those session settings
+ * replaced (see BenchEngine.ts).
  */
-export const startEngine = async (env: Readonly<Record<string, string>> = {}): Promise<Engine> => {
+export const startEngine = async (
+  env: Readonly<Record<string, string>> = {},
+  session?: Readonly<Record<string, unknown>>
+): Promise<Engine> => {
   const dataDir = await mkdtemp(path.join(tmpdir(), "candor-bench-"))
   const port = await freePort()
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)))
@@ -76,9 +81,11 @@ export const startEngine = async (env: Readonly<Record<string, string>> = {}): P
     CANDOR_DATA_DIR: dataDir,
     CANDOR_DEMO: "false",
     LOG_LEVEL: "Warn",
-    ...env
+    ...env,
+    ...(session === undefined ? {} : { CANDOR_BENCH_SESSION: JSON.stringify(session) })
   }
-  const child = spawn(process.execPath, [cli, "serve"], { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] })
+  const args = session === undefined ? [cli, "serve"] : [benchEntry]
+  const child = spawn(process.execPath, args, { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] })
   let stderr = ""
   child.stderr!.on("data", (d) => {
     stderr = (stderr + d).slice(-4000)

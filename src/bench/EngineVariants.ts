@@ -1,15 +1,17 @@
 /**
- * The engine settings `--compare` measures against each other, as environment variables of `candor serve`.
- * The first is the baseline (the engine's defaults); each other variant switches one feature off.
+ * The engine settings `--compare` measures against each other. Each runs on a fresh engine with the session
+ * settings replaced (BenchEngine.ts); the first is the baseline (the engine's defaults), each other variant
+ * switches one feature off.
  */
+import type { SessionSettings } from "../actors/SessionConfig.ts"
 
 export interface EngineVariant {
   readonly name: string
-  readonly env: Readonly<Record<string, string>>
+  readonly session: Partial<SessionSettings>
 }
 
 export const EngineVariants: ReadonlyArray<EngineVariant> = [
-  { name: "defaults (batching on, tracking on)", env: {} },
-  { name: "batching off", env: { INFERENCE_MAX_BATCH: "1" } },
-  { name: "tracking off", env: { INFERENCE_DETECT_EVERY: "1" } }
+  { name: "defaults (batching on, tracking on)", session: {} },
+  { name: "batching off", session: { pool: { maxBatch: 1 } } },
+  { name: "tracking off", session: { pool: { detectEvery: 1 } } }
 ]

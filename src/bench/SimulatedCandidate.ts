@@ -44,7 +44,11 @@ export class SimulatedCandidate {
   private recoverTimer: NodeJS.Timeout | undefined
   private lastSentAt = Number.NEGATIVE_INFINITY
   private answered = 0
-  private readonly answeredIds = new Set<string>()
+  /** Questions whose answer is scheduled or sent (a resumed session repeats its current question). */
+  private readonly answering = new Set<string>()
+  private attempts = 0
+  private sessionTimer: NodeJS.Timeout | undefined
+  private reconnectTimer: NodeJS.Timeout | undefined
   private streaming = false
   private stopped = false
   private readonly answerTimers = new Set<NodeJS.Timeout>()
@@ -69,39 +73,56 @@ export class SimulatedCandidate {
     return this.socket?.readyState === WebSocket.OPEN
   }
 
-  /** Resolves once open (true) or refused (false). */
+  /** Resolves once open (true) or refused (false). Later drops are reconnected, as a browser client would. */
   connect(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const url = `${this.url}/v1/interviews/${encodeURIComponent(this.spec.interviewId)}/stream?token=${encodeURIComponent(this.spec.token)}`
-      const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30_000 })
-      this.socket = socket
-      let settled = false
-      socket.on("open", () => {
-        settled = true
-        this.sink.event("opened")
-        // Frames flow once the interview has started (the first question arrives); idle candidates only start.
-        socket.send(encodeMessage({ _tag: "start" }))
-        resolve(true)
-      })
-      // With this listener ws leaves the refused request to us: end it, or the promise would never settle.
-      socket.on("unexpected-response", (req, res) => {
-        this.sink.event(`refused:${res.statusCode ?? "?"}`)
-        req.destroy()
-        this.halt()
-        resolve(false)
-      })
-      socket.on("message", (data, isBinary) => {
-        if (!isBinary) this.onText(data.toString())
-      })
-      socket.on("error", () => {
-        if (!settled) this.sink.event("connectFailed")
-      })
-      socket.on("close", (code) => {
-        if (!this.stopped) this.sink.event(`closedByServer:${code}`)
-        this.halt()
-        if (!settled) resolve(false)
-      })
+    return new Promise((resolve) => this.dial(resolve))
+  }
+
+  private dial(settle?: (opened: boolean) => void): void {
+    const url = `${this.url}/v1/interviews/${encodeURIComponent(this.spec.interviewId)}/stream?token=${encodeURIComponent(this.spec.token)}`
+    const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30_000 })
+    this.socket = socket
+    let opened = false
+    socket.on("open", () => {
+      opened = true
+      this.attempts = 0
+      this.sink.event(settle === undefined ? "reconnected" : "opened")
+      // The engine says where the interview stands first (`session`); one that does not is sent `start` anyway.
+      this.sessionTimer = setTimeout(() => this.sendControl({ _tag: "start" }), 1000)
+      settle?.(true)
     })
+    // With this listener ws leaves the refused request to us: end it, or nothing would settle.
+    socket.on("unexpected-response", (req, res) => {
+      this.sink.event(`refused:${res.statusCode ?? "?"}`)
+      req.destroy()
+      socket.emit("close", 1006, Buffer.alloc(0))
+    })
+    socket.on("message", (data, isBinary) => {
+      if (!isBinary) this.onText(data.toString())
+    })
+    socket.on("error", () => {
+      if (!opened) this.sink.event("connectFailed")
+    })
+    socket.once("close", (code) => {
+      if (this.stopped) return
+      if (!opened && settle !== undefined) {
+        this.halt()
+        settle(false)
+        return
+      }
+      if (opened) this.sink.event(`closedByServer:${code}`)
+      this.pause()
+      if (this.attempts >= 6) {
+        this.sink.event("gaveUp")
+        this.halt()
+        return
+      }
+      this.reconnectTimer = setTimeout(() => this.dial(), 250 * 2 ** this.attempts++)
+    })
+  }
+
+  private sendControl(message: Parameters<typeof encodeMessage>[0]): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(encodeMessage(message))
   }
 
   private begin(): void {
@@ -207,12 +228,14 @@ export class SimulatedCandidate {
         return
       }
       case "session":
+        clearTimeout(this.sessionTimer)
         // A browser streams no faster than the engine asks; offered frames beyond that count as skipped.
         if (message.maxFps > 0) {
           this.baseFps = Math.min(this.baseFps, message.maxFps)
           this.allowedFps = Math.min(this.allowedFps, this.baseFps)
         }
-        if (message.question !== null) this.onQuestion(message.question)
+        if (message.status === "waiting") this.sendControl({ _tag: "start" })
+        else if (message.question !== null) this.onQuestion(message.question)
         return
       case "question":
         this.onQuestion(message)
@@ -249,13 +272,16 @@ export class SimulatedCandidate {
     this.sink.event("question")
     this.begin()
     const count = question.count ?? this.spec.questions
-    if (this.answeredIds.has(question.questionId)) return
-    this.answeredIds.add(question.questionId)
+    if (this.answering.has(question.questionId)) return
+    this.answering.add(question.questionId)
     const timer = setTimeout(
       () => {
         this.answerTimers.delete(timer)
         const socket = this.socket
-        if (this.stopped || socket === undefined || socket.readyState !== WebSocket.OPEN) return
+        if (this.stopped || socket === undefined || socket.readyState !== WebSocket.OPEN) {
+          this.answering.delete(question.questionId)
+          return
+        }
         const text = ANSWERS[this.answered++ % ANSWERS.length]!
         socket.send(encodeMessage({ _tag: "answer", questionId: question.questionId, text }))
         this.sink.event("answered")
@@ -280,15 +306,26 @@ export class SimulatedCandidate {
     }
   }
 
-  private halt(): void {
-    this.stopped = true
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    if (this.pumpTimer !== undefined) clearTimeout(this.pumpTimer)
-    if (this.recoverTimer !== undefined) clearTimeout(this.recoverTimer)
+  /** The socket is gone: stop streaming; frames in flight will never be answered. */
+  private pause(): void {
+    this.streaming = false
+    this.owed = 0
+    clearTimeout(this.timer)
+    clearTimeout(this.pumpTimer)
+    this.pumpTimer = undefined
+    clearTimeout(this.sessionTimer)
     for (const t of this.answerTimers) clearTimeout(t)
     this.answerTimers.clear()
+    this.answering.clear()
     for (const sentAt of this.pending.values()) this.sink.lost(sentAt)
     this.pending.clear()
+  }
+
+  private halt(): void {
+    this.stopped = true
+    this.pause()
+    clearTimeout(this.recoverTimer)
+    clearTimeout(this.reconnectTimer)
   }
 
   /** Stops streaming; `finish` ends the interview first (the engine then builds its report). */
@@ -296,14 +333,21 @@ export class SimulatedCandidate {
     const socket = this.socket
     this.halt()
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return Promise.resolve()
+    if (socket.readyState === WebSocket.CONNECTING) {
+      socket.terminate()
+      return Promise.resolve()
+    }
     return new Promise((resolve) => {
-      socket.once("close", () => resolve())
-      if (socket.readyState === WebSocket.OPEN && finish) socket.send(encodeMessage({ _tag: "finish" }))
-      socket.close(1000)
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         socket.terminate()
         resolve()
-      }, 2000).unref()
+      }, 2000)
+      socket.once("close", () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      if (socket.readyState === WebSocket.OPEN && finish) socket.send(encodeMessage({ _tag: "finish" }))
+      socket.close(1000)
     })
   }
 }

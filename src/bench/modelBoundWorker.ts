@@ -1,24 +1,27 @@
 /**
- * Worker of ModelBound: times the three production models (the pool's own session settings and calls) on one
- * core, per frame, at each batch size, then posts the medians and exits.
+ * Worker of ModelBound: runs the three production models (the pool's own session settings and calls) on one
+ * core, one step (model × batch size) at a time when the main thread says so, so every core works on the same
+ * step and the process's CPU time can be charged to it.
  */
 import { parentPort, workerData } from "node:worker_threads"
-import { loadOnnxModels } from "../inference/OnnxModels.ts"
 import { Blazeface, EmotionNet, FaceMesh } from "../inference/ModelSpec.ts"
+import { loadOnnxModels } from "../inference/OnnxModels.ts"
 import { percentile } from "./LatencySummary.ts"
-import type { ModelTiming } from "./ModelBound.ts"
+import type { BoundStep, BoundStepResult } from "./ModelBound.ts"
 
-const { modelsDir, budgetMs, batches } = workerData as {
-  modelsDir: string
-  budgetMs: number
-  batches: ReadonlyArray<number>
-}
+const { modelsDir, budgetMs } = workerData as { modelsDir: string; budgetMs: number }
+const port = parentPort!
 
 const input = (shape: ReadonlyArray<number>, n: number) =>
   Float32Array.from({ length: n * shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.001))
 
-/** Median ms per call of `run`, over at least 5 calls and `budgetMs` of calls after 3 warm-up calls. */
-const time = async (run: () => Promise<unknown>): Promise<number> => {
+const models = await loadOnnxModels(modelsDir)
+const shapes = { detect: Blazeface.inputShape, mesh: FaceMesh.inputShape, emotion: EmotionNet.inputShape }
+
+/** Median ms per call over at least 5 calls and `budgetMs`, after 3 warm-up calls (all counted as items). */
+const step = async ({ model, batch }: BoundStep): Promise<BoundStepResult> => {
+  const data = input(shapes[model], batch)
+  const run = () => models[model](data, batch)
   for (let i = 0; i < 3; i++) await run()
   const times: Array<number> = []
   const until = performance.now() + budgetMs
@@ -27,24 +30,21 @@ const time = async (run: () => Promise<unknown>): Promise<number> => {
     await run()
     times.push(performance.now() - t)
   }
-  return percentile(
-    times.sort((a, b) => a - b),
-    0.5
-  )
+  return {
+    msPerItem:
+      percentile(
+        times.sort((a, b) => a - b),
+        0.5
+      ) / batch,
+    items: (times.length + 3) * batch
+  }
 }
 
-const models = await loadOnnxModels(modelsDir)
-const timings: Array<ModelTiming> = []
-for (const batch of batches) {
-  const det = input(Blazeface.inputShape, batch)
-  const mesh = input(FaceMesh.inputShape, batch)
-  const emo = input(EmotionNet.inputShape, batch)
-  timings.push({
-    batch,
-    detectMs: (await time(() => models.detect(det, batch))) / batch,
-    meshMs: (await time(() => models.mesh(mesh, batch))) / batch,
-    emotionMs: (await time(() => models.emotion(emo, batch))) / batch
-  })
-}
-await models.release()
-parentPort!.postMessage(timings)
+port.on("message", (message: BoundStep | { readonly _tag: "Release" }) => {
+  if (message._tag === "Release") {
+    models.release().then(() => port.postMessage({ _tag: "Released" }))
+    return
+  }
+  step(message).then((r) => port.postMessage(r))
+})
+port.postMessage({ _tag: "Ready" })

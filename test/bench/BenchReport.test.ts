@@ -9,8 +9,10 @@ import { analysisOf, renderMarkdown } from "../../src/bench/ResultsMarkdown.ts"
 
 const bound: ModelBoundResult = {
   cores: 2,
-  workers: [[{ batch: 1, detectMs: 6, meshMs: 2, emotionMs: 2 }]],
+  timings: [{ batch: 1, detectMs: 6, meshMs: 2, emotionMs: 2 }],
+  cpuTimings: [{ batch: 1, detectMs: 5, meshMs: 2, emotionMs: 1 }],
   best: { detectMs: 6, meshMs: 2, emotionMs: 2 },
+  cpuBest: { detectMs: 5, meshMs: 2, emotionMs: 1 },
   framesPerSecond: 200
 }
 
@@ -77,6 +79,8 @@ describe("targets", () => {
     expect(e.boundFramesPerSecond).toBeCloseTo(2000 / 7, 6)
     expect(e.detectorShareSource).toBe("engine /metrics")
     expect(e.efficiency).toBeCloseTo(240 / (2000 / 7), 6)
+    // engine: 1.8 cores for 240 frames/s = 7.5 ms CPU per frame; models: 0.5 × 5 + 2 + 1 = 5.5 ms CPU
+    expect(e.cpuEfficiency).toBeCloseTo(5.5 / 7.5, 6)
   })
 
   it("counts the 50-candidate target met only when the ramp held the budget that far", () => {

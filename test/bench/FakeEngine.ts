@@ -15,6 +15,8 @@ export interface FakeEngineOptions {
   /** Every n-th frame is never answered. 0: never. */
   readonly ignoreEvery: number
   readonly maxFps: number
+  /** Each interview's first socket is cut (no close frame) after this many frames. 0: never. */
+  readonly dropAfterFrames?: number
 }
 
 export interface FakeEngine {
@@ -36,6 +38,8 @@ export const startFakeEngine = async (options: FakeEngineOptions): Promise<FakeE
   let bad = 0
   const answers: Array<{ interviewId: string; questionId: string }> = []
   const tokens = new Map<string, string>()
+  /** Per interview, so a reconnecting candidate resumes where it was. */
+  const progress = new Map<string, { index: number; dropped: boolean }>()
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: string, type = "application/json") => {
@@ -82,34 +86,42 @@ export const startFakeEngine = async (options: FakeEngineOptions): Promise<FakeE
     }
     const interviewId = m[1]!
     wss.handleUpgrade(req, socket, head, (ws) => {
-      let index = -1
-      const question = () =>
-        ws.send(JSON.stringify({ _tag: "question", questionId: `q${index}`, index, prompt: "?", count: QUESTIONS }))
+      const state = progress.get(interviewId) ?? { index: -1, dropped: false }
+      progress.set(interviewId, state)
+      let framesHere = 0
+      const questionOf = (index: number) => ({
+        _tag: "question",
+        questionId: `q${index}`,
+        index,
+        prompt: "?",
+        count: QUESTIONS
+      })
+      const question = () => ws.send(JSON.stringify(questionOf(state.index)))
       ws.send(
         JSON.stringify({
           _tag: "session",
           interviewId,
-          status: "waiting",
-          question: null,
+          status: state.index < 0 ? "waiting" : "question",
+          question: state.index < 0 ? null : questionOf(state.index),
           answered: [],
           questionCount: QUESTIONS,
           affectSignals: true,
           maxFps: options.maxFps,
           lastSeq: -1,
-          resumed: false
+          resumed: state.index >= 0
         })
       )
       ws.on("message", (data, isBinary) => {
         if (!isBinary) {
           const msg = JSON.parse(data.toString()) as { _tag: string; questionId?: string }
-          if (msg._tag === "start" && index < 0) {
-            index = 0
+          if (msg._tag === "start" && state.index < 0) {
+            state.index = 0
             question()
           } else if (msg._tag === "answer") {
             answers.push({ interviewId, questionId: msg.questionId! })
             ws.send(JSON.stringify({ _tag: "answerSaved", questionId: msg.questionId, answerId: "a" }))
-          } else if (msg._tag === "next" && index + 1 < QUESTIONS) {
-            index++
+          } else if (msg._tag === "next" && state.index + 1 < QUESTIONS) {
+            state.index++
             question()
           }
           return
@@ -120,6 +132,11 @@ export const startFakeEngine = async (options: FakeEngineOptions): Promise<FakeE
           return
         }
         frames++
+        if (options.dropAfterFrames !== undefined && !state.dropped && ++framesHere >= options.dropAfterFrames) {
+          state.dropped = true
+          ws.terminate()
+          return
+        }
         const seq = buf.readUInt32BE(2)
         const capturedAt = buf.readDoubleBE(6)
         const n = seq + 1

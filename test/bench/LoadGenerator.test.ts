@@ -115,4 +115,26 @@ describe("LoadGenerator against a scripted engine", () => {
     // 2 candidates × at most 10 frames/s × ~1.5 s (+ the first window): far fewer than an unpaced loop.
     expect(s.sent).toBeLessThanOrEqual(2 * (10 * 2 + 2))
   })
+
+  it("reconnects a dropped candidate, which resumes streaming where its interview stood", async () => {
+    const engine = await startFakeEngine({
+      analysisDelayMs: 1,
+      shedEvery: 0,
+      ignoreEvery: 0,
+      maxFps: 30,
+      dropAfterFrames: 3
+    })
+    engines.push(engine)
+    const generator = LoadGenerator.start({ url: engine.url, clips: [clip], threads: 1, lossTimeoutMs: 1000 })
+    await generator.add(await interviews(engine, 2, 60_000), { _tag: "Paced", fps: 20 })
+    await sleep(1500)
+    await generator.stop()
+    const s = generator.windowStats(0, Number.POSITIVE_INFINITY)
+    expect(s.events["closedByServer:1006"]).toBe(2)
+    expect(s.events.reconnected).toBe(2)
+    // Each candidate's third frame died with its socket; streaming went on over the new one.
+    expect(s.lost).toBe(2)
+    expect(s.analysed).toBeGreaterThan(2 * 4)
+    expect(engine.framesReceived()).toBe(s.sent)
+  })
 })
