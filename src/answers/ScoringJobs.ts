@@ -6,14 +6,13 @@
  * Every end of a claim is fenced by its lease token: a worker whose lease expired and was taken over cannot
  * overwrite the newer claim's outcome, and its late sample rows collide on (answer, sample) and are dropped.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { type AnswerScore, AnswerScore as AnswerScoreSchema, type ScorerKind } from "../../schemas/AnswerScore.ts"
 import type { Rubric } from "../../schemas/Rubric.ts"
 import { fromJson } from "../store/Rows.ts"
 import type { ScorableQuestion } from "./AnswerScorer.ts"
-import { Schema } from "effect"
 
 /** A job taken by one worker until `lease` ends or it is finished. */
 export interface ClaimedJob {

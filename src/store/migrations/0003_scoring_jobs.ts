@@ -30,8 +30,11 @@ export default Effect.gen(function* () {
   yield* sql`
     CREATE FUNCTION candor_enqueue_scoring() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      INSERT INTO scoring_jobs (answer_id, interview_id) VALUES (NEW.id, NEW.interview_id)
-      ON CONFLICT (answer_id) DO NOTHING;
+      -- A restore brings the jobs' own rows along; it sets candor.restoring so none is made twice.
+      IF current_setting('candor.restoring', true) IS DISTINCT FROM 'on' THEN
+        INSERT INTO scoring_jobs (answer_id, interview_id) VALUES (NEW.id, NEW.interview_id)
+        ON CONFLICT (answer_id) DO NOTHING;
+      END IF;
       RETURN NEW;
     END
     $$`
