@@ -150,7 +150,7 @@ export const parseBenchOptions = (
   const options: BenchOptions = {
     sessions: num("sessions", smoke ? 4 : 10),
     fps: num("fps", 5),
-    durationS: num("duration", smoke ? 3 : 15),
+    durationS: num("duration", smoke ? 2 : 15),
     warmupS: num("warmup", smoke ? 1 : 5),
     url: strings.get("url")?.replace(/\/+$/, ""),
     apiKey: strings.get("api-key"),

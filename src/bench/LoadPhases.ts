@@ -54,7 +54,7 @@ export interface PhaseContext {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Frames unanswered this long count as lost; far beyond any budget, short enough to settle windows quickly. */
-const lossTimeout = (options: BenchOptions) => Math.max(2000, 20 * options.budgetMs)
+const lossTimeout = (options: BenchOptions) => (options.smoke ? 1000 : Math.max(2000, 20 * options.budgetMs))
 
 /** Mean think time before answering: questions move on during a run without dominating it. */
 const ANSWER_AFTER_MS = 8000
@@ -238,7 +238,8 @@ export const runIdle = (ctx: PhaseContext, n: number): Promise<IdleResult> =>
     const { opened, refused } = await generator.add(specs, { _tag: "Idle" })
     const connectSeconds = (Date.now() - t1) / 1000
     monitor.phase("idle: holding", n)
-    await sleep(3000)
+    // Long enough for every session to settle into its idle state (and for RSS to show it).
+    await sleep(ctx.options.smoke ? 1000 : 3000)
     const rssMBAfter = await monitor.rssMB()
     return {
       sockets: n,
