@@ -118,6 +118,7 @@ export const ErrorCode = Schema.Literals([
   "busy",
   "replaced",
   "write_failed",
+  "too_large",
   "unavailable",
   "internal"
 ])
@@ -168,6 +169,7 @@ export const CloseCodes = {
   goingAway: 1001,
   policy: 1008,
   internal: 1011,
+  tooLarge: 1009,
   tryAgainLater: 1013,
   /** Another socket joined the same interview and took over. */
   replaced: 4001,

@@ -74,8 +74,15 @@ type Internal =
   | { readonly _tag: "Tick" }
   | { readonly _tag: "Stop"; readonly reason: StopReason }
 
+/** A frame and the socket it came on: its reply goes there, even if another socket has taken over since. */
+interface Arrival {
+  readonly frame: IncomingFrame
+  readonly origin: CandidateConnection
+}
+
 interface Job {
   readonly frame: IncomingFrame
+  readonly origin: CandidateConnection
   readonly planned: boolean
   exit: Exit.Exit<FrameAnalysis, AnalyzeError> | undefined
   retried: boolean
@@ -117,10 +124,7 @@ export const start = (
       scorer: settings.scorer,
       keyframes: settings.keyframes
     }
-    const mailbox = new Mailbox<Internal, SessionCommand, IncomingFrame>(
-      settings.mailboxControl,
-      settings.mailboxFrames
-    )
+    const mailbox = new Mailbox<Internal, SessionCommand, Arrival>(settings.mailboxControl, settings.mailboxFrames)
     let core = new SessionCore(info, coreSettings, restore, deps.newId)
     let lastSnapshot: SessionSnapshot | undefined = restore.snapshot
     const out = new Outbox()
@@ -201,7 +205,7 @@ export const start = (
 
     /** Carries out what a step of the core asked for. */
     const dispatch = (job?: Job, analysis?: FrameAnalysis) => {
-      for (const m of out.replies) send(m, false)
+      for (const m of out.replies) (job?.origin ?? connection)?.send(m, false)
       if (out.events.length > 0 || out.windows.length > 0 || out.snapshot !== undefined) {
         const rows: Array<SessionWrite> = []
         for (const event of out.events) rows.push({ _tag: "Event", interviewId: id, event })
@@ -268,12 +272,13 @@ export const start = (
       }
       stats.frameErrors++
       const seq = job.frame.seq
+      const reply = (code: ErrorCode, message: string) => job.origin.send(frameError(seq, code, message), false)
       switch (error.value._tag) {
         case "FrameRejected":
-          return send(frameError(seq, "bad_image", error.value.message), false)
+          return reply("bad_image", error.value.message)
         case "PoolSaturated":
-          send(frameError(seq, "overloaded", "analysis capacity is saturated; frame dropped"), false)
-          return slowDown(connection)
+          reply("overloaded", "analysis capacity is saturated; frame dropped")
+          return slowDown(job.origin)
         case "WorkerCrashed":
           if (!job.retried) {
             job.retried = true
@@ -281,9 +286,9 @@ export const start = (
             inFlight.unshift(job)
             return analyze(job)
           }
-          return send(frameError(seq, "analysis_failed", "analysis failed twice on this frame"), false)
+          return reply("analysis_failed", "analysis failed twice on this frame")
         case "InferenceFailed":
-          return send(frameError(seq, "analysis_failed", error.value.message), false)
+          return reply("analysis_failed", error.value.message)
       }
     }
 
@@ -292,11 +297,11 @@ export const start = (
       while (inFlight.length > 0 && inFlight[0]!.exit !== undefined) applyResult(inFlight.shift()!)
     }
 
-    const onFrame = (frame: IncomingFrame) => {
+    const onFrame = ({ frame, origin }: Arrival) => {
       if (!core.acceptsFrames) {
         stats.frameErrors++
         const waiting = core.sessionStatus === "waiting"
-        send(
+        origin.send(
           frameError(
             frame.seq,
             waiting ? "not_started" : "finished",
@@ -306,7 +311,7 @@ export const start = (
         )
         return
       }
-      const job: Job = { frame, planned: core.planFrame(frame.capturedAt), exit: undefined, retried: false }
+      const job: Job = { frame, origin, planned: core.planFrame(frame.capturedAt), exit: undefined, retried: false }
       inFlight.push(job)
       analyze(job)
     }
@@ -388,8 +393,8 @@ export const start = (
           continue
         }
         if (takesFrames) {
-          const frame = mailbox.pollFrame()
-          if (frame !== undefined) onFrame(frame)
+          const arrival = mailbox.pollFrame()
+          if (arrival !== undefined) onFrame(arrival)
         }
       }
     })
@@ -468,10 +473,13 @@ export const start = (
       frame: (c, frame) => {
         stats.framesIn++
         arrivals++
-        const shed = mailbox.offerFrame(frame)
+        const shed = mailbox.offerFrame({ frame, origin: c })
         if (shed === undefined) return
         stats.framesShed++
-        c.send(frameError(shed.seq, "frame_shed", "session is behind; oldest queued frame dropped"), false)
+        shed.origin.send(
+          frameError(shed.frame.seq, "frame_shed", "session is behind; oldest queued frame dropped"),
+          false
+        )
         slowDown(c)
       },
       stop: (reason) =>

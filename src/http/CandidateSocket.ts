@@ -6,8 +6,10 @@
  * ready session. After it: binary messages are video frames (see schemas/Protocol.ts), capped per socket by a
  * token bucket, copied out of uWS's buffer and queued to the actor; text messages are JSON commands validated by
  * Schema. Every invalid message gets an `error` reply; a client that keeps sending invalid messages (more than
- * `maxErrorsPer10s`) or floods commands is closed with 1008, one that stops reading with 4002. uWS enforces
- * `maxPayloadLength` (closing with 1009) and `idleTimeout`.
+ * `maxErrorsPer10s`) or floods commands is closed with 1008, one that stops reading with 4002. A message over
+ * `maxPayloadBytes` gets `error too_large` and a 1009 close; uWS itself drops the connection (no close frame)
+ * past a hard limit 1 MB higher, so that no socket can make the server buffer more. uWS also enforces
+ * `idleTimeout`, with automatic pings.
  *
  * On shutdown (scope close): upgrades are refused with 503, further messages get `error unavailable`, every
  * session is flushed, and the sockets are closed with 1001.
@@ -31,6 +33,8 @@ import { upgradeAfter } from "./WsUpgrade.ts"
 export const CANDIDATE_PATH = "/v1/interviews/:id/stream"
 
 const ERROR_WINDOW_MS = 10_000
+/** Beyond `maxPayloadBytes`, how much more uWS accepts before dropping the connection without a close frame. */
+const HARD_LIMIT_MARGIN = 1024 * 1024
 
 /** Per-socket state, handed to uWS as the socket's user data through `upgrade`. */
 class CandidateSocketData {
@@ -150,7 +154,7 @@ export class CandidateSocket extends Context.Service<CandidateSocket, { readonly
       }
 
       server.app.ws<CandidateSocketData>(CANDIDATE_PATH, {
-        maxPayloadLength: settings.maxPayloadBytes,
+        maxPayloadLength: settings.maxPayloadBytes + HARD_LIMIT_MARGIN,
         idleTimeout: settings.idleTimeoutSeconds,
         maxBackpressure: settings.maxBackpressureBytes,
         closeOnBackpressureLimit: false,
@@ -176,6 +180,10 @@ export class CandidateSocket extends Context.Service<CandidateSocket, { readonly
           if (s.sender.closed) return
           if (!accepting)
             return reply(s, "unavailable", "server is shutting down", isBinary ? (peekSeq(message) ?? -1) : undefined)
+          if (message.byteLength > settings.maxPayloadBytes) {
+            reply(s, "too_large", `messages are limited to ${settings.maxPayloadBytes} bytes`)
+            return s.sender.close(CloseCodes.tooLarge, "message too large")
+          }
           const now = Date.now()
           if (isBinary) onBinary(s, message, now)
           else onText(s, message, now)

@@ -131,9 +131,14 @@ for (const backend of backends()) {
       const it = await interviewOfA()
       const c = await Client.candidate(engine.wsUrl, it.id, it.token)
       await c.next("session", 0)
-      c.sendBinary(encodeFrame(1, Date.now(), new Uint8Array(3 * 1024 * 1024)))
-      const closed = await c.closedWith()
-      expect([1006, 1009]).toContain(closed.code)
+      c.sendBinary(encodeFrame(1, Date.now(), new Uint8Array(2.5 * 1024 * 1024)))
+      expect(await c.closedWith()).toEqual({ code: 1009, reason: "message too large" })
+      expect(c.of("error").map((e) => e.code)).toEqual(["too_large"])
+      // Past the hard limit uWS drops the connection without reading further.
+      const d = await Client.candidate(engine.wsUrl, it.id, it.token)
+      await d.next("session", 0)
+      d.sendBinary(new Uint8Array(6 * 1024 * 1024))
+      expect((await d.closedWith()).code).toBe(1006)
     })
 
     it("cuts off a client that never reads, while other sessions go on", async () => {
