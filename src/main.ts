@@ -16,10 +16,12 @@ import { adminRoutes } from "./http/routes/AdminRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
-import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
+import { InferencePool, layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
+import { poolPrometheusText } from "./inference/PoolPrometheus.ts"
 import { Metrics } from "./Metrics.ts"
 import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
+import { reportRoutes, reportsLayer } from "./reports/Reports.ts"
 import { seedDemo } from "./Seed.ts"
 import { AuditLog } from "./store/AuditLog.ts"
 import * as Database from "./store/Database.ts"
@@ -81,7 +83,7 @@ const routesLayer = Layer.effect(
         },
         config.publicUrl ?? `http://${config.host}:${config.port}`
       ))
-    routes.push(...interviewRoutes, ...systemRoutes(openApi), ...adminRoutes)
+    routes.push(...interviewRoutes, ...reportRoutes, ...systemRoutes(openApi), ...adminRoutes)
     return routes
   })
 )
@@ -90,6 +92,8 @@ const routesLayer = Layer.effect(
 export const httpLayer = (options: ServerOptions = {}) =>
   serverLayerOf(options).pipe(
     Layer.provideMerge(routesLayer),
+    // Scoring workers stop before the database closes.
+    Layer.provideMerge(reportsLayer),
     Layer.provideMerge(servicesLayer),
     Layer.provideMerge(lockLayer)
   )
@@ -99,7 +103,19 @@ export const httpLayer = (options: ServerOptions = {}) =>
  * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
  * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
  */
-export const liveLayer = Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer).pipe(
+/** The pool's queue depth, batch sizes and per-stage times on `/metrics`. */
+const poolMetricsLayer = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const pool = yield* InferencePool
+    const metrics = yield* Metrics
+    yield* Effect.acquireRelease(
+      Effect.sync(() => metrics.addCollector(() => poolPrometheusText(Effect.runSync(pool.metrics)))),
+      (remove) => Effect.sync(remove)
+    )
+  })
+)
+
+export const liveLayer = Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, poolMetricsLayer).pipe(
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
     Layer.mergeAll(

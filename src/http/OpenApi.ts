@@ -85,7 +85,7 @@ export const makeOpenApi = (routes: ReadonlyArray<Route>, info: OpenApiInfo, ser
     const errorStatuses = new Set<number>([400])
     if (route.access !== "public") errorStatuses.add(401)
     if (route.path.includes(":")) errorStatuses.add(404)
-    if (route.body !== undefined) for (const s of [413, 415]) errorStatuses.add(s)
+    if (route.body !== undefined || route.rawBody !== undefined) for (const s of [413, 415]) errorStatuses.add(s)
     for (const s of errorStatuses) {
       responses[String(s)] ??= {
         description: statusText[s] ?? "Error",
@@ -98,11 +98,22 @@ export const makeOpenApi = (routes: ReadonlyArray<Route>, info: OpenApiInfo, ser
       summary: route.summary,
       tags: route.tags,
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(route.body === undefined
-        ? {}
-        : { requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.body, true) } } } }),
+      ...(route.body !== undefined
+        ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(route.body, true) } } } }
+        : route.rawBody !== undefined
+          ? {
+              requestBody: {
+                required: true,
+                description: `At most ${route.rawBody.maxBytes} bytes.`,
+                content: Object.fromEntries(
+                  route.rawBody.contentTypes.map((type) => [type, { schema: { type: "string", format: "binary" } }])
+                )
+              }
+            }
+          : {}),
       responses,
-      ...(route.access === "apiKey" ? { security: [{ apiKey: [] }] } : { security: [] })
+      security:
+        route.access === "apiKey" ? [{ apiKey: [] }] : route.access === "candidate" ? [{ candidateToken: [] }] : []
     }
   }
   return {
@@ -113,7 +124,13 @@ export const makeOpenApi = (routes: ReadonlyArray<Route>, info: OpenApiInfo, ser
     components: {
       schemas: components,
       securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "Tenant API key (`cnd_…`), from `candor seed`." }
+        apiKey: { type: "http", scheme: "bearer", description: "Tenant API key (`cnd_…`), from `candor seed`." },
+        candidateToken: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description: "The candidate's join token for this interview (`candidateToken` from interview creation)."
+        }
       }
     }
   }

@@ -8,8 +8,11 @@ import type { ApiError } from "./ApiError.ts"
 
 export type Method = "get" | "post" | "put" | "patch" | "delete"
 
-/** Who may call a route: a tenant's API key, anyone, or the local operator (admin token from the data dir). */
-export type Access = "apiKey" | "public" | "admin"
+/**
+ * Who may call a route: a tenant's API key, anyone, the local operator (admin token from the data dir), or a
+ * candidate with the interview's join token (checked by the handler against the interview in the path).
+ */
+export type Access = "apiKey" | "public" | "admin" | "candidate"
 
 export interface Reply {
   readonly status: number

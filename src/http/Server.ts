@@ -139,7 +139,7 @@ export const layer = (options: ServerOptions = {}) =>
       const app = uWS.App()
 
       const authorize = (route: Route, headers: Record<string, string>, remote: string) => {
-        if (route.access === "public") return Effect.succeed(undefined)
+        if (route.access === "public" || route.access === "candidate") return Effect.succeed(undefined)
         const auth = headers.authorization ?? ""
         const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : ""
         if (route.access === "admin") {

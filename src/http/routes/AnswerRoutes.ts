@@ -117,7 +117,7 @@ export const answerRoutes = [
     operationId: "submitAnswer",
     summary: "Answer a question in text (candidate join token as bearer)",
     tags: ["answers"],
-    access: "public",
+    access: "candidate",
     body: SubmitAnswerRequest,
     responses: {
       201: { description: "Stored and queued for scoring", schema: SubmittedAnswer },
@@ -140,7 +140,7 @@ export const answerRoutes = [
     operationId: "submitAudioAnswer",
     summary: `Answer a question by voice: the raw recording as the body (${acceptedAudioTypes.join(", ")}), transcribed before it is stored`,
     tags: ["answers"],
-    access: "public",
+    access: "candidate",
     query: AudioAnswerQuery,
     rawBody: { maxBytes: defaults.maxAudioBytes, contentTypes: acceptedAudioTypes },
     responses: {
@@ -165,7 +165,7 @@ export const answerRoutes = [
     operationId: "finishInterview",
     summary: "Finish the interview (candidate join token as bearer); the report is built from then on",
     tags: ["answers"],
-    access: "public",
+    access: "candidate",
     responses: {
       200: { description: "Finished", schema: FinishedInterview },
       ...errors
