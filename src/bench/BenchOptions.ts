@@ -44,6 +44,8 @@ export interface BenchOptions {
   readonly cores: number
   /** Run started engines on a throw-away database on this Postgres server instead of embedded PGlite. */
   readonly databaseUrl: string | undefined
+  /** Run the started engine under `node --cpu-prof`, writing profiles here and summarising them. */
+  readonly profileDir: string | undefined
   /** Where prepared 640×480 frames are cached. */
   readonly framesDir: string | undefined
   /** Print a live progress line (off when stderr is not a terminal). */
@@ -72,6 +74,7 @@ export const usage = `usage: candor bench [options]
   --cores N          cores for the engine, the model bound and the peer (default: all)
   --database-url URL started engines use a throw-away database on this Postgres server (default: embedded PGlite)
   --frames-dir DIR   cache for the prepared frames (default bench/out/frames)
+  --profile DIR      run the started engine under node --cpu-prof into DIR and list its hot functions
   --no-progress      no live progress line
 Environment: CANDOR_BENCH_<FLAG> (e.g. CANDOR_BENCH_DURATION=30) sets any flag's default.`
 
@@ -88,7 +91,7 @@ const NUMBER_FLAGS = [
   "threads",
   "cores"
 ] as const
-const STRING_FLAGS = ["url", "api-key", "json", "results", "frames-dir", "database-url"] as const
+const STRING_FLAGS = ["url", "api-key", "json", "results", "frames-dir", "database-url", "profile"] as const
 const BOOLEAN_FLAGS = ["find-max", "compare", "peer", "saturate", "smoke", "no-progress", "help"] as const
 
 type NumberFlag = (typeof NUMBER_FLAGS)[number]
@@ -170,6 +173,7 @@ export const parseBenchOptions = (
     cores: num("cores", availableParallelism()),
     framesDir: strings.get("frames-dir"),
     databaseUrl: strings.get("database-url"),
+    profileDir: strings.get("profile"),
     progress: isTty && !booleans.has("no-progress"),
     help: booleans.has("help")
   }
@@ -192,7 +196,10 @@ export const parseBenchOptions = (
     options.url !== undefined && options.apiKey === undefined
       ? "--url needs --api-key (or CANDOR_API_KEY) to create interviews"
       : undefined,
-    options.url !== undefined && options.compare ? "--compare restarts the engine; it cannot target --url" : undefined
+    options.url !== undefined && options.compare ? "--compare restarts the engine; it cannot target --url" : undefined,
+    options.url !== undefined && options.profileDir !== undefined
+      ? "--profile profiles an engine the bench starts; it cannot target --url"
+      : undefined
   ]
   return problems.find((p) => p !== undefined) ?? options
 }

@@ -273,6 +273,12 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
   }
   const idle = idleTable(r)
   if (idle !== undefined) out.push({ title: "Idle candidate sockets", table: idle })
+  for (const p of r.profiles ?? []) {
+    out.push({
+      title: `Engine profile: ${p.file} (busy ${p.busySeconds.toFixed(1)} of ${p.sampledSeconds.toFixed(1)} s)`,
+      table: [["function (self time)", "s", "of busy"], ...p.top.map((t) => [t.name, f(t.seconds, 2), pct(t.share)])]
+    })
+  }
   out.push({ title: "Targets (2-core machine)", table: targetsTable(r) })
   return out
 }

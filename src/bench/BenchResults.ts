@@ -6,6 +6,7 @@ import type { BenchOptions } from "./BenchOptions.ts"
 import type { FindMaxResult, IdleResult, LoadRunResult } from "./LoadPhases.ts"
 import { boundAt, boundMsPerFrame, type ModelBoundResult } from "./ModelBound.ts"
 import type { PeerComparison } from "./PeerComparison.ts"
+import type { ThreadProfile } from "./ProfileSummary.ts"
 
 export interface Machine {
   readonly cpu: string
@@ -66,6 +67,8 @@ export interface BenchResults {
   readonly peer?: PeerComparison
   readonly compare?: ReadonlyArray<EngineVariantRun>
   readonly idle?: IdleResult
+  /** `--profile`: the engine's busiest threads and their hottest functions. */
+  readonly profiles?: ReadonlyArray<ThreadProfile>
   readonly warnings: ReadonlyArray<string>
 }
 

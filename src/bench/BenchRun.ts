@@ -11,6 +11,7 @@ import { type Engine, remoteEngine, startEngine } from "./EngineUnderTest.ts"
 import { type LoadRunResult, type PhaseContext, runFindMax, runIdle, runPaced, runSaturate } from "./LoadPhases.ts"
 import { measureModelBound } from "./ModelBound.ts"
 import { runPeerComparison } from "./PeerComparison.ts"
+import { summarizeProfiles } from "./ProfileSummary.ts"
 import { createThrowawayDatabase } from "./ThrowawayDatabase.ts"
 
 export const machine = (): Machine => ({
@@ -29,13 +30,17 @@ interface OpenEngine {
 }
 
 /** Starts an engine (on a throw-away database when asked), or names the remote one; `close` undoes it all. */
-const openEngine = async (options: BenchOptions, session?: Readonly<Record<string, unknown>>): Promise<OpenEngine> => {
+const openEngine = async (
+  options: BenchOptions,
+  session?: Readonly<Record<string, unknown>>,
+  profileDir?: string
+): Promise<OpenEngine> => {
   if (options.url !== undefined) {
     return { engine: remoteEngine(options.url, options.apiKey!), database: "remote", close: async () => {} }
   }
   const db = options.databaseUrl === undefined ? undefined : await createThrowawayDatabase(options.databaseUrl)
   try {
-    const engine = await startEngine(db === undefined ? {} : { DATABASE_URL: db.url }, session)
+    const engine = await startEngine(db === undefined ? {} : { DATABASE_URL: db.url }, session, profileDir)
     let closing: Promise<void> | undefined
     return {
       engine,
@@ -87,7 +92,7 @@ export const runBench = async (
   const needsEngine = wantsLoad || options.findMax || options.saturate || options.idle !== undefined
   // The engine boots (seconds: compiling, opening its database) while the frames are prepared; it is idle,
   // so quiet, by the time the models are timed.
-  const opening = needsEngine ? openEngine(options) : undefined
+  const opening = needsEngine ? openEngine(options, undefined, options.profileDir) : undefined
   opening?.catch(() => undefined)
   try {
     log("preparing frames")
@@ -128,6 +133,8 @@ export const runBench = async (
       if (options.idle !== undefined) idle = await runIdle(ctx, options.idle)
       await open.close()
     }
+    const profiles =
+      options.profileDir === undefined || open === undefined ? undefined : await summarizeProfiles(options.profileDir)
 
     const compare: Array<EngineVariantRun> = []
     if (options.compare) {
@@ -177,6 +184,7 @@ export const runBench = async (
       ...(peer === undefined ? {} : { peer }),
       ...(compare.length === 0 ? {} : { compare }),
       ...(idle === undefined ? {} : { idle }),
+      ...(profiles === undefined ? {} : { profiles }),
       warnings
     }
   } finally {

@@ -4,7 +4,7 @@
  */
 import { type Engine, scrape } from "./EngineUnderTest.ts"
 import type { LoadGenerator } from "./LoadGenerator.ts"
-import { between, type EngineGauges } from "./PrometheusText.ts"
+import { between, type EngineGauges, type Stage } from "./PrometheusText.ts"
 
 export interface SeriesPoint {
   /** Seconds since the phase began. */
@@ -29,6 +29,8 @@ export interface EngineSummary {
   readonly detectorShare: number | undefined
   /** This process (the load generator) in cores. */
   readonly generatorCpuCores: number
+  /** Mean ms per frame of each pool stage inside the engine's workers (wall time, batched calls shared out). */
+  readonly stageMs: Partial<Record<Stage, number>>
 }
 
 const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20)
@@ -113,6 +115,7 @@ export class EngineMonitor {
       queueDepthMax: queue.length === 0 ? undefined : Math.max(...queue),
       meanBatch: d?.meanBatch,
       detectorShare: d?.detectorShare,
+      stageMs: d?.stageMs ?? {},
       generatorCpuCores:
         ownFirst === undefined || ownLast === undefined || ownLast === ownFirst
           ? 0

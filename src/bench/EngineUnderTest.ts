@@ -69,7 +69,8 @@ const PRIVATE =
  */
 export const startEngine = async (
   env: Readonly<Record<string, string>> = {},
-  session?: Readonly<Record<string, unknown>>
+  session?: Readonly<Record<string, unknown>>,
+  profileDir?: string
 ): Promise<Engine> => {
   const dataDir = await mkdtemp(path.join(tmpdir(), "candor-bench-"))
   const port = await freePort()
@@ -85,7 +86,9 @@ export const startEngine = async (
     ...(session === undefined ? {} : { CANDOR_BENCH_SESSION: JSON.stringify(session) })
   }
   const args = session === undefined ? [cli, "serve"] : [benchEntry]
-  const child = spawn(process.execPath, args, { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] })
+  // Profiles are written when each thread exits: the engine must be stopped gracefully (SIGTERM) for them.
+  const profile = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]
+  const child = spawn(process.execPath, [...profile, ...args], { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] })
   let stderr = ""
   child.stderr!.on("data", (d) => {
     stderr = (stderr + d).slice(-4000)

@@ -205,6 +205,17 @@ export const runSaturate = (ctx: PhaseContext, sessions: number): Promise<LoadRu
     )
   })
 
+/** Median of five RSS readings 200 ms apart: one reading can catch a garbage collection half done. */
+const steadyRss = async (monitor: EngineMonitor): Promise<number | undefined> => {
+  const readings: Array<number> = []
+  for (let i = 0; i < 5; i++) {
+    const mb = await monitor.rssMB()
+    if (mb !== undefined) readings.push(mb)
+    await sleep(200)
+  }
+  return readings.length === 0 ? undefined : readings.sort((a, b) => a - b)[Math.floor(readings.length / 2)]
+}
+
 /** The soft limit on open files of this process (the engine child inherits the same). */
 export const openFileLimit = (): number | undefined => {
   try {
@@ -232,7 +243,7 @@ export const runIdle = (ctx: PhaseContext, n: number): Promise<IdleResult> =>
     const specs = await createInterviews(ctx.engine, n, ANSWER_AFTER_MS, 16)
     const interviewSeconds = (Date.now() - t0) / 1000
     await sleep(1000)
-    const rssMBBefore = await monitor.rssMB()
+    const rssMBBefore = await steadyRss(monitor)
     monitor.phase(`idle: connecting ${n}`, n)
     const t1 = Date.now()
     const { opened, refused } = await generator.add(specs, { _tag: "Idle" })
@@ -240,7 +251,7 @@ export const runIdle = (ctx: PhaseContext, n: number): Promise<IdleResult> =>
     monitor.phase("idle: holding", n)
     // Long enough for every session to settle into its idle state (and for RSS to show it).
     await sleep(ctx.options.smoke ? 1000 : 3000)
-    const rssMBAfter = await monitor.rssMB()
+    const rssMBAfter = await steadyRss(monitor)
     return {
       sockets: n,
       opened,

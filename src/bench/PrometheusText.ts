@@ -37,6 +37,17 @@ export const sumOf = (samples: ReadonlyArray<PromSample>, pattern: RegExp): numb
   return samples.filter((s) => s.name === name).reduce((n, s) => n + s.value, 0)
 }
 
+/** The sample of `name` whose labels include `labels`. */
+export const labelled = (
+  samples: ReadonlyArray<PromSample>,
+  name: string,
+  labels: Readonly<Record<string, string>>
+): number | undefined =>
+  samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value
+
+const STAGES = ["decode", "detect", "mesh", "emotion", "total"] as const
+export type Stage = (typeof STAGES)[number]
+
 /** What the bench reads from one scrape. Absent series are undefined (older engines, or a remote one). */
 export interface EngineGauges {
   readonly at: number
@@ -48,10 +59,19 @@ export interface EngineGauges {
   readonly framesDetected: number | undefined
   readonly framesAnalyzed: number | undefined
   readonly framesShed: number | undefined
+  /** Per-stage sums and counts of the pool's per-frame stage histograms. */
+  readonly stages: Partial<Record<Stage, { readonly sum: number; readonly count: number }>>
 }
 
 export const readGauges = (text: string, at: number): EngineGauges => {
   const s = parsePrometheus(text)
+  const stages: Partial<Record<Stage, { sum: number; count: number }>> = {}
+  for (const stage of STAGES) {
+    const sum = labelled(s, "candor_pool_stage_ms_sum", { stage })
+    const count = labelled(s, "candor_pool_stage_ms_count", { stage })
+    if (sum !== undefined && count !== undefined) stages[stage] = { sum, count }
+  }
+  const poolFrames = (outcome: string) => labelled(s, "candor_pool_frames_total", { outcome })
   return {
     at,
     cpuSeconds: sumOf(s, /^process_cpu_seconds_total$/),
@@ -59,9 +79,11 @@ export const readGauges = (text: string, at: number): EngineGauges => {
     queueDepth: sumOf(s, /queue_depth/),
     batchSum: sumOf(s, /batch_size_sum$/),
     batchCount: sumOf(s, /batch_size_count$/),
-    framesDetected: sumOf(s, /frames_detected(_total)?$/),
-    framesAnalyzed: sumOf(s, /frames_analy[sz]ed(_total)?$/),
-    framesShed: sumOf(s, /frames_(shed|dropped|saturated)(_total)?$/)
+    // The pool's own counters first: detected and analysed frames must come from the same place.
+    framesDetected: poolFrames("detected") ?? sumOf(s, /frames_detected(_total)?$/),
+    framesAnalyzed: poolFrames("analyzed") ?? sumOf(s, /frames_analy[sz]ed(_total)?$/),
+    framesShed: sumOf(s, /frames_(shed|dropped|saturated)(_total)?$/),
+    stages
   }
 }
 
@@ -75,7 +97,14 @@ export const between = (a: EngineGauges, b: EngineGauges) => {
   const batchSum = delta(a.batchSum, b.batchSum)
   const analyzed = delta(a.framesAnalyzed, b.framesAnalyzed)
   const detected = delta(a.framesDetected, b.framesDetected)
+  const stageMs: Partial<Record<Stage, number>> = {}
+  for (const stage of STAGES) {
+    const x = a.stages[stage]
+    const y = b.stages[stage]
+    if (x !== undefined && y !== undefined && y.count > x.count) stageMs[stage] = (y.sum - x.sum) / (y.count - x.count)
+  }
   return {
+    stageMs,
     cpuCores: cpu === undefined || seconds <= 0 ? undefined : cpu / seconds,
     meanBatch: batches === undefined || batchSum === undefined || batches <= 0 ? undefined : batchSum / batches,
     detectorShare: analyzed === undefined || detected === undefined || analyzed <= 0 ? undefined : detected / analyzed

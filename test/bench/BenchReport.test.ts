@@ -47,7 +47,8 @@ const run = (sessions: number, p99: number, shed: number, analysedFps = 250): Lo
     queueDepthMax: 4,
     meanBatch: 2.5,
     detectorShare: 0.5,
-    generatorCpuCores: 0.1
+    generatorCpuCores: 0.1,
+    stageMs: { decode: 2, total: 9 }
   },
   series: [],
   generatorLimited: undefined,

@@ -36,6 +36,20 @@ describe("PrometheusText", () => {
   it("derives cores, mean batch and detector share between two scrapes", () => {
     const a = readGauges(scrape(1, 10, 5, 100, 10), 0)
     const b = readGauges(scrape(4, 40, 15, 300, 30), 2000)
-    expect(between(a, b)).toEqual({ cpuCores: 1.5, meanBatch: 3, detectorShare: 0.1 })
+    expect(between(a, b)).toEqual({ cpuCores: 1.5, meanBatch: 3, detectorShare: 0.1, stageMs: {} })
+  })
+
+  it("prefers the pool's own frame counters and reads its stage histograms", () => {
+    const text = (analyzed: number, detected: number, decodeSum: number, count: number) => `
+candor_frames_analyzed_total 999
+candor_pool_frames_total{outcome="analyzed"} ${analyzed}
+candor_pool_frames_total{outcome="detected"} ${detected}
+candor_pool_stage_ms_sum{stage="decode"} ${decodeSum}
+candor_pool_stage_ms_count{stage="decode"} ${count}
+`
+    const a = readGauges(text(100, 20, 200, 100), 0)
+    const b = readGauges(text(200, 30, 450, 200), 1000)
+    expect(a.framesAnalyzed).toBe(100)
+    expect(between(a, b)).toMatchObject({ detectorShare: 0.1, stageMs: { decode: 2.5 } })
   })
 })
