@@ -178,6 +178,42 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
       note: "* = the load generator, not the engine, limited the run (late sends or a stalled event loop)"
     })
   }
+  const staged = runs.filter((x) => Object.keys(x.engine.stageMs).length > 0)
+  if (staged.length > 0) {
+    out.push({
+      title: "Inside the engine's inference pool (mean ms per frame, from /metrics)",
+      table: [
+        [
+          "run",
+          "decode",
+          "detect",
+          "mesh",
+          "emotion",
+          "worker total",
+          "engine CPU ms/frame",
+          "batch",
+          "detector share"
+        ],
+        ...staged.map((x) => [
+          x.name,
+          f(x.engine.stageMs.decode, 2),
+          f(x.engine.stageMs.detect, 2),
+          f(x.engine.stageMs.mesh, 2),
+          f(x.engine.stageMs.emotion, 2),
+          f(x.engine.stageMs.total, 2),
+          f(
+            x.engine.cpuCores === undefined || x.stats.analysedFps <= 0
+              ? undefined
+              : (x.engine.cpuCores * 1000) / x.stats.analysedFps,
+            2
+          ),
+          f(x.engine.meanBatch, 2),
+          pct(x.engine.detectorShare)
+        ])
+      ],
+      note: "stage times are wall clock inside a worker (a batched call is shared out per frame); engine CPU counts every thread"
+    })
+  }
   if (r.findMax !== undefined) {
     out.push({
       title: "Find max",

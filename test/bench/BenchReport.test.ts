@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { parseBenchOptions } from "../../src/bench/BenchOptions.ts"
 import { formatText, markdownTable, textTable } from "../../src/bench/BenchReport.ts"
@@ -5,7 +8,7 @@ import { type BenchResults, efficiencyOf, judgeTargets } from "../../src/bench/B
 import { renderLatencyChart } from "../../src/bench/LatencyChart.ts"
 import type { LoadRunResult } from "../../src/bench/LoadPhases.ts"
 import type { ModelBoundResult } from "../../src/bench/ModelBound.ts"
-import { analysisOf, renderMarkdown } from "../../src/bench/ResultsMarkdown.ts"
+import { analysisOf, renderMarkdown, runKind, writeResults } from "../../src/bench/ResultsMarkdown.ts"
 
 const bound: ModelBoundResult = {
   cores: 2,
@@ -142,8 +145,8 @@ describe("report", () => {
   })
 
   it("keeps the hand-written analysis when RESULTS.md is regenerated", () => {
-    const first = renderMarkdown(results({ load: run(10, 40, 0) }), "latency.svg", "Why p99 grows: GC.")
-    expect(first).toContain("![Latency against load](latency.svg)")
+    const first = renderMarkdown([results({ load: run(10, 40, 0) })], "latency.svg", "Why p99 grows: GC.")
+    expect(first).toContain("![Frame → analysis latency against load](latency.svg)")
     expect(analysisOf(first)).toBe("Why p99 grows: GC.")
     expect(analysisOf("# Bench results\n\nno analysis")).toBe("")
   })
@@ -168,5 +171,33 @@ describe("latency chart", () => {
       Number(new RegExp(`cy="([\\d.]+)"[^>]*><title>20 candidates: ${label} `).exec(svg)![1])
     expect(cy("p99")).toBeLessThan(cy("p90"))
     expect(cy("p90")).toBeLessThan(cy("p50"))
+  })
+})
+
+describe("RESULTS.md", () => {
+  it("keeps the latest run of each kind and judges each target by the latest run that measured it", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "bench-results-"))
+    try {
+      const steps = [run(40, 60, 0), run(50, 90, 0.002)]
+      const findMax = results({
+        startedAt: "2025-01-01T10:00:00.000Z",
+        findMax: { steps, maxSessions: 50, stoppedBecause: "max" }
+      })
+      const load1 = results({ startedAt: "2025-01-01T11:00:00.000Z", load: run(10, 40, 0) })
+      const load2 = results({ startedAt: "2025-01-01T12:00:00.000Z", load: run(12, 45, 0) })
+      expect(runKind(findMax)).toBe("find-max")
+      await writeResults(dir, findMax)
+      await writeResults(dir, load1)
+      await writeResults(dir, load2)
+      const runs = JSON.parse(await readFile(path.join(dir, "runs.json"), "utf8")) as Array<BenchResults>
+      expect(runs.map((r) => r.startedAt)).toEqual(["2025-01-01T10:00:00.000Z", "2025-01-01T12:00:00.000Z"])
+      const md = await readFile(path.join(dir, "RESULTS.md"), "utf8")
+      expect(md).toContain("| ≥ 50 candidates at 5 fps with p99 ≤ 100 ms and < 1 % shed (tracking on) | 50 candidates")
+      expect(md).toContain("find-max run, 2025-01-01 10:00")
+      expect(md).toContain("![Frame → analysis latency against load](latency.svg)")
+      expect(await readFile(path.join(dir, "latency.svg"), "utf8")).toContain("50 candidates: p99")
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
