@@ -50,7 +50,13 @@ export const benchCommand = async (args: ReadonlyArray<string>): Promise<number>
   }
   const command = ["candor bench", ...redactArgs(args)].join(" ")
   const log = (line: string) => process.stderr.write(`${parsed.progress ? "\r\x1b[2K" : ""}bench: ${line}\n`)
-  const results = await runBench(parsed, command, log)
+  let results: BenchResults
+  try {
+    results = await runBench(parsed, command, log)
+  } catch (error) {
+    console.error(`candor bench: ${error instanceof Error ? error.message : String(error)}`)
+    return 1
+  }
   process.stdout.write(formatText(results))
   if (parsed.jsonFile !== undefined) {
     await writeFile(parsed.jsonFile, `${JSON.stringify(results, null, 2)}\n`)

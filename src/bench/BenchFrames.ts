@@ -43,7 +43,14 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 
 /** The demo photos of @vladmandic/face-api (a dev dependency): read in place, never copied into the repo. */
 export const demoPhotos = async (): Promise<Array<string>> => {
-  const pkg = createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json")
+  let pkg: string
+  try {
+    pkg = createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json")
+  } catch {
+    throw new Error(
+      "the bench makes its frames from @vladmandic/face-api's demo photos, a dev dependency: install it (npm install without --omit=dev)"
+    )
+  }
   const demo = path.join(path.dirname(pkg), "demo")
   return (await fs.readdir(demo))
     .filter((n) => /^sample\d+\.jpg$/.test(n))

@@ -3,6 +3,7 @@
  * (tracking off, then on) against Human on tfjs-wasm (caching off, then at its defaults). Runs alternate so
  * that drift in the machine's load affects both sides alike.
  */
+import { createRequire } from "node:module"
 import { availableParallelism } from "node:os"
 import { type PeerOptions, runPeer, type ThroughputResult } from "./PeerRunner.ts"
 import { type PoolRunResult, runPool } from "./PoolRunner.ts"
@@ -31,6 +32,13 @@ export const runPeerComparison = async (options: {
   readonly log: (line: string) => void
 }): Promise<PeerComparison> => {
   const { clips, cores, warmupMs, durationMs, log } = options
+  try {
+    createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm")
+  } catch {
+    throw new Error(
+      "--peer runs Human on @tensorflow/tfjs-backend-wasm, a dev dependency: install the dev dependencies"
+    )
+  }
   const ours = (name: string, detectEvery: number | undefined) =>
     runPool({
       name,
