@@ -214,6 +214,22 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
       note: "stage times are wall clock inside a worker (a batched call is shared out per frame); engine CPU counts every thread"
     })
   }
+  const e = r.efficiency
+  if (e?.projectedFramesPerSecond !== undefined) {
+    const fps = r.options.fps
+    out.push({
+      title: "Capacity on free cores (from the engine's CPU time per frame)",
+      table: [
+        [
+          "engine CPU ms/frame",
+          `frames/s on ${r.modelBound.cores} free cores`,
+          `candidates at ${fps} fps (100 % busy)`
+        ],
+        [f(e.cpuMsPerFrame, 2), f(e.projectedFramesPerSecond), f(e.projectedFramesPerSecond / fps, 0)]
+      ],
+      note: "a projection for a machine nobody else uses: CPU time per frame hardly depends on other load, wall-clock throughput does"
+    })
+  }
   if (r.findMax !== undefined) {
     out.push({
       title: "Find max",
@@ -224,7 +240,6 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
     })
   }
   if (r.efficiency !== undefined || r.peer !== undefined) {
-    const e = r.efficiency
     out.push({
       title: "Pipeline efficiency",
       table: [
