@@ -221,13 +221,16 @@ export const redactOptions = (o: BenchOptions): BenchOptions => ({
   databaseUrl: o.databaseUrl === undefined ? undefined : hidePassword(o.databaseUrl)
 })
 
-/** The command line as it may be written down. */
+/** The command line as it may be written down: secrets hidden, the JSON output file (not a knob) left out. */
 export const redactArgs = (args: ReadonlyArray<string>): Array<string> =>
-  args.map((arg, i) => {
-    const previous = args[i - 1]
-    if (previous === "--api-key") return "***"
-    if (previous === "--database-url") return hidePassword(arg)
-    if (arg.startsWith("--api-key=")) return "--api-key=***"
-    if (arg.startsWith("--database-url=")) return `--database-url=${hidePassword(arg.slice("--database-url=".length))}`
-    return arg
-  })
+  args
+    .filter((arg, i) => arg !== "--json" && args[i - 1] !== "--json" && !arg.startsWith("--json="))
+    .map((arg, i, kept) => {
+      const previous = kept[i - 1]
+      if (previous === "--api-key") return "***"
+      if (previous === "--database-url") return hidePassword(arg)
+      if (arg.startsWith("--api-key=")) return "--api-key=***"
+      if (arg.startsWith("--database-url="))
+        return `--database-url=${hidePassword(arg.slice("--database-url=".length))}`
+      return arg
+    })

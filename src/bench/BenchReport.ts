@@ -22,12 +22,16 @@ export const textTable = (rows: Table): string => {
     .join("\n")
 }
 
+const NUMERIC = /^(–|[-+]?[\d.,]+ ?(%|×|ms|s|MB|kB)?|)$/
+
+/** Columns whose cells are all figures are right-aligned; text stays left. */
 export const markdownTable = (rows: Table): string => {
   const [head, ...body] = rows
   const line = (r: ReadonlyArray<string>) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`
-  return [line(head!), `|${head!.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`, ...body.map(line)].join(
-    "\n"
+  const align = head!.map((_, c) =>
+    c > 0 && body.length > 0 && body.every((r) => NUMERIC.test((r[c] ?? "").trim())) ? " ---: " : " --- "
   )
+  return [line(head!), `|${align.join("|")}|`, ...body.map(line)].join("\n")
 }
 
 export const loadTable = (runs: ReadonlyArray<LoadRunResult>): Table => [

@@ -143,12 +143,7 @@ export const runBench = async (
           log(`compare: ${variant.name}`)
           const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
           const sat = await runSaturate(ctx, saturationSessions(options))
-          const paced = await runPaced(
-            ctx,
-            `${variant.name}: ${options.sessions} candidates`,
-            options.sessions,
-            options.fps
-          )
+          const paced = await runPaced(ctx, `${options.sessions} candidates`, options.sessions, options.fps)
           compare.push({ name: variant.name, session: variant.session, saturate: sat, paced })
         })
       }

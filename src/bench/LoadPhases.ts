@@ -125,7 +125,7 @@ export const runPaced = (ctx: PhaseContext, name: string, sessions: number, fps:
 
 /**
  * Adds `step` candidates at a time, each step warmed up and measured while the previous ones keep streaming,
- * until p99 passes the budget, shed passes its limit, or `maxSessions` is reached.
+ * until p99 passes the budget or shed passes its limit (plus one step, for the chart), or `maxSessions`.
  */
 export const runFindMax = (ctx: PhaseContext): Promise<FindMaxResult> =>
   withGenerator(ctx, async (generator, monitor) => {
@@ -166,16 +166,21 @@ export const runFindMax = (ctx: PhaseContext): Promise<FindMaxResult> =>
         `find-max: ${measured} candidates → p99 ${step.stats.latencyMs.p99.toFixed(1)} ms, shed ${(step.stats.shedRatio * 100).toFixed(2)} %${step.generatorLimited === undefined ? "" : ` (${step.generatorLimited})`}`
       )
       if (!step.withinBudget) {
-        stoppedBecause =
-          step.stats.latencyMs.p99 > options.budgetMs
-            ? `p99 ${step.stats.latencyMs.p99.toFixed(0)} ms > ${options.budgetMs} ms at ${measured} candidates`
-            : `shed ${(step.stats.shedRatio * 100).toFixed(2)} % ≥ ${(options.maxShed * 100).toFixed(2)} % at ${measured} candidates`
-        break
+        const failed = steps.filter((x) => !x.withinBudget).length
+        if (failed === 1) {
+          stoppedBecause =
+            step.stats.latencyMs.p99 > options.budgetMs
+              ? `p99 ${step.stats.latencyMs.p99.toFixed(0)} ms > ${options.budgetMs} ms at ${measured} candidates`
+              : `shed ${(step.stats.shedRatio * 100).toFixed(2)} % ≥ ${(options.maxShed * 100).toFixed(2)} % at ${measured} candidates`
+        }
+        // One step past the first failure shows the knee of the curve; far past it there is nothing to learn.
+        if (failed >= 2 || step.stats.latencyMs.p99 > 10 * options.budgetMs || step.stats.shedRatio > 0.2) break
       }
       if (!growing) break
       await sleep(Math.max(0, warm - Date.now()))
     }
-    const passing = steps.filter((s) => s.withinBudget)
+    const firstFailure = steps.findIndex((s) => !s.withinBudget)
+    const passing = (firstFailure < 0 ? steps : steps.slice(0, firstFailure)).filter((s) => s.withinBudget)
     return { steps, maxSessions: passing.at(-1)?.sessions ?? 0, stoppedBecause }
   })
 
