@@ -26,6 +26,8 @@ export interface PoolRunResult extends ThroughputResult {
   /** Share of analysed frames on which the detector ran (1 without tracking). */
   readonly detectorShare: number
   readonly meanBatch: number
+  /** Busy time of this process's main thread per frame (the pool's batcher, dispatch and result handling). */
+  readonly mainThreadMsPerFrame: number
   /** Mean ms per frame of each stage inside the workers (model stages are shares of batched calls). */
   readonly stageMs: {
     readonly decode: number
@@ -114,11 +116,13 @@ export const runPool = (options: PoolRunOptions): Promise<PoolRunResult> =>
         const before = yield* pool.metrics
         measuring = true
         const cpu = process.cpuUsage()
+        const loop = performance.eventLoopUtilization()
         const start = performance.now()
         yield* Effect.sleep(options.durationMs)
         measuring = false
         const seconds = (performance.now() - start) / 1000
         const used = process.cpuUsage(cpu)
+        const mainBusyMs = performance.eventLoopUtilization(loop).active
         const after = yield* pool.metrics
         stopped = true
         yield* Fiber.await(fiber)
@@ -134,6 +138,7 @@ export const runPool = (options: PoolRunOptions): Promise<PoolRunResult> =>
           coresUsed: (used.user + used.system) / 1e6 / seconds,
           detectorShare: d.detectorShare,
           meanBatch: d.meanBatch,
+          mainThreadMsPerFrame: mainBusyMs / Math.max(1, frames),
           stageMs: d.stageMs,
           ...(failures > 0 ? { note: `${failures} frames failed` } : {})
         }
