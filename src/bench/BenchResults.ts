@@ -5,7 +5,7 @@
 import type { BenchOptions } from "./BenchOptions.ts"
 import type { FindMaxResult, IdleResult, LoadRunResult } from "./LoadPhases.ts"
 import { boundAt, boundMsPerFrame, type ModelBoundResult } from "./ModelBound.ts"
-import type { PeerComparison } from "./PeerComparison.ts"
+import type { PeerComparison, PeerPair } from "./PeerComparison.ts"
 import type { ThreadProfile } from "./ProfileSummary.ts"
 
 export interface Machine {
@@ -120,22 +120,16 @@ export const judgeTargets = (r: BenchResults): Array<TargetVerdict> => {
         : `${pct(r.efficiency.efficiency)} (${r.efficiency.framesPerSecond.toFixed(1)} of ${r.efficiency.boundFramesPerSecond.toFixed(1)} frames/s)${r.efficiency.cpuEfficiency === undefined ? "" : `; on the CPU obtained ${pct(r.efficiency.cpuEfficiency)}`}`,
     met: r.efficiency === undefined ? undefined : r.efficiency.efficiency >= 0.85
   })
-  out.push({
-    target: "vs peer ≥ 3× without tracking/caching",
+  const peerTarget = (target: string, pair: PeerPair | undefined, goal: number): TargetVerdict => ({
+    target,
     measured:
-      r.peer === undefined
+      pair === undefined
         ? "not measured (run --peer)"
-        : `${r.peer.withoutReuse.ratio.toFixed(2)}× (${r.peer.withoutReuse.ours.framesPerSecond.toFixed(1)} vs ${r.peer.withoutReuse.peer.framesPerSecond.toFixed(1)} frames/s)`,
-    met: r.peer === undefined ? undefined : r.peer.withoutReuse.ratio >= 3
+        : `${pair.perCoreRatio.toFixed(2)}× per core (${(1000 / pair.ours.cpuMsPerFrame).toFixed(1)} vs ${(1000 / pair.peer.cpuMsPerFrame).toFixed(1)} frames per core-second); wall clock ${pair.ratio.toFixed(2)}× (${pair.ours.framesPerSecond.toFixed(1)} vs ${pair.peer.framesPerSecond.toFixed(1)} frames/s on ${pair.ours.coresUsed.toFixed(2)} vs ${pair.peer.coresUsed.toFixed(2)} cores obtained)`,
+    met: pair === undefined ? undefined : pair.perCoreRatio >= goal
   })
-  out.push({
-    target: "vs peer ≥ 1.5× with tracking/caching",
-    measured:
-      r.peer === undefined
-        ? "not measured (run --peer)"
-        : `${r.peer.withReuse.ratio.toFixed(2)}× (${r.peer.withReuse.ours.framesPerSecond.toFixed(1)} vs ${r.peer.withReuse.peer.framesPerSecond.toFixed(1)} frames/s)`,
-    met: r.peer === undefined ? undefined : r.peer.withReuse.ratio >= 1.5
-  })
+  out.push(peerTarget("vs peer ≥ 3× without tracking/caching", r.peer?.withoutReuse, 3))
+  out.push(peerTarget("vs peer ≥ 1.5× with tracking/caching", r.peer?.withReuse, 1.5))
   const fiftyTarget = "≥ 50 candidates at 5 fps with p99 ≤ 100 ms and < 1 % shed (tracking on)"
   const comparable = r.options.fps === 5 && r.options.budgetMs <= 100 && r.options.maxShed <= 0.01
   const projected = r.efficiency?.projectedFramesPerSecond

@@ -139,8 +139,9 @@ export const runBench = async (
     const compare: Array<EngineVariantRun> = []
     if (options.compare) {
       for (const variant of EngineVariants) {
-        await withEngine(options, variant.session, async (engine) => {
+        await withEngine(options, variant.session, async (engine, database) => {
           log(`compare: ${variant.name}`)
+          if (engineInfo.url === "") engineInfo = { url: "(a fresh engine per setting)", started: true, database }
           const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
           const sat = await runSaturate(ctx, saturationSessions(options))
           const paced = await runPaced(ctx, `${options.sessions} candidates`, options.sessions, options.fps)

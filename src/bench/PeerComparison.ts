@@ -11,8 +11,13 @@ import { type PoolRunResult, runPool } from "./PoolRunner.ts"
 export interface PeerPair {
   readonly ours: PoolRunResult
   readonly peer: ThroughputResult
-  /** Our frames/s over the peer's. */
+  /** Our frames/s over the peer's (wall clock: fair only when both sides obtained as many cores). */
   readonly ratio: number
+  /**
+   * Our frames per core-second over the peer's (= the peer's CPU ms per frame over ours): the comparison on the
+   * same cores even when other work on the machine gave one side fewer of them.
+   */
+  readonly perCoreRatio: number
 }
 
 export interface PeerComparison {
@@ -66,7 +71,8 @@ export const runPeerComparison = async (options: {
   const pair = (a: PoolRunResult, b: ThroughputResult): PeerPair => ({
     ours: a,
     peer: b,
-    ratio: b.framesPerSecond > 0 ? a.framesPerSecond / b.framesPerSecond : Number.POSITIVE_INFINITY
+    ratio: b.framesPerSecond > 0 ? a.framesPerSecond / b.framesPerSecond : Number.POSITIVE_INFINITY,
+    perCoreRatio: a.cpuMsPerFrame > 0 ? b.cpuMsPerFrame / a.cpuMsPerFrame : Number.POSITIVE_INFINITY
   })
   return {
     humanVersion: humanOff.version,
