@@ -446,6 +446,7 @@ export const start = (
       yield* finish
     })
 
+    live.setFields(id, core.liveFields())
     stats.active++
     const fiber = yield* Effect.forkScoped(supervised)
     // An observer, not a finaliser inside the fiber: it also runs when the fiber is interrupted before it starts.

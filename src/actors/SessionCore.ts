@@ -197,6 +197,20 @@ export class SessionCore {
     }
   }
 
+  /** Where the interview stands, as live-hash fields (announced when the session starts or resumes). */
+  liveFields(): Record<string, string | number> {
+    const fields: Record<string, string | number> = {
+      status: this.status === "waiting" ? "scheduled" : this.status === "question" ? "in_progress" : "finished",
+      questionCount: this.info.questions.length,
+      answered: this.answers.size
+    }
+    if (this.status === "question") {
+      fields.questionId = this.current().id
+      fields.questionIndex = this.cursor
+    }
+    return fields
+  }
+
   /** Applies a candidate command. */
   command(command: SessionCommand, now: number, out: Outbox): void {
     this.out = out
@@ -348,8 +362,6 @@ export class SessionCore {
     if (this.status !== "question") return this.refuseByStatus()
     const question = this.info.questions.find((q) => q.id === questionId)
     if (question === undefined) return this.refuse("unknown_question", `no question ${questionId} in this interview`)
-    if (question.index !== this.cursor)
-      return this.refuse("not_current_question", `question ${questionId} is not the current question`)
     const digest = answerDigest(text)
     const existing = this.answers.get(questionId)
     if (existing !== undefined) {
@@ -358,6 +370,8 @@ export class SessionCore {
         return this.reply({ _tag: "answerSaved", questionId, answerId: existing.answerId })
       return this.refuse("already_answered", `question ${questionId} already has a different answer`)
     }
+    if (question.index !== this.cursor)
+      return this.refuse("not_current_question", `question ${questionId} is not the current question`)
     const answerId = this.newId()
     this.answers.set(questionId, { answerId, digest })
     const recorded = this.event({ _tag: "answerRecorded", at: now, questionId, answerId, chars: text.length })

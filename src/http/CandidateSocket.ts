@@ -28,7 +28,7 @@ import { ApiError } from "./ApiError.ts"
 import { JoinTokens } from "./JoinTokens.ts"
 import { HttpServer } from "./Server.ts"
 import { SocketSender } from "./SocketSender.ts"
-import { upgradeAfter } from "./WsUpgrade.ts"
+import { awaitClosed, upgradeAfter } from "./WsUpgrade.ts"
 
 export const CANDIDATE_PATH = "/v1/interviews/:id/stream"
 
@@ -209,6 +209,8 @@ export class CandidateSocket extends Context.Service<CandidateSocket, { readonly
           clearInterval(sweep)
           yield* registry.shutdown
           for (const s of sockets) s.sender.close(CloseCodes.goingAway, "server is shutting down")
+          // Let the close handshakes finish before the server closes the app (which would cut them off).
+          yield* awaitClosed(() => sockets.size)
         })
       )
       return { open: () => sockets.size }

@@ -18,12 +18,14 @@ import { Tenants } from "../store/Tenants.ts"
 import { ApiError } from "./ApiError.ts"
 import { HttpServer } from "./Server.ts"
 import { SocketSender } from "./SocketSender.ts"
-import { upgradeAfter } from "./WsUpgrade.ts"
+import { awaitClosed, upgradeAfter } from "./WsUpgrade.ts"
 
 export const LIVE_PATH = "/v1/interviews/:id/live"
 
 interface LiveSocketData {
   readonly interviewId: string
+  /** From the database, for a live hash that is empty (in-process store after a restart, expired hash). */
+  readonly base: Record<string, string>
   readonly sender: SocketSender
   fiber: Fiber.Fiber<void, unknown> | undefined
 }
@@ -63,6 +65,10 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
           if (Option.isNone(interview)) return yield* Effect.fail(ApiError.notFound("interview"))
           const data: LiveSocketData = {
             interviewId: id,
+            base: {
+              status: interview.value.status,
+              questionCount: String(interview.value.questions.length)
+            },
             sender: new SocketSender(nextId++, {
               softBytes: settings.softBackpressureBytes,
               maxHeld: settings.maxHeldMessages,
@@ -87,7 +93,7 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
             )
           )
           const fields = yield* live.hgetall(liveKey(s.interviewId)).pipe(Effect.orElseSucceed(() => ({})))
-          s.sender.send({ _tag: "live", interviewId: s.interviewId, fields }, true)
+          s.sender.send({ _tag: "live", interviewId: s.interviewId, fields: { ...s.base, ...fields } }, true)
           ready = true
           for (const message of early.splice(0)) s.sender.sendText(message, false)
           yield* Fiber.join(events)
@@ -129,10 +135,11 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
       }, 1000)
 
       yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
+        Effect.suspend(() => {
           accepting = false
           clearInterval(sweep)
           for (const s of sockets) s.sender.close(CloseCodes.goingAway, "server is shutting down")
+          return awaitClosed(() => sockets.size)
         })
       )
       return { open: () => sockets.size }

@@ -1,10 +1,9 @@
 /**
  * WebSocket upgrades decided by an asynchronous check (token, database), the uWS way: everything needed is copied
- * out of the request synchronously, `onAborted` is registered before any waiting, and the late upgrade (or the
- * HTTP refusal, as `{error: {code, message}}` with its status) is corked. A refused request never becomes a
- * socket.
+ * out of the request synchronously, `onAborted` is registered before any waiting, and the late HTTP refusal (as
+ * `{error: {code, message}}` with its status) is corked. A refused request never becomes a socket.
  */
-import { Cause, type Effect, Exit, Fiber, Option } from "effect"
+import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import type uWS from "uWebSockets.js"
 import { ApiError, errorJson, statusLine } from "./ApiError.ts"
 
@@ -70,10 +69,20 @@ export const upgradeAfter = <D>(
       return
     }
     if (Exit.isSuccess(exit)) {
-      res.cork(() => res.upgrade(exit.value, key, protocol, extensions, context))
+      // Not corked, unlike every other late write: with uWS 20.51 a corked asynchronous upgrade can close the new
+      // socket right after `open` (uNetworking/uWebSockets#1928, fixed upstream by #1929). uWS.js prints a cork
+      // warning for it instead, which is harmless.
+      res.upgrade(exit.value, key, protocol, extensions, context)
       return
     }
     const failure = Cause.findErrorOption(exit.cause)
     refuse(res, Option.isSome(failure) && failure.value instanceof ApiError ? failure.value : ApiError.internal())
   })
 }
+
+/** Waits (at most `timeoutMs`) until `open()` sockets are left: closing handshakes take a round trip. */
+export const awaitClosed = (open: () => number, timeoutMs = 2_000): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    while (open() > 0 && Date.now() < deadline) yield* Effect.sleep(10)
+  })

@@ -33,6 +33,8 @@ export interface LiveSinkStats {
 
 export interface LiveSinkShape {
   readonly publish: (interviewId: string, events: ReadonlyArray<ScoreEvent>) => void
+  /** Merges fields into the live hash without an event (a session announcing where it stands when it starts). */
+  readonly setFields: (interviewId: string, fields: Record<string, string | number>) => void
   readonly stats: () => LiveSinkStats
 }
 
@@ -131,14 +133,28 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
     })
     yield* Effect.forkScoped(loop)
 
+    const fieldsOf = (interviewId: string) => {
+      let f = fields.get(interviewId)
+      if (f === undefined) {
+        f = {}
+        fields.set(interviewId, f)
+      }
+      return f
+    }
+    const wakeUp = () => {
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+
     const service: LiveSinkShape = {
+      setFields: (interviewId, update) => {
+        Object.assign(fieldsOf(interviewId), update)
+        wakeUp()
+      },
       publish: (interviewId, events) => {
         if (events.length === 0) return
-        let f = fields.get(interviewId)
-        if (f === undefined) {
-          f = {}
-          fields.set(interviewId, f)
-        }
+        const f = fieldsOf(interviewId)
         for (const event of events) {
           liveFields(event, f)
           if (Date.now() < pausedUntil) counts.dropped++
@@ -149,9 +165,7 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
           queue.splice(0, excess)
           counts.dropped += excess
         }
-        const w = wake
-        wake = undefined
-        w?.()
+        wakeUp()
       },
       stats: () => ({ ...counts, paused: Date.now() < pausedUntil })
     }

@@ -88,6 +88,7 @@ const harness = (overrides: Partial<SessionSettings> = {}) => {
     pool,
     writes,
     live: {
+      setFields: () => {},
       publish: (_: string, events: ReadonlyArray<{ _tag: string }>) =>
         void published.push(...events.map((e) => e._tag)),
       stats: () => ({ published: 0, dropped: 0, paused: false })
