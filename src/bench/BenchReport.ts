@@ -219,6 +219,30 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
       note: "stage times are wall clock inside a worker (a batched call is shared out per frame); engine CPU counts every thread"
     })
   }
+  const timeline = (r.saturate ?? r.load ?? r.findMax?.steps.at(-1))?.series ?? []
+  if (timeline.length > 0) {
+    const every = Math.max(1, Math.ceil(timeline.length / 12))
+    out.push({
+      title: `Over time: ${(r.saturate ?? r.load ?? r.findMax?.steps.at(-1))!.name} (from /metrics, once a second)`,
+      table: [
+        ["t s", "candidates", "analysed/s", "p99 ms", "engine cores", "RSS MB", "queue", "batch", "generator cores"],
+        ...timeline
+          .filter((_, i) => i % every === 0)
+          .map((p) => [
+            f(p.t, 0),
+            String(p.sessions),
+            f(p.analysedFps),
+            f(p.p99Ms),
+            f(p.engineCpuCores, 2),
+            f(p.engineRssMB, 0),
+            f(p.queueDepth, 0),
+            f(p.meanBatch, 2),
+            f(p.generatorCpuCores, 2)
+          ])
+      ],
+      note: "analysed/s and p99 over the 2 s ending a second before each sample; the full series is in the JSON output"
+    })
+  }
   const e = r.efficiency
   if (e?.projectedFramesPerSecond !== undefined) {
     const fps = r.options.fps
