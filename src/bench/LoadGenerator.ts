@@ -212,7 +212,12 @@ export class LoadGenerator {
 
   /** Closes every candidate (optionally finishing its interview) and the worker threads. */
   async stop(finish = false): Promise<void> {
-    await Promise.all(this.workers.map((w) => this.request(w, { _tag: "Stop", finish }, "Stopped")))
+    // A worker that died or hangs must not hold the run: it is terminated after a grace period either way.
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, 15_000).unref())
+    await Promise.race([
+      Promise.all(this.workers.map((w) => this.request(w, { _tag: "Stop", finish }, "Stopped"))),
+      grace
+    ])
     await Promise.all(this.workers.map((w) => w.terminate()))
   }
 }
