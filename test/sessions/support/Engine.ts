@@ -2,7 +2,7 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import * as SessionConfig from "../../../src/actors/SessionConfig.ts"
 import { AppConfig } from "../../../src/config.ts"
-import { HttpServer } from "../../../src/http/Server.ts"
+import { HttpServer, type ServerOptions } from "../../../src/http/Server.ts"
 import { serverLayer } from "../../../src/main.ts"
 import { seedDemo } from "../../../src/Seed.ts"
 import { quiet } from "../../support/TestServer.ts"
@@ -22,13 +22,17 @@ export const testSessionSettings: Partial<SessionConfig.SessionSettings> = {
   writeBehind: { ...SessionConfig.defaultSessionSettings.writeBehind, flushIntervalMs: 200, shutdownTimeoutMs: 10_000 }
 }
 
+/** How the engine is put together; tests with outages compose `httpLayer` and `liveLayer` themselves. */
+export type Compose = (options: ServerOptions) => Layer.Layer<any, any, any>
+
 export const startEngine = async (
   env: Record<string, string>,
   overrides: Partial<SessionConfig.SessionSettings> = {},
-  wrap: (layer: ReturnType<typeof serverLayer>) => Layer.Layer<any, any, any> = (l) => l
+  wrap: (layer: Layer.Layer<any, any, any>) => Layer.Layer<any, any, any> = (l) => l,
+  compose: Compose = serverLayer
 ): Promise<Engine> => {
   const scope = await Effect.runPromise(Scope.make())
-  const layer = wrap(serverLayer({ port: 0, host: "127.0.0.1" })).pipe(
+  const layer = wrap(compose({ port: 0, host: "127.0.0.1" })).pipe(
     Layer.provide(SessionConfig.layer({ ...testSessionSettings, ...overrides })),
     Layer.provideMerge(
       AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", TOKEN_SECRET: "s".repeat(40), ...env })

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Stream } from "effect"
+import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
+import { liveChannel, liveKey, make } from "../../src/pipeline/LiveSink.ts"
+import { LiveStoreError, makeMemory } from "../../src/store/LiveStore.ts"
+
+const started = (seq: number): ScoreEvent => ({
+  _tag: "questionStarted",
+  interviewId: "i1",
+  seq,
+  at: seq,
+  questionId: "q",
+  index: seq
+})
+
+describe("LiveSink", () => {
+  it.live("keeps the live hash current and publishes events; pauses while the store is unreachable", () =>
+    Effect.gen(function* () {
+      const memory = makeMemory()
+      let down = false
+      const fail = (operation: string) => Effect.fail(new LiveStoreError({ operation, message: "down" }))
+      const store = {
+        ...memory,
+        hset: (k: string, f: Record<string, string | number>) => (down ? fail("hset") : memory.hset(k, f)),
+        expire: (k: string, s: number) => (down ? fail("expire") : memory.expire(k, s)),
+        publish: (c: string, m: string) => (down ? fail("publish") : memory.publish(c, m))
+      }
+      const received: Array<string> = []
+      yield* Effect.forkScoped(
+        Stream.runForEach(memory.subscribe(liveChannel("i1")), (m) => Effect.sync(() => received.push(m)))
+      )
+      const sink = yield* make(store, { ttlSeconds: 60, maxQueuedEvents: 100, pauseMs: 100 })
+      yield* Effect.sleep(20)
+      sink.publish("i1", [started(1)])
+      yield* Effect.sleep(50)
+      expect(received.length).toBe(1)
+      down = true
+      sink.publish("i1", [started(2)])
+      yield* Effect.sleep(50)
+      sink.publish("i1", [started(3)])
+      yield* Effect.sleep(300)
+      expect(received.length).toBe(1)
+      expect(sink.stats().dropped).toBeGreaterThanOrEqual(2)
+      down = false
+      yield* Effect.sleep(250)
+      sink.publish("i1", [started(4)])
+      yield* Effect.sleep(100)
+      expect(received.map((m) => JSON.parse(m).seq)).toEqual([1, 4])
+      expect(yield* memory.hgetall(liveKey("i1"))).toMatchObject({ questionIndex: "4", eventSeq: "4" })
+    })
+  )
+})
