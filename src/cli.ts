@@ -23,7 +23,8 @@ Commands:
   analyze <image|dir>... [--json] [--heatmap out.png] [--no-affect]
                                 faces, eye aspect ratio, blinks and emotions per image
   bench [--sessions N] [--fps F] [--duration S] [--url U] [--json FILE]
-                                load test with simulated candidates
+        [--find-max] [--compare] [--peer] [--idle N] [--smoke] [--results DIR]
+                                load test with simulated candidates (candor bench --help)
   migrate                       apply database migrations
   seed [--json]                 create a demo tenant, API key, interview and candidate token
   backup [--out FILE]           export every table as SQL (pg_dump plain format, data only)
@@ -266,7 +267,7 @@ const verbs: Record<string, (args: ReadonlyArray<string>) => Promise<number>> = 
   seed,
   models: lazy(async () => (await import("./inference/ModelBuilder.ts")).modelsCommand, "models"),
   analyze: lazy(async () => (await import("./inference/Analyze.ts")).analyzeCommand, "analyze"),
-  bench: notYet("bench"),
+  bench: lazy(async () => (await import("./bench/BenchCommand.ts")).benchCommand, "bench"),
   backup: backupCommand,
   help: async () => {
     console.log(usage)

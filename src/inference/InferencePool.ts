@@ -126,6 +126,8 @@ export const make = (
       testHooks: options.crashSessionKeyForTests !== undefined
     }
     const metrics = new PoolMetrics()
+    // Set once the batcher exists; the pool's release waits on it.
+    let inFlight = () => 0
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const pool = new Piscina<WorkerTask, WorkerResult>({
@@ -133,6 +135,8 @@ export const make = (
           minThreads: options.workers,
           maxThreads: options.workers,
           idleTimeout: Number.POSITIVE_INFINITY,
+          // On close, running tasks finish: terminating a worker inside an ONNX run aborts the whole process.
+          closeTimeout: 10_000,
           workerData: settings
         })
         // A worker dying between tasks is reported here; Piscina replaces it. Without a listener it would throw.
@@ -141,7 +145,15 @@ export const make = (
         })
         return pool
       }),
-      (pool) => Effect.promise(() => pool.destroy())
+      (pool) =>
+        Effect.promise(async () => {
+          // In-flight batches finish first (the batcher is already closed to new frames), then every worker frees its
+          // ONNX sessions, then the threads stop: stopping a thread that still owns a session aborts the process.
+          const deadline = Date.now() + 10_000
+          while (inFlight() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+          await Promise.allSettled(Array.from({ length: options.workers }, () => pool.run({ _tag: "Release" })))
+          await pool.destroy()
+        })
     )
     yield* Effect.tryPromise({
       try: () => Promise.all(Array.from({ length: options.workers }, () => pool.run({ _tag: "Warmup" }))),
@@ -235,6 +247,7 @@ export const make = (
       },
       (size) => metrics.batchSize.observe(size)
     )
+    inFlight = () => batcher.inFlightBatches
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => batcher.close(() => Effect.fail(new InferenceFailed({ message: "inference pool closed" }))))
     )

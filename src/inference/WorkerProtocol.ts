@@ -44,6 +44,8 @@ export type WorkerTask =
   | { readonly _tag: "Analyze"; readonly bytes: ArrayBuffer; readonly frames: ReadonlyArray<FrameJob> }
   /** Runs every model once so the first real frame does not pay for lazy allocations. */
   | { readonly _tag: "Warmup" }
+  /** Frees the worker's ONNX sessions before it is stopped (a session torn down with its thread aborts the process). */
+  | { readonly _tag: "Release" }
 
 export type RejectReason = "Undecodable" | "TooLarge"
 

@@ -24,6 +24,8 @@ const warmup = async (p: Pipeline): Promise<void> => {
   await p.models.emotion(p.emotionInput.take(1).fill(0), 1)
 }
 
+let released = false
+
 export default async function run(task: WorkerTask): Promise<WorkerResult> {
   try {
     const p = await pipeline
@@ -31,6 +33,16 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
       await warmup(p)
       return { _tag: "Done", frames: [] }
     }
+    if (task._tag === "Release") {
+      if (!released) {
+        released = true
+        await p.models.release()
+      }
+      // Hold this worker a moment so the other Release tasks reach the other workers.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      return { _tag: "Done", frames: [] }
+    }
+    if (released) return { _tag: "Failed", message: "inference worker is shutting down" }
     return { _tag: "Done", frames: await analyzeFrames(p, task.bytes, task.frames) }
   } catch (error) {
     return { _tag: "Failed", message: error instanceof Error ? error.message : String(error) }
