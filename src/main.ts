@@ -98,11 +98,6 @@ export const httpLayer = (options: ServerOptions = {}) =>
     Layer.provideMerge(lockLayer)
   )
 
-/**
- * Live interview sessions: candidate and recruiter WebSockets, one actor per interview, the inference pool and
- * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
- * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
- */
 /** The pool's queue depth, batch sizes and per-stage times on `/metrics`. */
 const poolMetricsLayer = Layer.effectDiscard(
   Effect.gen(function* () {
@@ -115,6 +110,11 @@ const poolMetricsLayer = Layer.effectDiscard(
   })
 )
 
+/**
+ * Live interview sessions: candidate and recruiter WebSockets, one actor per interview, the inference pool and
+ * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
+ * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
+ */
 export const liveLayer = Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, poolMetricsLayer).pipe(
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
