@@ -26,6 +26,9 @@ const workers = flag("workers", 2)
 const clients = flag("clients", 16)
 const seconds = flag("seconds", 5)
 const warmupSeconds = 1
+/** `--rows 2,3`: only these rows (0-based), in this order, repeats allowed. */
+const rowsArg = process.argv.indexOf("--rows")
+const only = rowsArg >= 0 ? process.argv[rowsArg + 1]!.split(",").map(Number) : undefined
 
 /** One face, 640×480: the right-hand side of a demo photo from @vladmandic/face-api (read in place). */
 const demo = join(dirname(createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json")), "demo")
@@ -40,7 +43,7 @@ interface Row {
   readonly options: Partial<InferencePoolOptions>
 }
 
-const rows: ReadonlyArray<Row> = process.argv.includes("--sweep")
+const all: ReadonlyArray<Row> = process.argv.includes("--sweep")
   ? [1, 4, 8, 16].flatMap((maxBatch) =>
       [0, 2, 5].map((maxDelayMs) => ({
         name: `batch ${maxBatch}, delay ${maxDelayMs} ms`,
@@ -48,11 +51,15 @@ const rows: ReadonlyArray<Row> = process.argv.includes("--sweep")
       }))
     )
   : [
-      { name: "detect every frame, no batching", options: { detectEvery: 1, maxBatch: 1 } },
-      { name: "detect every frame, batching", options: { detectEvery: 1 } },
-      { name: "tracking (detect every 10), no batching", options: { detectEvery: 10, maxBatch: 1 } },
-      { name: "tracking (detect every 10), batching", options: { detectEvery: 10 } }
+      { name: "detect every frame, no batching", options: { detectEvery: 1, emotionEvery: 1, maxBatch: 1 } },
+      { name: "detect every frame, batching", options: { detectEvery: 1, emotionEvery: 1 } },
+      { name: "detect every 10, emotion every frame", options: { detectEvery: 10, emotionEvery: 1 } },
+      { name: "detect every 10, emotion every 5", options: { detectEvery: 10, emotionEvery: 5 } },
+      { name: "detect every 30, emotion every 5", options: { detectEvery: 30, emotionEvery: 5 } },
+      { name: "defaults", options: {} }
     ]
+// Repeating rows (`--rows 2,3,2,3`) interleaves settings, so drifting load on a shared machine hits both alike.
+const rows = only === undefined ? all : only.map((i) => all[i]!)
 
 const delta = (a: HistogramSnapshot, b: HistogramSnapshot) => ({ sum: b.sum - a.sum, count: b.count - a.count })
 const mean = (h: { sum: number; count: number }) => (h.count > 0 ? h.sum / h.count : 0)

@@ -32,6 +32,11 @@ export const Face = Schema.Struct({
   eyesClosed: Schema.Boolean,
   /** null when affect analysis is off for the frame. */
   emotion: Schema.NullOr(EmotionScores),
+  /**
+   * true: `emotion` was measured on an earlier frame of this tracked face and carried over (the emotion model
+   * runs on a tracked face only every few frames); absent when it was measured on this frame.
+   */
+  emotionCarried: Schema.optionalKey(Schema.Boolean),
   /** Subject's right eye, left eye, nose tip, mouth centre, right and left face edge, in source pixels. */
   keypoints: Schema.optionalKey(Schema.Array(Point))
 })

@@ -1,4 +1,11 @@
+import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import { type FaceRegion, regionIoU } from "./FaceRegion.ts"
+
+/** The emotion last measured on a tracked face and how many frames ago. */
+export interface TrackedEmotion {
+  readonly scores: EmotionScores
+  readonly age: number
+}
 
 /**
  * Per-session tracking state (MediaPipe's approach): the regions the face mesh found in the last frame and the
@@ -8,7 +15,16 @@ import { type FaceRegion, regionIoU } from "./FaceRegion.ts"
 export interface TrackState {
   readonly sinceDetect: number
   readonly faces: ReadonlyArray<FaceRegion>
+  /** Per entry of `faces`, its last measured emotion (null: none known); absent when affect is off. */
+  readonly emotions?: ReadonlyArray<TrackedEmotion | null>
 }
+
+/**
+ * Whether a tracked face needs the emotion model this frame: nothing is known of it yet, or `emotionEvery`
+ * frames have passed since it was measured (1 = every frame).
+ */
+export const emotionDue = (carried: TrackedEmotion | null, emotionEvery: number): boolean =>
+  carried === null || carried.age + 1 >= emotionEvery
 
 /** Regions overlapping more than this are the same face (MediaPipe's association threshold). */
 export const SAME_FACE_IOU = 0.5
@@ -58,8 +74,10 @@ export const dedupeFaces = <A extends { readonly region: FaceRegion; readonly sc
 export const nextTrackState = (
   previous: TrackState | null,
   detectorRan: boolean,
-  faces: ReadonlyArray<FaceRegion>
+  faces: ReadonlyArray<FaceRegion>,
+  emotions?: ReadonlyArray<TrackedEmotion | null>
 ): TrackState => ({
   sinceDetect: detectorRan || previous === null ? 0 : previous.sinceDetect + 1,
-  faces
+  faces,
+  ...(emotions === undefined ? {} : { emotions })
 })

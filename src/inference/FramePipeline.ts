@@ -3,7 +3,15 @@ import { makeAnchors } from "./Anchors.ts"
 import { eyeAspect } from "./EyeAspectRatio.ts"
 import { decodeDetections } from "./FaceDetector.ts"
 import { type FaceRegion, landmarkBox, letterbox, regionFromBox, regionFromLandmarks } from "./FaceRegion.ts"
-import { dedupeFaces, detectionDue, mergeRegions, nextTrackState, type TrackState } from "./FaceTracker.ts"
+import {
+  dedupeFaces,
+  detectionDue,
+  emotionDue,
+  mergeRegions,
+  nextTrackState,
+  type TrackedEmotion,
+  type TrackState
+} from "./FaceTracker.ts"
 import { heatmapPng } from "./Heatmap.ts"
 import { DecodeError, decodeImage, GrowableBuffer, grayFromCrop, type RgbImage, sampleRegion } from "./ImageOps.ts"
 import { Blazeface, EMOTIONS, EmotionNet, FaceMesh } from "./ModelSpec.ts"
@@ -43,7 +51,16 @@ interface MeshedFace {
   readonly gray: Float32Array | null
   readonly crop: Float32Array | null
   emotion: EmotionScores | null
+  /** Frames since `emotion` was measured: 0 when measured on this frame, more when carried from the track. */
+  readonly emotionAge: number
   camIndex: number
+}
+
+/** A region to run the mesh on; `from` is its index in the frame's tracking state, -1 for a new detection. */
+interface MeshItem {
+  readonly w: Work
+  readonly region: FaceRegion
+  readonly from: number
 }
 
 /** One decoded frame on its way through the stages. */
@@ -97,9 +114,13 @@ export const analyzeFrames = async (
   due.forEach((w, k) => {
     candidates.set(w, mergeRegions(candidates.get(w)!, detected[k]!, p.settings.maxFaces))
   })
+  // Tracked regions come first in a frame's candidates (mergeRegions keeps them in front).
   await mesh(
     p,
-    [...candidates].flatMap(([w, regions]) => regions.map((region) => ({ w, region })))
+    [...candidates].flatMap(([w, regions]) => {
+      const tracked = w.job.track?.faces.length ?? 0
+      return regions.map((region, k): MeshItem => ({ w, region, from: k < tracked ? k : -1 }))
+    })
   )
 
   // A tracked face the mesh no longer confirms may just have moved fast: look again now, not N frames later.
@@ -111,7 +132,7 @@ export const analyzeFrames = async (
       const kept = w.faces.map((f) => f.next)
       return mergeRegions(kept, again[k]!, p.settings.maxFaces)
         .slice(kept.length)
-        .map((region) => ({ w, region }))
+        .map((region): MeshItem => ({ w, region, from: -1 }))
     })
   )
   for (const w of work) w.faces = dedupeFaces(w.faces, p.settings.maxFaces)
@@ -161,7 +182,7 @@ const detect = async (p: Pipeline, frames: ReadonlyArray<Work>): Promise<Array<A
 }
 
 /** Runs the face mesh on all regions in one batch; faces it confirms are added to their frames. */
-const mesh = async (p: Pipeline, items: ReadonlyArray<{ w: Work; region: FaceRegion }>): Promise<void> => {
+const mesh = async (p: Pipeline, items: ReadonlyArray<MeshItem>): Promise<void> => {
   if (items.length === 0) return
   const t = now()
   const input = p.meshInput.take(items.length)
@@ -169,18 +190,23 @@ const mesh = async (p: Pipeline, items: ReadonlyArray<{ w: Work; region: FaceReg
     sampleRegion(w.image, region, MESH, input, k * MESH_ITEM, 1 / 255, 0)
   })
   const out = await p.models.mesh(input, items.length)
-  items.forEach(({ w, region }, k) => {
+  items.forEach(({ w, region, from }, k) => {
     const score = out.faceflag[k]!
     if (score < p.settings.minFaceScore) return
     const points = toImage(out.mesh.subarray(k * FaceMesh.meshValues, (k + 1) * FaceMesh.meshValues), region)
+    // A face the mesh confirms in its tracked region is the same face: its emotion may be carried over.
+    const carried: TrackedEmotion | null = w.job.affect && from >= 0 ? (w.job.track?.emotions?.[from] ?? null) : null
+    const measure = w.job.affect && (w.job.heatmap || emotionDue(carried, p.settings.emotionEvery))
     let gray: Float32Array | null = null
-    if (w.job.affect) {
+    if (measure) {
       gray = new Float32Array(GRAY_ITEM)
       grayFromCrop(input, k * MESH_ITEM, MESH, gray, 0, EmotionNet.inputSize)
     }
     const crop = w.job.heatmap ? input.slice(k * MESH_ITEM, (k + 1) * MESH_ITEM) : null
     const next = regionFromLandmarks(points, p.settings.rotate)
-    w.faces.push({ region, points, score, next, gray, crop, emotion: null, camIndex: -1 })
+    const emotion = measure || carried === null ? null : carried.scores
+    const emotionAge = measure || carried === null ? 0 : carried.age + 1
+    w.faces.push({ region, points, score, next, gray, crop, emotion, emotionAge, camIndex: -1 })
   })
   const share = (now() - t) / items.length
   for (const { w } of items) w.ms.mesh += share
@@ -266,6 +292,7 @@ const toFace = (p: Pipeline, w: Work, f: MeshedFace): Face => {
     ear: { left: round(ear.left, 1e4), right: round(ear.right, 1e4), mean: round(ear.mean, 1e4) },
     eyesClosed: ear.mean < p.settings.eyesClosedThreshold,
     emotion: f.emotion,
+    ...(f.emotionAge > 0 ? { emotionCarried: true } : {}),
     keypoints: KEYPOINTS.map(([a, b]): [number, number] => [
       px((f.points[a * 3]! + f.points[b * 3]!) / 2),
       px((f.points[a * 3 + 1]! + f.points[b * 3 + 1]!) / 2)
@@ -277,7 +304,12 @@ const finish = async (p: Pipeline, w: Work, cam: CamMaps | null): Promise<FrameO
   const track: TrackState = nextTrackState(
     w.job.track,
     w.detectorRan,
-    w.faces.map((f) => scaleRegion(f.next, w.scale))
+    w.faces.map((f) => scaleRegion(f.next, w.scale)),
+    w.job.affect
+      ? w.faces.map((f): TrackedEmotion | null =>
+          f.emotion === null ? null : { scores: f.emotion, age: f.emotionAge }
+        )
+      : undefined
   )
   const analysis: FrameAnalysis = {
     seq: w.job.seq,
@@ -295,7 +327,7 @@ const finish = async (p: Pipeline, w: Work, cam: CamMaps | null): Promise<FrameO
     detectorRan: w.detectorRan
   }
   const first = w.faces[0]
-  if (cam === null || first === undefined || first.crop === null || first.emotion === null) {
+  if (cam === null || first === undefined || first.crop === null || first.emotion === null || first.camIndex < 0) {
     return { _tag: "Analyzed", analysis, track }
   }
   const scores = first.emotion

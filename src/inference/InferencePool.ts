@@ -36,6 +36,11 @@ export interface InferencePoolOptions {
   readonly maxQueue: number
   /** Run the face detector at least every this many frames of a session (1 = every frame, tracking off). */
   readonly detectEvery: number
+  /**
+   * Measure a tracked face's emotion at least every this many frames and carry it in between (marked
+   * `emotionCarried`); 1 = every frame. The face mesh (eyes, blinks) still runs on every frame.
+   */
+  readonly emotionEvery: number
   readonly maxFaces: number
   /** Larger images are rejected (FrameRejected TooLarge) before decoding. */
   readonly maxPixels: number
@@ -62,6 +67,11 @@ export interface InferencePoolOptions {
  * per item is flat, but eight 192² float crops (3.5 MB) no longer stay in cache. Hand-offs to a worker cost
  * ≈ 0.1–0.4 ms, so batches of up to 4 are kept for overload, where they form by themselves (frames queue while
  * both workers are busy). Waiting for companions while a worker idles only adds latency: no delay.
+ *
+ * `emotionEvery` 5: at 5 fps one emotion reading per face per second, the granularity of the score windows. On the
+ * bench clips (12 single-face 640×480 clips × 40 frames, in process, batch 1, clips interleaved across settings)
+ * it cut CPU from 12.7 to 10.7 ms per frame (emotion stage 1.83 → 0.37 ms); landmarks, EAR and boxes are
+ * unchanged, and the carried top emotion equals a fresh reading on 93 % of frames (every 10: 89 %).
  */
 export const defaultOptions = (): InferencePoolOptions => ({
   modelsDir: DEFAULT_MODELS_DIR,
@@ -70,6 +80,7 @@ export const defaultOptions = (): InferencePoolOptions => ({
   maxDelayMs: 0,
   maxQueue: 256,
   detectEvery: 10,
+  emotionEvery: 5,
   maxFaces: 10,
   maxPixels: 4096 * 4096,
   eyesClosedThreshold: 0.2,
@@ -119,6 +130,7 @@ export const make = (
       maxSide: options.maxSide,
       maxFaces: options.maxFaces,
       detectEvery: options.detectEvery,
+      emotionEvery: options.emotionEvery,
       eyesClosedThreshold: options.eyesClosedThreshold,
       minDetectionScore: options.minDetectionScore,
       minFaceScore: options.minFaceScore,

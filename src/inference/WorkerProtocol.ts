@@ -15,6 +15,8 @@ export interface WorkerSettings {
   readonly maxFaces: number
   /** Run the detector at least every this many frames of a tracked session (1 = every frame). */
   readonly detectEvery: number
+  /** Measure a tracked face's emotion at least every this many frames, carrying it in between (1 = every frame). */
+  readonly emotionEvery: number
   readonly eyesClosedThreshold: number
   /** Detector probability below which a candidate is ignored. */
   readonly minDetectionScore: number

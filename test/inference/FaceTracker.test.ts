@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { cropToSource, type FaceRegion, regionFromBox, regionFromLandmarks } from "../../src/inference/FaceRegion.ts"
-import { dedupeFaces, detectionDue, mergeRegions, nextTrackState } from "../../src/inference/FaceTracker.ts"
+import { dedupeFaces, detectionDue, emotionDue, mergeRegions, nextTrackState } from "../../src/inference/FaceTracker.ts"
 
 const region = (cx: number, cy: number, size = 100): FaceRegion => ({ cx, cy, size, angle: 0 })
 
@@ -72,6 +72,16 @@ describe("FaceTracker", () => {
     const c = nextTrackState(b, false, b.faces)
     expect(c.sinceDetect).toBe(2)
     expect(nextTrackState(c, true, c.faces).sinceDetect).toBe(0)
+  })
+
+  it("measures emotion when none is known or every N frames", () => {
+    const scores = { angry: 0, disgust: 0, fear: 0, happy: 1, sad: 0, surprise: 0, neutral: 0 }
+    expect(emotionDue(null, 5)).toBe(true)
+    expect([0, 1, 2, 3, 4].map((age) => emotionDue({ scores, age }, 5))).toEqual([false, false, false, false, true])
+    expect(emotionDue({ scores, age: 0 }, 1)).toBe(true)
+    const state = nextTrackState(null, true, [region(0, 0)], [{ scores, age: 2 }])
+    expect(state.emotions).toEqual([{ scores, age: 2 }])
+    expect(nextTrackState(state, false, state.faces)).not.toHaveProperty("emotions")
   })
 
   it("keeps tracked regions over detections of the same face and adds new faces up to the cap", () => {

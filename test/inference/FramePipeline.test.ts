@@ -17,6 +17,7 @@ const settings: WorkerSettings = {
   maxSide: 1920,
   maxFaces: 10,
   detectEvery: 10,
+  emotionEvery: 1,
   eyesClosedThreshold: 0.2,
   minDetectionScore: 0.5,
   minFaceScore: 0.5,
@@ -136,6 +137,59 @@ describe("FramePipeline", () => {
     const { analysis, track } = analysed((await run(pipeline(), [{ bytes: await blankJpeg(), track: first.track }]))[0])
     expect(analysis.faces).toEqual([])
     expect(track.faces).toEqual([])
+  })
+
+  it("measures a tracked face's emotion every N frames and carries it in between, marked as carried", async () => {
+    const jpeg = await singleFaceJpeg()
+    const p = pipeline({ emotionEvery: 3 })
+    const first = analysed((await run(p, [{ bytes: jpeg }]))[0])
+    const measured = first.analysis.faces[0]!.emotion!
+    expect(first.analysis.faces[0]!.emotionCarried).toBeUndefined()
+    expect(first.track.emotions).toEqual([{ scores: measured, age: 0 }])
+    let track = first.track
+    const pattern: Array<boolean> = []
+    for (let i = 0; i < 6; i++) {
+      const next = analysed((await run(p, [{ bytes: jpeg, track }]))[0])
+      const face = next.analysis.faces[0]!
+      pattern.push(face.emotionCarried === true)
+      if (face.emotionCarried === true) {
+        expect(next.analysis.timings.emotionMs).toBe(0)
+        expect(face.emotion).toEqual(track.emotions![0]!.scores)
+      } else {
+        expect(next.analysis.timings.emotionMs).toBeGreaterThan(0)
+      }
+      expect(face.emotion!.happy).toBeGreaterThan(0.5)
+      expect(Schema.is(FrameAnalysis)(next.analysis)).toBe(true)
+      track = next.track
+    }
+    expect(pattern).toEqual([true, true, false, true, true, false])
+
+    // A heat-map needs this frame's activation maps: the emotion is measured, not carried.
+    const withMap = analysed((await run(p, [{ bytes: jpeg, track: first.track, heatmap: true }]))[0])
+    expect(withMap.analysis.faces[0]!.emotionCarried).toBeUndefined()
+    expect(withMap.analysis.heatmap).toBeDefined()
+    // Affect off drops what was carried; turning it on again measures afresh.
+    const off = analysed((await run(p, [{ bytes: jpeg, track: first.track, affect: false }]))[0])
+    expect(off.analysis.faces[0]!.emotion).toBeNull()
+    expect(off.track.emotions).toBeUndefined()
+    const on = analysed((await run(p, [{ bytes: jpeg, track: off.track }]))[0])
+    expect(on.analysis.faces[0]!.emotionCarried).toBeUndefined()
+    expect(on.analysis.timings.emotionMs).toBeGreaterThan(0)
+  })
+
+  it("does not carry an emotion onto a face the detector found anew", async () => {
+    const jpeg = await singleFaceJpeg()
+    const first = analysed((await run(pipeline({ emotionEvery: 5 }), [{ bytes: jpeg }]))[0])
+    // The tracked region misses the face: the detector finds it again, so its emotion is measured.
+    const stale: TrackState = {
+      sinceDetect: 0,
+      faces: [{ cx: 60, cy: 400, size: 100, angle: 0 }],
+      emotions: first.track.emotions!
+    }
+    const { analysis } = analysed((await run(pipeline({ emotionEvery: 5 }), [{ bytes: jpeg, track: stale }]))[0])
+    expect(analysis.faces).toHaveLength(1)
+    expect(analysis.faces[0]!.emotionCarried).toBeUndefined()
+    expect(analysis.timings.emotionMs).toBeGreaterThan(0)
   })
 
   it("skips the emotion model entirely when affect is off", async () => {
