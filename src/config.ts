@@ -38,6 +38,20 @@ export interface AppSettings {
   readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error" | "None"
   /** Print (and create on first start) a demo tenant key on embedded defaults. */
   readonly demo: boolean
+  /** Inference pool knobs; unset ones keep the pool's measured defaults. */
+  readonly inference: InferenceSettings
+  /** Frames per second one candidate socket may send; unset keeps the session default (15). */
+  readonly candidateMaxFps: number | undefined
+}
+
+export interface InferenceSettings {
+  readonly workers?: number
+  readonly maxBatch?: number
+  readonly maxDelayMs?: number
+  readonly maxQueue?: number
+  readonly detectEvery?: number
+  readonly maxFaces?: number
+  readonly maxPixels?: number
 }
 
 /** One row of the configuration reference: the README table is generated from this list. */
@@ -81,6 +95,18 @@ export const settingsDocs: ReadonlyArray<SettingDoc> = [
   { name: "MAX_BODY_BYTES", default: "1048576", description: "Largest accepted HTTP request body." },
   { name: "REQUEST_TIMEOUT_SECONDS", default: "30", description: "Time a client has to send a request body." },
   { name: "LOG_LEVEL", default: "Info", description: "Trace, Debug, Info, Warn, Error or None." },
+  { name: "INFERENCE_WORKERS", default: "one per core", description: "Inference worker threads." },
+  { name: "INFERENCE_MAX_BATCH", default: "4", description: "Most frames in one worker task." },
+  { name: "INFERENCE_MAX_DELAY_MS", default: "0", description: "Longest a frame waits for companions in a batch." },
+  { name: "INFERENCE_MAX_QUEUE", default: "256", description: "Frames queued before the pool refuses more." },
+  {
+    name: "DETECT_EVERY",
+    default: "10",
+    description: "Run the face detector at least every N frames (1 = tracking off)."
+  },
+  { name: "MAX_FACES", default: "10", description: "Faces analysed per frame." },
+  { name: "MAX_IMAGE_PIXELS", default: "16777216", description: "Larger images are refused before decoding." },
+  { name: "CANDIDATE_MAX_FPS", default: "15", description: "Frames per second one candidate socket may send." },
   {
     name: "CANDOR_DEMO",
     default: "true on embedded defaults",
@@ -110,6 +136,17 @@ const positiveInt = (name: string, fallback: number) =>
   Config.Int(name).pipe(
     Config.withDefault(fallback),
     Config.mapEffect((n) => (n > 0 ? Effect.succeed(n) : invalid(name, `expected a positive integer, got ${n}`)))
+  )
+
+const optionalPositiveInt = (name: string, min = 1) =>
+  Config.Int(name).pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined),
+    Config.mapEffect((n) =>
+      n === undefined || n >= min
+        ? Effect.succeed(n)
+        : invalid(name, `expected an integer of at least ${min}, got ${n}`)
+    )
   )
 
 const urlWithScheme = (name: string, schemes: ReadonlyArray<string>) =>
@@ -157,7 +194,15 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   logLevel: Config.Literals(["Trace", "Debug", "Info", "Warn", "Error", "None"], "LOG_LEVEL").pipe(
     Config.withDefault("Info" as const)
   ),
-  demo: Config.Boolean("CANDOR_DEMO").pipe(Config.option, Config.map(Option.getOrUndefined))
+  demo: Config.Boolean("CANDOR_DEMO").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  workers: optionalPositiveInt("INFERENCE_WORKERS"),
+  maxBatch: optionalPositiveInt("INFERENCE_MAX_BATCH"),
+  maxDelayMs: optionalPositiveInt("INFERENCE_MAX_DELAY_MS", 0),
+  maxQueue: optionalPositiveInt("INFERENCE_MAX_QUEUE"),
+  detectEvery: optionalPositiveInt("DETECT_EVERY"),
+  maxFaces: optionalPositiveInt("MAX_FACES"),
+  maxPixels: optionalPositiveInt("MAX_IMAGE_PIXELS"),
+  candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS")
 }).pipe(
   Config.map((raw): AppSettings => {
     const dataDir = Path.resolve(raw.dataDir)
@@ -190,7 +235,19 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       maxBodyBytes: raw.maxBodyBytes,
       requestTimeoutSeconds: raw.requestTimeoutSeconds,
       logLevel: raw.logLevel,
-      demo: raw.demo ?? embedded
+      demo: raw.demo ?? embedded,
+      inference: Object.fromEntries(
+        Object.entries({
+          workers: raw.workers,
+          maxBatch: raw.maxBatch,
+          maxDelayMs: raw.maxDelayMs,
+          maxQueue: raw.maxQueue,
+          detectEvery: raw.detectEvery,
+          maxFaces: raw.maxFaces,
+          maxPixels: raw.maxPixels
+        }).filter(([, v]) => v !== undefined)
+      ) as InferenceSettings,
+      candidateMaxFps: raw.candidateMaxFps
     }
   })
 )

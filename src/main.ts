@@ -4,7 +4,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
-import { SessionConfig } from "./actors/SessionConfig.ts"
+import { SessionConfig, layer as SessionConfigLayer } from "./actors/SessionConfig.ts"
 import { SessionRegistry } from "./actors/SessionRegistry.ts"
 import { AppConfig } from "./config.ts"
 import { CandidateSocket } from "./http/CandidateSocket.ts"
@@ -133,8 +133,23 @@ export const liveLayer = Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer,
   )
 )
 
+/** Session settings from the environment (`INFERENCE_*`, `DETECT_EVERY`, `CANDIDATE_MAX_FPS`, …) over the defaults. */
+const sessionConfigLayer = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    // Settings provided from outside (tests, benchmarks) stay; variables that are set replace theirs.
+    const base = yield* SessionConfig
+    return SessionConfigLayer({
+      ...base,
+      ...(config.candidateMaxFps === undefined ? {} : { maxFps: config.candidateMaxFps }),
+      pool: { ...base.pool, ...config.inference }
+    })
+  })
+)
+
 /** The engine: HTTP server with every route and service, and live sessions. Requires `AppConfig`. */
-export const serverLayer = (options: ServerOptions = {}) => liveLayer.pipe(Layer.provideMerge(httpLayer(options)))
+export const serverLayer = (options: ServerOptions = {}) =>
+  liveLayer.pipe(Layer.provideMerge(sessionConfigLayer), Layer.provideMerge(httpLayer(options)))
 
 /** Startup chores once the server listens: record its URL in the lock, and create the demo tenant on first start. */
 export const announce = Layer.effectDiscard(

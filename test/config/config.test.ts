@@ -28,6 +28,19 @@ describe("configuration", () => {
     expect(s.s3).toBeUndefined()
     expect(s.pgliteDir.endsWith(".candor/pg")).toBe(true)
     expect(s.demo).toBe(true)
+    expect(s.inference).toEqual({})
+    expect(s.candidateMaxFps).toBeUndefined()
+  })
+
+  it("passes only the inference settings that are set", async () => {
+    const s = await settings({
+      INFERENCE_WORKERS: "3",
+      DETECT_EVERY: "1",
+      INFERENCE_MAX_DELAY_MS: "0",
+      CANDIDATE_MAX_FPS: "5"
+    })
+    expect(s.inference).toEqual({ workers: 3, detectEvery: 1, maxDelayMs: 0 })
+    expect(s.candidateMaxFps).toBe(5)
   })
 
   it("stops with a message naming the variable and what it expects", async () => {
@@ -39,6 +52,8 @@ describe("configuration", () => {
     expect(await failure({ MAX_BODY_BYTES: "0" })).toMatch(/MAX_BODY_BYTES: expected a positive integer/)
     expect(await failure({ LOG_LEVEL: "loud" })).toContain("LOG_LEVEL")
     expect(await failure({ S3_FORCE_PATH_STYLE: "maybe" })).toContain("S3_FORCE_PATH_STYLE")
+    expect(await failure({ DETECT_EVERY: "0" })).toMatch(/DETECT_EVERY: expected an integer of at least 1/)
+    expect(await failure({ INFERENCE_WORKERS: "two" })).toContain("INFERENCE_WORKERS")
   })
 
   it("keeps secrets out of logs", async () => {

@@ -40,7 +40,7 @@ for (const backend of backends()) {
     }
 
     beforeAll(async () => {
-      server = await startServer({ ...(await backend.env()), TOKEN_SECRET: "x".repeat(40) })
+      server = await startServer({ ...(await backend.env()), TOKEN_SECRET: "x".repeat(40), INFERENCE_WORKERS: "1" })
       key = (await server.seed()).apiKey
       const other = await server.seed()
       otherKey = other.apiKey
@@ -177,6 +177,9 @@ for (const backend of backends()) {
       const metrics = await (await call("/metrics", { key: null })).text()
       expect(metrics).toMatch(/http_requests_total\{route="POST \/v1\/interviews",status="201"\} \d+/)
       expect(metrics).toContain("process_resident_memory_bytes")
+      // Pool settings from the environment reach the pool; its queue and batches are exported.
+      expect(metrics).toMatch(/^candor_pool_workers 1$/m)
+      expect(metrics).toMatch(/^candor_pool_queue_depth \d+$/m)
     })
 
     it("publishes an OpenAPI 3.1 document that validates and documents every public route", async () => {
