@@ -5,10 +5,9 @@
  * samples one by one is what lets scoring resume after a crash without paying for the finished samples again.
  */
 import type { AnswerScore } from "../../schemas/AnswerScore.ts"
-import { criterionScore, modelConfidence, overallOf } from "./internal/aggregate.ts"
+import { criterionScore, flagReason, modelConfidence, overallOf } from "./internal/aggregate.ts"
 
 /** Samples whose ratings of one criterion differ by this much or more get the criterion flagged. */
-const disagreementFlagAt = 2
 
 /**
  * The answer's score from its sample rows (in sample order), `requested` being how many were asked for. A single
@@ -20,22 +19,16 @@ export const combineSamples = (samples: ReadonlyArray<AnswerScore>, requested: n
   if (first.scorer === "offline-heuristic") return first
   const criteria = first.criteria.map((criterion) => {
     const grades = samples.map((s) => s.criteria.find((c) => c.criterionId === criterion.criterionId) ?? criterion)
-    const reasons: Array<string> = []
     // A single-sample grading flags a criterion only for quotes that were not in the answer.
     const invented = grades.filter((g) => g.flagged !== undefined).length
-    if (invented > 0) {
-      reasons.push(
-        `quoted evidence not found in the answer in ${invented} of ${samples.length} samples (after one retry); those quotes were dropped`
-      )
-    }
-    const scores = grades.map((g) => g.score)
-    const low = Math.min(...scores)
-    const high = Math.max(...scores)
-    if (high - low >= disagreementFlagAt) reasons.push(`samples disagree (ratings from ${low} to ${high})`)
     return criterionScore(
       { id: criterion.criterionId, name: criterion.name, weight: criterion.weight },
       grades.map((g) => ({ score: g.score, evidence: g.evidence, rationale: g.rationale })),
-      reasons.length === 0 ? undefined : reasons.join("; ")
+      flagReason(
+        invented,
+        samples.length,
+        grades.map((g) => g.score)
+      )
     )
   })
   const samplesRequested = Math.max(requested, samples.length)

@@ -19,13 +19,12 @@ import { ModelOutputInvalid, type OpenAiCallError } from "./AnswerErrors.ts"
 import { type AnswersConfig, maxSamples } from "./AnswersConfig.ts"
 import { rubricFor } from "./DefaultRubric.ts"
 import { makeEvidenceChecker } from "./Evidence.ts"
-import { criterionScore, modelConfidence, overallOf, type SampleGrade } from "./internal/aggregate.ts"
+import { criterionScore, flagReason, modelConfidence, overallOf, type SampleGrade } from "./internal/aggregate.ts"
 import { type GradingFormat, gradingFormat, type ModelGrading } from "./ModelGrading.ts"
 import type { OpenAiKeyPoolShape } from "./OpenAiKeyPool.ts"
 import * as prompt from "./prompts/v1.ts"
 
 /** Samples whose ratings of one criterion differ by this much or more get the criterion flagged. */
-const disagreementFlagAt = 2
 
 export interface OpenAiScoringInput {
   readonly answerId: string
@@ -140,18 +139,16 @@ export const makeOpenAiScorer = (pool: OpenAiKeyPoolShape, settings: Settings) =
 
       const criteria: Array<CriterionScore> = rubric.criteria.map((criterion) => {
         const grades = samples.map((s) => s.grades[criterion.id]!)
-        const reasons: Array<string> = []
         const invented = samples.filter((s) => s.unverified[criterion.id] !== undefined).length
-        if (invented > 0) {
-          reasons.push(
-            `quoted evidence not found in the answer in ${invented} of ${samples.length} samples (after one retry); those quotes were dropped`
+        return criterionScore(
+          criterion,
+          grades,
+          flagReason(
+            invented,
+            samples.length,
+            grades.map((g) => g.score)
           )
-        }
-        const scores = grades.map((g) => g.score)
-        const low = Math.min(...scores)
-        const high = Math.max(...scores)
-        if (high - low >= disagreementFlagAt) reasons.push(`samples disagree (ratings from ${low} to ${high})`)
-        return criterionScore(criterion, grades, reasons.length === 0 ? undefined : reasons.join("; "))
+        )
       })
 
       return {

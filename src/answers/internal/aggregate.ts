@@ -70,3 +70,23 @@ export const modelConfidence = (
   const single = obtained === 1 ? 0.7 : 1
   return round(Math.min(0.95, agreement * (1 - 0.5 * flaggedShare) * (0.5 + 0.5 * sampleShare) * single), 2)
 }
+
+/** Ratings this far apart across samples flag the criterion for a person to look at. */
+export const disagreementFlagAt = 2
+
+/**
+ * Why a criterion is flagged, if it is: quotes that were not in the answer (dropped after one retry) in some
+ * samples, or samples that disagree.
+ */
+export const flagReason = (invented: number, samples: number, scores: ReadonlyArray<number>): string | undefined => {
+  const reasons: Array<string> = []
+  if (invented > 0) {
+    reasons.push(
+      `quoted evidence not found in the answer in ${invented} of ${samples} samples (after one retry); those quotes were dropped`
+    )
+  }
+  const low = Math.min(...scores)
+  const high = Math.max(...scores)
+  if (high - low >= disagreementFlagAt) reasons.push(`samples disagree (ratings from ${low} to ${high})`)
+  return reasons.length === 0 ? undefined : reasons.join("; ")
+}
