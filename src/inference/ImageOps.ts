@@ -77,6 +77,19 @@ export const sampleRegion = (
   const x0 = region.cx - (cos * half - sin * half) - 0.5
   const y0 = region.cy - (sin * half + cos * half) - 0.5
   const stride = width * 3
+  const last = outSize - 1
+  const inside = (x: number, y: number) => x >= 0 && y >= 0 && x < width - 1 && y < height - 1
+  // The mapping is affine, so when the four corner samples are inside the image every sample is: the usual case
+  // for a face crop, and a loop without bounds tests is markedly faster.
+  if (
+    inside(x0, y0) &&
+    inside(x0 + cos * last, y0 + sin * last) &&
+    inside(x0 - sin * last, y0 + cos * last) &&
+    inside(x0 + (cos - sin) * last, y0 + (sin + cos) * last)
+  ) {
+    sampleInside(data, stride, x0, y0, cos, sin, outSize, dst, offset, mul, add)
+    return
+  }
   let o = offset
   for (let v = 0; v < outSize; v++) {
     let sx = x0 - sin * v
@@ -105,6 +118,45 @@ export const sampleRegion = (
       } else {
         sampleEdge(data, width, height, sx, sy, dst, o, mul, add)
       }
+    }
+  }
+}
+
+/** `sampleRegion` when every sample's four neighbours lie inside the image. */
+const sampleInside = (
+  data: Uint8Array,
+  stride: number,
+  x0: number,
+  y0: number,
+  cos: number,
+  sin: number,
+  outSize: number,
+  dst: Float32Array,
+  offset: number,
+  mul: number,
+  add: number
+): void => {
+  let o = offset
+  for (let v = 0; v < outSize; v++) {
+    let sx = x0 - sin * v
+    let sy = y0 + cos * v
+    for (let u = 0; u < outSize; u++, sx += cos, sy += sin, o += 3) {
+      const ix = sx | 0
+      const iy = sy | 0
+      const fx = sx - ix
+      const fy = sy - iy
+      const i00 = iy * stride + ix * 3
+      const i01 = i00 + stride
+      const gx = 1 - fx
+      const w01 = fy * mul
+      const w00 = mul - w01
+      const a = gx * w00
+      const b = fx * w00
+      const c = gx * w01
+      const d = fx * w01
+      dst[o] = data[i00]! * a + data[i00 + 3]! * b + data[i01]! * c + data[i01 + 3]! * d + add
+      dst[o + 1] = data[i00 + 1]! * a + data[i00 + 4]! * b + data[i01 + 1]! * c + data[i01 + 4]! * d + add
+      dst[o + 2] = data[i00 + 2]! * a + data[i00 + 5]! * b + data[i01 + 2]! * c + data[i01 + 5]! * d + add
     }
   }
 }

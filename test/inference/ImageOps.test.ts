@@ -56,6 +56,46 @@ describe("ImageOps.sampleRegion", () => {
     expect(out[o + 1]).toBeCloseTo(50, 4)
   })
 
+  it("gives the same samples inside the image as a plain bilinear reference, rotated or not", () => {
+    const width = 32
+    const height = 24
+    const data = new Uint8Array(width * height * 3).map((_, i) => (i * 7919) % 251)
+    const image: RgbImage = { data, width, height, sourceWidth: width, sourceHeight: height }
+    const at = (x: number, y: number, c: number) => data[(y * width + x) * 3 + c]!
+    for (const region of [
+      { cx: 16, cy: 12, size: 12, angle: 0.3 },
+      { cx: 15.3, cy: 11.7, size: 9, angle: 0 },
+      // reaches past the edge: the bounds-checked path
+      { cx: 6, cy: 6, size: 16, angle: -0.4 }
+    ]) {
+      const n = 10
+      const out = new Float32Array(n * n * 3)
+      sampleRegion(image, region, n, out, 0, 1, 0)
+      const step = region.size / n
+      for (let v = 0; v < n; v++) {
+        for (let u = 0; u < n; u++) {
+          const du = (u + 0.5) * step - region.size / 2
+          const dv = (v + 0.5) * step - region.size / 2
+          const x = region.cx + Math.cos(region.angle) * du - Math.sin(region.angle) * dv - 0.5
+          const y = region.cy + Math.sin(region.angle) * du + Math.cos(region.angle) * dv - 0.5
+          const ix = Math.floor(x)
+          const iy = Math.floor(y)
+          const fx = x - ix
+          const fy = y - iy
+          for (let c = 0; c < 3; c++) {
+            const px = (xx: number, yy: number) => (xx < 0 || yy < 0 || xx >= width || yy >= height ? 0 : at(xx, yy, c))
+            const expected =
+              px(ix, iy) * (1 - fx) * (1 - fy) +
+              px(ix + 1, iy) * fx * (1 - fy) +
+              px(ix, iy + 1) * (1 - fx) * fy +
+              px(ix + 1, iy + 1) * fx * fy
+            expect(out[(v * n + u) * 3 + c]).toBeCloseTo(expected, 3)
+          }
+        }
+      }
+    }
+  })
+
   it("treats the outside as black", () => {
     const image = ramp(4, 4)
     const out = new Float32Array(4 * 4 * 3)
