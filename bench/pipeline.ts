@@ -1,9 +1,9 @@
 /**
  * Frames per second through the InferencePool, in process, for single-face 640×480 JPEGs.
- * One question per row: what do tracking (detector every 10 frames instead of every frame) and batching
- * (up to `maxBatch` frames per worker task instead of 1) buy?
+ * One question per row: what do tracking (detector every N frames instead of every frame), the emotion model every
+ * N frames, and batching (up to `maxBatch` frames per worker task instead of 1) buy?
  *
- *   npx tsx bench/pipeline.ts [--workers 2] [--clients 16] [--seconds 5] [--sweep]
+ *   npx tsx bench/pipeline.ts [--workers 2] [--clients 16] [--seconds 5] [--sweep] [--rows 2,5,2,5]
  *
  * `--sweep` instead tries maxBatch × maxDelayMs combinations (used to choose the pool's defaults).
  * Results are printed as a table and written to bench/out/pipeline.json.
