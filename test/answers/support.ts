@@ -21,8 +21,8 @@ export const fastConfig = (
   makeAnswersConfig({
     apiKeys: keys.map((k) => Redacted.make(k)),
     baseUrl: fake.url,
-    requestTimeoutMs: 300,
-    perAnswerDeadlineMs: 5_000,
+    requestTimeoutMs: 1_500, // long enough that only scripted hangs and delays time out on a loaded machine
+    perAnswerDeadlineMs: 10_000,
     cooldownMs: 20,
     backoffBaseMs: 10,
     backoffMaxMs: 200,
