@@ -50,6 +50,7 @@ export interface InferenceSettings {
   readonly maxDelayMs?: number
   readonly maxQueue?: number
   readonly detectEvery?: number
+  readonly emotionEvery?: number
   readonly maxFaces?: number
   readonly maxPixels?: number
 }
@@ -200,6 +201,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   maxDelayMs: optionalPositiveInt("INFERENCE_MAX_DELAY_MS", 0),
   maxQueue: optionalPositiveInt("INFERENCE_MAX_QUEUE"),
   detectEvery: optionalPositiveInt("DETECT_EVERY"),
+  emotionEvery: optionalPositiveInt("EMOTION_EVERY"),
   maxFaces: optionalPositiveInt("MAX_FACES"),
   maxPixels: optionalPositiveInt("MAX_IMAGE_PIXELS"),
   candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS")
@@ -243,6 +245,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
           maxDelayMs: raw.maxDelayMs,
           maxQueue: raw.maxQueue,
           detectEvery: raw.detectEvery,
+          emotionEvery: raw.emotionEvery,
           maxFaces: raw.maxFaces,
           maxPixels: raw.maxPixels
         }).filter(([, v]) => v !== undefined)

@@ -128,7 +128,7 @@ const prepare = async (
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
-        const pool = yield* InferencePool.make({ workers: 1, detectEvery: 1, maxBatch: 4 })
+        const pool = yield* InferencePool.make({ workers: 1, detectEvery: 1, emotionEvery: 1, maxBatch: 4 })
         const clips: Array<{ source: string; frames: Array<Buffer> }> = []
         let seq = 0
         for (const photo of photos) {

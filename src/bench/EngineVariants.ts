@@ -13,5 +13,5 @@ export interface EngineVariant {
 export const EngineVariants: ReadonlyArray<EngineVariant> = [
   { name: "defaults (batching on, tracking on)", session: {} },
   { name: "batching off", session: { pool: { maxBatch: 1 } } },
-  { name: "tracking off", session: { pool: { detectEvery: 1 } } }
+  { name: "tracking off", session: { pool: { detectEvery: 1, emotionEvery: 1 } } }
 ]

@@ -47,7 +47,8 @@ export const runPeerComparison = async (options: {
   const ours = (name: string, detectEvery: number | undefined) =>
     runPool({
       name,
-      pool: { workers: cores, ...(detectEvery === undefined ? {} : { detectEvery }) },
+      // "Tracking off" means every model on every frame: the detector and the emotion model alike.
+      pool: { workers: cores, ...(detectEvery === undefined ? {} : { detectEvery, emotionEvery: detectEvery }) },
       clips,
       streams: 4 * cores,
       window: 2,
