@@ -2,7 +2,8 @@
  * `candor bench`: load-tests the engine with simulated candidates and prints what it measured. See
  * BenchOptions for the flags and bench/RESULTS.md for the latest figures.
  */
-import { writeFile } from "node:fs/promises"
+import { mkdir, writeFile } from "node:fs/promises"
+import { dirname, join } from "node:path"
 import { parseBenchOptions, redactArgs, usage } from "./BenchOptions.ts"
 import { formatText } from "./BenchReport.ts"
 import type { BenchResults } from "./BenchResults.ts"
@@ -58,10 +59,11 @@ export const benchCommand = async (args: ReadonlyArray<string>): Promise<number>
     return 1
   }
   process.stdout.write(formatText(results))
-  if (parsed.jsonFile !== undefined) {
-    await writeFile(parsed.jsonFile, `${JSON.stringify(results, null, 2)}\n`)
-    log(`wrote ${parsed.jsonFile}`)
-  }
+  // Every run leaves its JSON: where --json says, else bench/out/last-run.json.
+  const jsonFile = parsed.jsonFile ?? join("bench", "out", "last-run.json")
+  await mkdir(dirname(jsonFile), { recursive: true })
+  await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
+  log(`wrote ${jsonFile}`)
   if (parsed.resultsDir !== undefined) {
     for (const file of await writeResults(parsed.resultsDir, results)) log(`wrote ${file}`)
   }

@@ -60,7 +60,7 @@ export const usage = `usage: candor bench [options]
   --duration S       seconds measured per run or step (default 15)
   --warmup S         seconds streamed before measuring (default 5)
   --url URL          target a running engine (needs --api-key or CANDOR_API_KEY); default: start one
-  --json FILE        write all results as JSON
+  --json FILE        write all results as JSON (default bench/out/last-run.json)
   --results DIR      write RESULTS.md and latency.svg into DIR
   --find-max         add --step sessions until p99 > --budget-ms or shed > --max-shed
   --step N           sessions added per step (default 10); --max-sessions N (default 300)
