@@ -2,18 +2,17 @@
  * The engine with the answers-to-report feature added (its routes and layer), on a free port, for the report
  * tests. Mirrors `TestServer.startServer`, composing the same services plus `reportsLayerWith`.
  */
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Layer } from "effect"
 import { type AnswersConfig, makeAnswersConfig } from "../../src/answers/AnswersConfig.ts"
 import { AppConfig } from "../../src/config.ts"
 import { makeOpenApi } from "../../src/http/OpenApi.ts"
 import type { Route } from "../../src/http/Route.ts"
 import { interviewRoutes } from "../../src/http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "../../src/http/routes/SystemRoutes.ts"
-import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf } from "../../src/http/Server.ts"
+import { AdminToken, HttpRoutes, layer as serverLayerOf } from "../../src/http/Server.ts"
 import { servicesLayer } from "../../src/main.ts"
 import { type ReportsOptions, reportRoutes, reportsLayerWith } from "../../src/reports/Reports.ts"
-import { seedDemo } from "../../src/Seed.ts"
-import { quiet, type TestServer } from "./TestServer.ts"
+import { startLayer, type TestServer } from "./TestServer.ts"
 
 export const routesLayer = Layer.effect(
   HttpRoutes,
@@ -28,32 +27,22 @@ export const routesLayer = Layer.effect(
 )
 
 /** Offline scoring (no keys) unless `answers` says otherwise. */
-export const startReportsServer = async (
+export const startReportsServer = (
   env: Record<string, string>,
   answers: AnswersConfig = makeAnswersConfig({ apiKeys: [] }),
   options: ReportsOptions = {}
-): Promise<TestServer> => {
-  const scope = await Effect.runPromise(Scope.make())
-  const layer = serverLayerOf({ port: 0, host: "127.0.0.1" }).pipe(
-    Layer.provideMerge(routesLayer),
-    Layer.provideMerge(
-      reportsLayerWith(answers, { vision: null, ...options, scoring: { pollIntervalMs: 50, ...options.scoring } })
+): Promise<TestServer> =>
+  startLayer(
+    serverLayerOf({ port: 0, host: "127.0.0.1" }).pipe(
+      Layer.provideMerge(routesLayer),
+      Layer.provideMerge(
+        reportsLayerWith(answers, { vision: null, ...options, scoring: { pollIntervalMs: 50, ...options.scoring } })
+      ),
+      Layer.provideMerge(servicesLayer),
+      Layer.provideMerge(Layer.succeed(AdminToken, crypto.randomUUID())),
+      Layer.provideMerge(
+        AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", TOKEN_SECRET: "r".repeat(40), ...env })
+      )
     ),
-    Layer.provideMerge(servicesLayer),
-    Layer.provideMerge(Layer.succeed(AdminToken, crypto.randomUUID())),
-    Layer.provideMerge(
-      AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", TOKEN_SECRET: "r".repeat(40), ...env })
-    ),
-    Layer.provideMerge(quiet)
+    "Report test tenant"
   )
-  const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
-  const server = Effect.runSync(Effect.provide(Effect.service(HttpServer), context))
-  const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
-    Effect.runPromise(Effect.provide(effect, context) as Effect.Effect<A, E>)
-  return {
-    url: server.url,
-    run,
-    seed: () => run(seedDemo("Report test tenant")),
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
-  }
-}

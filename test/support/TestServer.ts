@@ -17,12 +17,21 @@ export const quiet = Layer.mergeAll(
   Logger.layer([Logger.consolePretty({ colors: false })])
 )
 
-export const startServer = async (env: Record<string, string>): Promise<TestServer> => {
-  const scope = await Effect.runPromise(Scope.make())
-  const layer = serverLayer({ port: 0, host: "127.0.0.1" }).pipe(
-    Layer.provideMerge(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env })),
-    Layer.provideMerge(quiet)
+export const startServer = (env: Record<string, string>): Promise<TestServer> =>
+  startLayer(
+    serverLayer({ port: 0, host: "127.0.0.1" }).pipe(
+      Layer.provideMerge(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env }))
+    ),
+    "Test tenant"
   )
+
+/** Builds an engine layer (one that provides `HttpServer`) in its own scope, quietly, and hands out its handle. */
+export const startLayer = async (
+  engine: Layer.Layer<HttpServer, unknown, never>,
+  tenantName: string
+): Promise<TestServer> => {
+  const scope = await Effect.runPromise(Scope.make())
+  const layer = engine.pipe(Layer.provideMerge(quiet))
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   const server = Effect.runSync(Effect.provide(Effect.service(HttpServer), context))
   const run = <A, E>(effect: Effect.Effect<A, E, any>) =>
@@ -30,7 +39,7 @@ export const startServer = async (env: Record<string, string>): Promise<TestServ
   return {
     url: server.url,
     run,
-    seed: () => run(seedDemo("Test tenant")),
+    seed: () => run(seedDemo(tenantName)),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
