@@ -13,6 +13,7 @@ import { makeOpenApi } from "./http/OpenApi.ts"
 import { LiveSocket } from "./http/LiveSocket.ts"
 import type { Route } from "./http/Route.ts"
 import { adminRoutes } from "./http/routes/AdminRoutes.ts"
+import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
@@ -83,7 +84,7 @@ const routesLayer = Layer.effect(
         },
         config.publicUrl ?? `http://${config.host}:${config.port}`
       ))
-    routes.push(...interviewRoutes, ...reportRoutes, ...systemRoutes(openApi), ...adminRoutes)
+    routes.push(...interviewRoutes, ...reportRoutes, ...consentRoutes, ...systemRoutes(openApi), ...adminRoutes)
     return routes
   })
 )
