@@ -74,11 +74,17 @@ const formatIssues = (issues: ReadonlyArray<{ message: string; path?: ReadonlyAr
     })
     .join("; ")
 
+const validators = new WeakMap<Schema.Top, ReturnType<typeof Schema.toStandardSchemaV1>>()
+
 const decodeWith = (schema: Schema.Top, value: unknown, what: "body" | "query") =>
   Effect.suspend(() => {
-    const standard = Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>, {
-      parseOptions: { onExcessProperty: "error", errors: "all" }
-    })
+    let standard = validators.get(schema)
+    if (standard === undefined) {
+      standard = Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>, {
+        parseOptions: { onExcessProperty: "error", errors: "all" }
+      })
+      validators.set(schema, standard)
+    }
     const result = standard["~standard"].validate(value)
     if (result instanceof Promise) return Effect.die(new Error("asynchronous schemas are not supported in routes"))
     return result.issues === undefined

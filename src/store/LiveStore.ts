@@ -78,10 +78,17 @@ export const makeMemory = (): LiveStoreShape => {
     () => {},
     () => {}
   )
+  // Expired hashes are dropped when read; a periodic sweep drops those nobody reads again (finished interviews).
+  let writes = 0
+  const sweep = () => {
+    const now = Date.now()
+    for (const [key, entry] of hashes) if (entry.expiresAt !== undefined && entry.expiresAt <= now) hashes.delete(key)
+  }
   return {
     backend: "memory",
     hset: (key, fields) =>
       Effect.sync(() => {
+        if (++writes % 1024 === 0) sweep()
         let entry = live(key)
         if (entry === undefined) {
           entry = { fields: new Map(), expiresAt: undefined }

@@ -64,6 +64,11 @@ export const makeDisk = (root: string): MediaStoreShape => {
     }
     return out
   }
+  /** Keys under `prefix`, walking only the directory the prefix names (not the whole store). */
+  const under = async (prefix: string) => {
+    const dir = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : ""
+    return (await walk(dir === "" ? root : file(dir))).filter((k) => k.startsWith(prefix))
+  }
   return {
     backend: "disk",
     put: (key, bytes, contentType) =>
@@ -84,11 +89,10 @@ export const makeDisk = (root: string): MediaStoreShape => {
           throw e
         }
       }),
-    list: (prefix) =>
-      checked("list", prefix, async () => (await walk(root)).filter((k) => k.startsWith(prefix)).sort()),
+    list: (prefix) => checked("list", prefix, async () => (await under(prefix)).sort()),
     deletePrefix: (prefix) =>
       checked("delete", prefix, async () => {
-        const keys = (await walk(root)).filter((k) => k.startsWith(prefix))
+        const keys = await under(prefix)
         for (const k of keys)
           await Fs.rm(file(k), { force: true }).then(() => Fs.rm(`${file(k)}.type`, { force: true }))
         return keys.length
