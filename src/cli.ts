@@ -143,27 +143,37 @@ const viaServer = async (
   return as === "json" ? response.json() : response.text()
 }
 
+interface OperatorOptions<A> {
+  /** Shows the result (run here, or the running server's JSON answer). */
+  readonly print: (value: A) => void
+  /** Shows the running server's answer as text instead of parsing it as JSON (streamed output). */
+  readonly printRemote?: (text: string) => void
+  /** `migrate` reports what it applies, so it gets a client that has not migrated on its own. */
+  readonly migrated?: boolean
+}
+
+/** Runs an operator command through the running server when it owns the embedded database, else directly. */
 const operator = async <A>(
   path: string,
   effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>,
-  print: (value: A) => void,
-  migrated = true
+  options: OperatorOptions<A>
 ) => {
   const settings = await loadSettings()
   if (settings === undefined) return 2
   try {
-    const remote = await viaServer(settings, path)
+    const remote = await viaServer(settings, path, options.printRemote === undefined ? "json" : "text")
     if (remote !== undefined) {
-      print(remote as A)
+      if (options.printRemote === undefined) options.print(remote as A)
+      else options.printRemote(remote as string)
       return 0
     }
   } catch (e) {
     console.error(`candor: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   }
-  const exit = await direct(settings, effect, migrated)
+  const exit = await direct(settings, effect, options.migrated ?? true)
   if (Exit.isSuccess(exit)) {
-    print(exit.value)
+    options.print(exit.value)
     return 0
   }
   const busy = Cause.findErrorOption(exit.cause)
@@ -173,50 +183,26 @@ const operator = async <A>(
   return 1
 }
 
-/** Like `operator`, for a command whose server answer is text (streamed straight to the output). */
-const operatorRaw = async <A>(
-  path: string,
-  effect: Effect.Effect<A, unknown, Layer.Success<typeof storageLayer> | JoinTokens>,
-  printRemote: (text: string) => void,
-  printLocal: (value: A) => void
-) => {
-  const settings = await loadSettings()
-  if (settings === undefined) return 2
-  try {
-    const remote = await viaServer(settings, path, "text")
-    if (remote !== undefined) {
-      printRemote(remote as string)
-      return 0
-    }
-  } catch (e) {
-    console.error(`candor: ${e instanceof Error ? e.message : String(e)}`)
-    return 1
-  }
-  const exit = await direct(settings, effect)
-  if (Exit.isSuccess(exit)) {
-    printLocal(exit.value)
-    return 0
-  }
-  console.error(`candor: ${Cause.pretty(exit.cause)}`)
-  return 1
-}
-
 const migrate = () =>
   operator(
     "/internal/migrate",
     Effect.map(runMigrations, (applied) => ({ applied: applied.map(([id, name]) => `${id}_${name}`) })),
-    (r) =>
-      console.log(r.applied.length === 0 ? "migrations: up to date" : `migrations applied: ${r.applied.join(", ")}`),
-    false
+    {
+      print: (r) =>
+        console.log(r.applied.length === 0 ? "migrations: up to date" : `migrations applied: ${r.applied.join(", ")}`),
+      migrated: false
+    }
   )
 
 const seed = (args: ReadonlyArray<string>) =>
-  operator("/internal/seed", seedDemo(), (r) => {
-    if (args.includes("--json")) console.log(JSON.stringify(r))
-    else
-      console.log(
-        `tenant:          ${r.tenantId}\nAPI key:         ${r.apiKey}\ninterview:       ${r.interviewId}\ncandidate token: ${r.candidateToken}`
-      )
+  operator("/internal/seed", seedDemo(), {
+    print: (r) => {
+      if (args.includes("--json")) console.log(JSON.stringify(r))
+      else
+        console.log(
+          `tenant:          ${r.tenantId}\nAPI key:         ${r.apiKey}\ninterview:       ${r.interviewId}\ncandidate token: ${r.candidateToken}`
+        )
+    }
   })
 
 const backupCommand = async (args: ReadonlyArray<string>) => {
@@ -228,14 +214,16 @@ const backupCommand = async (args: ReadonlyArray<string>) => {
   }
   const sink = out === undefined ? process.stdout : Fs.createWriteStream(out)
   const finish = () => new Promise<void>((resolve) => (out === undefined ? resolve() : sink.end(resolve)))
-  const code = await operatorRaw(
+  const code = await operator(
     "/internal/backup",
     backup((chunk) => sink.write(chunk)),
-    (remote) => sink.write(remote),
-    (summary) =>
-      console.error(
-        `candor backup: ${summary.tables} tables, ${summary.rows} rows${out === undefined ? "" : ` → ${out}`}`
-      )
+    {
+      printRemote: (remote) => sink.write(remote),
+      print: (summary) =>
+        console.error(
+          `candor backup: ${summary.tables} tables, ${summary.rows} rows${out === undefined ? "" : ` → ${out}`}`
+        )
+    }
   )
   await finish()
   return code

@@ -16,6 +16,7 @@ import { Interviews } from "../store/Interviews.ts"
 import { LiveStore } from "../store/LiveStore.ts"
 import { Tenants } from "../store/Tenants.ts"
 import { ApiError } from "./ApiError.ts"
+import { bearerToken } from "./Route.ts"
 import { HttpServer } from "./Server.ts"
 import { SocketSender } from "./SocketSender.ts"
 import { awaitClosed, upgradeAfter } from "./WsUpgrade.ts"
@@ -28,11 +29,6 @@ interface LiveSocketData {
   readonly base: Record<string, string>
   readonly sender: SocketSender
   fiber: Fiber.Fiber<void, unknown> | undefined
-}
-
-const bearer = (headers: Readonly<Record<string, string>>) => {
-  const auth = headers.authorization ?? ""
-  return auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : ""
 }
 
 export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () => number }>()("candor/LiveSocket") {
@@ -109,7 +105,7 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
           upgradeAfter(res, req, context, {
             run,
             accepting,
-            check: (request) => check(request.id, bearer(request.headers) || (request.query.get("key") ?? ""))
+            check: (request) => check(request.id, bearerToken(request.headers) || (request.query.get("key") ?? ""))
           }),
         open: (ws) => {
           const s = ws.getUserData()

@@ -66,19 +66,18 @@ export interface Route<R = any> {
 }
 
 /** Declares a route with its handler typed from its Schemas. */
-export const route = <R, Q extends Schema.Top = Schema.Top, B extends Schema.Top = Schema.Top>(definition: {
-  readonly method: Method
-  readonly path: string
-  readonly operationId: string
-  readonly summary: string
-  readonly tags: ReadonlyArray<string>
-  readonly access: Access
-  readonly query?: Q
-  readonly body?: B
-  readonly rawBody?: RawBody
-  readonly responses: Readonly<Record<number, ResponseDoc>>
-  readonly hidden?: boolean
-  readonly handle: (ctx: RequestContext<Q["Type"], B["Type"]>) => Effect.Effect<Reply, ApiError, R>
-}): Route<R> => definition as Route<R>
+export const route = <R, Q extends Schema.Top = Schema.Top, B extends Schema.Top = Schema.Top>(
+  definition: Omit<Route<R>, "query" | "body" | "handle"> & {
+    readonly query?: Q
+    readonly body?: B
+    readonly handle: (ctx: RequestContext<Q["Type"], B["Type"]>) => Effect.Effect<Reply, ApiError, R>
+  }
+): Route<R> => definition as Route<R>
 
 export const json = (status: number, value: unknown): Reply => ({ status, json: value })
+
+/** The token of an `Authorization: Bearer …` header (scheme in any case), or "" when there is none. */
+export const bearerToken = (headers: Readonly<Record<string, string>>): string => {
+  const auth = headers.authorization ?? ""
+  return auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : ""
+}

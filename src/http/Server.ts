@@ -13,7 +13,7 @@ import { AppConfig } from "../config.ts"
 import { Metrics } from "../Metrics.ts"
 import { Tenants } from "../store/Tenants.ts"
 import { ApiError, errorJson, statusLine } from "./ApiError.ts"
-import type { Reply, Route } from "./Route.ts"
+import { bearerToken, type Reply, type Route } from "./Route.ts"
 
 export interface HttpServerShape {
   /** The uWS app, for modules that add WebSocket routes. */
@@ -146,8 +146,7 @@ export const layer = (options: ServerOptions = {}) =>
 
       const authorize = (route: Route, headers: Record<string, string>, remote: string) => {
         if (route.access === "public" || route.access === "candidate") return Effect.succeed(undefined)
-        const auth = headers.authorization ?? ""
-        const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : ""
+        const token = bearerToken(headers)
         if (route.access === "admin") {
           return loopback.has(remote) && token.length > 0 && sameSecret(token, adminToken)
             ? Effect.succeed(undefined)

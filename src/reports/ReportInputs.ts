@@ -12,6 +12,7 @@ import type { Review } from "../../schemas/Report.ts"
 import type { InterviewRecord } from "../store/Interviews.ts"
 import { fromJson, toIso } from "../store/Rows.ts"
 import type { AttentionRow, WindowRow } from "./SignalSummary.ts"
+import { toReview } from "./Reviews.ts"
 
 export interface AnswerRow {
   readonly id: string
@@ -131,13 +132,6 @@ export const loadReportInputs = (
         createdAt: toIso(r.created_at),
         detail: r.detail === undefined || r.detail === null ? {} : fromJson<Record<string, unknown>>(r.detail)
       })),
-      reviews: reviews.map((r: any) => ({
-        id: r.id,
-        reviewer: r.reviewer,
-        rating: r.rating,
-        decision: r.decision,
-        notes: r.notes,
-        createdAt: toIso(r.created_at)
-      }))
+      reviews: reviews.map(toReview)
     }
   }).pipe(sql.withTransaction, Effect.withSpan("ReportInputs.load"))

@@ -19,7 +19,8 @@ export interface ReviewsShape {
   readonly list: (interviewId: string) => Effect.Effect<ReadonlyArray<Review>, SqlError>
 }
 
-const toReview = (r: any): Review => ({
+/** A `reviews` row as the API shows it. */
+export const toReview = (r: any): Review => ({
   id: r.id,
   reviewer: r.reviewer,
   rating: r.rating,

@@ -13,7 +13,7 @@ import { acceptedAudioTypes } from "../../answers/Transcriber.ts"
 import { Interviews, type InterviewRecord } from "../../store/Interviews.ts"
 import { ApiError } from "../ApiError.ts"
 import { JoinTokens } from "../JoinTokens.ts"
-import { json, route } from "../Route.ts"
+import { bearerToken, json, route } from "../Route.ts"
 import { HttpServer } from "../Server.ts"
 
 const dbUnavailable = () => ApiError.unavailable("database unavailable; retry shortly")
@@ -26,8 +26,7 @@ export const candidateInterview = (
   interviewId: string
 ): Effect.Effect<InterviewRecord, ApiError, JoinTokens | Interviews> =>
   Effect.gen(function* () {
-    const auth = headers.authorization ?? ""
-    const token = auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : ""
+    const token = bearerToken(headers)
     if (token.length === 0) return yield* ApiError.unauthorized(candidateAuth)
     const claims = yield* Effect.flatMap(JoinTokens, (t) => t.verify(token))
     if (Option.isNone(claims))
