@@ -2,7 +2,7 @@
  * Prometheus metrics: a tiny registry of counters, gauges and histograms with labels, plus collectors that
  * services register to report their own snapshots (pool queue depth, sessions) at scrape time.
  */
-import { Context, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 
 type Labels = Readonly<Record<string, string>>
 
@@ -118,3 +118,36 @@ export const makeRegistry = (): MetricsShape => {
 export class Metrics extends Context.Service<Metrics, MetricsShape>()("candor/Metrics") {
   static readonly layer = Layer.sync(Metrics, makeRegistry)
 }
+
+const LOOP_TICK_MS = 20
+const LOOP_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+/**
+ * The main thread's stalls as `nodejs_eventloop_delay_seconds`: a timer every 20 ms records how late it fired.
+ * Sockets, actors and sinks share that thread, so a stall here delays every session's replies at once.
+ */
+export const eventLoopDelayLayer = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const metrics = yield* Metrics
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        let last = performance.now()
+        const timer = setInterval(() => {
+          const now = performance.now()
+          const late = Math.max(0, now - last - LOOP_TICK_MS) / 1000
+          last = now
+          metrics.observe(
+            "nodejs_eventloop_delay_seconds",
+            "How late a 20 ms timer on the main thread fired.",
+            late,
+            {},
+            LOOP_BOUNDS
+          )
+        }, LOOP_TICK_MS)
+        timer.unref()
+        return timer
+      }),
+      (timer) => Effect.sync(() => clearInterval(timer))
+    )
+  })
+)

@@ -19,7 +19,7 @@ import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
 import { InferencePool, layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { poolPrometheusText } from "./inference/PoolPrometheus.ts"
-import { Metrics } from "./Metrics.ts"
+import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
 import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
 import { reportRoutes, reportsLayer } from "./reports/Reports.ts"
@@ -116,7 +116,12 @@ const poolMetricsLayer = Layer.effectDiscard(
  * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
  * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
  */
-export const liveLayer = Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, poolMetricsLayer).pipe(
+export const liveLayer = Layer.mergeAll(
+  CandidateSocket.layer,
+  LiveSocket.layer,
+  poolMetricsLayer,
+  eventLoopDelayLayer
+).pipe(
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
     Layer.mergeAll(

@@ -197,7 +197,10 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
           "worker total",
           "engine CPU ms/frame",
           "batch",
-          "detector share"
+          "detector share",
+          "loop p99 ms",
+          "loop max ms",
+          "stalls > 50 ms"
         ],
         ...staged.map((x) => [
           x.name,
@@ -213,10 +216,13 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
             2
           ),
           f(x.engine.meanBatch, 2),
-          pct(x.engine.detectorShare)
+          pct(x.engine.detectorShare),
+          f(x.engine.loopP99Ms, 0),
+          f(x.engine.loopMaxMs, 0),
+          f(x.engine.loopStalls, 0)
         ])
       ],
-      note: "stage times are wall clock inside a worker (a batched call is shared out per frame); engine CPU counts every thread"
+      note: "stage times are wall clock inside a worker (a batched call is shared out per frame); engine CPU counts every thread; loop: how late the engine's main thread ran a 20 ms timer (bucket upper bounds), where sockets, actors and sinks wait in turn"
     })
   }
   const timeline = (r.saturate ?? r.load ?? r.findMax?.steps.at(-1))?.series ?? []
@@ -225,7 +231,18 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
     out.push({
       title: `Over time: ${(r.saturate ?? r.load ?? r.findMax?.steps.at(-1))!.name} (from /metrics, once a second)`,
       table: [
-        ["t s", "candidates", "analysed/s", "p99 ms", "engine cores", "RSS MB", "queue", "batch", "generator cores"],
+        [
+          "t s",
+          "candidates",
+          "analysed/s",
+          "p99 ms",
+          "engine loop p99 ms",
+          "engine cores",
+          "RSS MB",
+          "queue",
+          "batch",
+          "generator cores"
+        ],
         ...timeline
           .filter((_, i) => i % every === 0)
           .map((p) => [
@@ -233,6 +250,7 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
             String(p.sessions),
             f(p.analysedFps),
             f(p.p99Ms),
+            f(p.loopP99Ms, 0),
             f(p.engineCpuCores, 2),
             f(p.engineRssMB, 0),
             f(p.queueDepth, 0),

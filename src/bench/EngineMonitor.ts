@@ -16,6 +16,8 @@ export interface SeriesPoint {
   readonly engineRssMB: number | undefined
   readonly queueDepth: number | undefined
   readonly meanBatch: number | undefined
+  /** The engine's event-loop delay since the previous sample (99th percentile, bucket upper bound). */
+  readonly loopP99Ms: number | undefined
   readonly generatorCpuCores: number
 }
 
@@ -31,6 +33,11 @@ export interface EngineSummary {
   readonly generatorCpuCores: number
   /** Mean ms per frame of each pool stage inside the engine's workers (wall time, batched calls shared out). */
   readonly stageMs: Partial<Record<Stage, number>>
+  /** The engine's main-thread event-loop delay over the phase: 99th percentile and worst (bucket upper bounds). */
+  readonly loopP99Ms?: number | undefined
+  readonly loopMaxMs?: number | undefined
+  /** Ticks of the engine's event loop that fired more than 50 ms late during the phase. */
+  readonly loopStalls?: number | undefined
 }
 
 const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20)
@@ -86,6 +93,7 @@ export class EngineMonitor {
       engineRssMB: mb(g?.rssBytes),
       queueDepth: g?.queueDepth,
       meanBatch: d?.meanBatch,
+      loopP99Ms: d?.loopP99Ms,
       generatorCpuCores: ownCores
     }
     this.points.push(point)
@@ -116,6 +124,9 @@ export class EngineMonitor {
       meanBatch: d?.meanBatch,
       detectorShare: d?.detectorShare,
       stageMs: d?.stageMs ?? {},
+      loopP99Ms: d?.loopP99Ms,
+      loopMaxMs: d?.loopMaxMs,
+      loopStalls: d?.loopStalls,
       generatorCpuCores:
         ownFirst === undefined || ownLast === undefined || ownLast === ownFirst
           ? 0

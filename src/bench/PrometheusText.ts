@@ -61,6 +61,8 @@ export interface EngineGauges {
   readonly framesShed: number | undefined
   /** Per-stage sums and counts of the pool's per-frame stage histograms. */
   readonly stages: Partial<Record<Stage, { readonly sum: number; readonly count: number }>>
+  /** The main thread's event-loop delay histogram (cumulative buckets, seconds), when the engine exports it. */
+  readonly loopDelay: ReadonlyArray<{ readonly le: number; readonly count: number }> | undefined
 }
 
 export const readGauges = (text: string, at: number): EngineGauges => {
@@ -72,6 +74,10 @@ export const readGauges = (text: string, at: number): EngineGauges => {
     if (sum !== undefined && count !== undefined) stages[stage] = { sum, count }
   }
   const poolFrames = (outcome: string) => labelled(s, "candor_pool_frames_total", { outcome })
+  const loop = s
+    .filter((x) => x.name === "nodejs_eventloop_delay_seconds_bucket")
+    .map((x) => ({ le: parseValue(x.labels["le"] ?? "+Inf"), count: x.value }))
+    .sort((a, b) => a.le - b.le)
   return {
     at,
     cpuSeconds: sumOf(s, /^process_cpu_seconds_total$/),
@@ -83,7 +89,8 @@ export const readGauges = (text: string, at: number): EngineGauges => {
     framesDetected: poolFrames("detected") ?? sumOf(s, /frames_detected(_total)?$/),
     framesAnalyzed: poolFrames("analyzed") ?? sumOf(s, /frames_analy[sz]ed(_total)?$/),
     framesShed: sumOf(s, /frames_(shed|dropped|saturated)(_total)?$/),
-    stages
+    stages,
+    loopDelay: loop.length === 0 ? undefined : loop
   }
 }
 
@@ -105,8 +112,26 @@ export const between = (a: EngineGauges, b: EngineGauges) => {
   }
   return {
     stageMs,
+    ...loopBetween(a.loopDelay, b.loopDelay),
     cpuCores: cpu === undefined || seconds <= 0 ? undefined : cpu / seconds,
     meanBatch: batches === undefined || batchSum === undefined || batches <= 0 ? undefined : batchSum / batches,
     detectorShare: analyzed === undefined || detected === undefined || analyzed <= 0 ? undefined : detected / analyzed
   }
+}
+
+/**
+ * Event-loop delay between two scrapes: the 99th percentile and the worst, each as the upper bound of its bucket,
+ * and how many ticks fired more than 50 ms late (stalls every session feels at once).
+ */
+const loopBetween = (
+  a: EngineGauges["loopDelay"],
+  b: EngineGauges["loopDelay"]
+): { loopP99Ms?: number; loopMaxMs?: number; loopStalls?: number } => {
+  if (a === undefined || b === undefined || a.length !== b.length) return {}
+  const delta = b.map((x, i) => ({ le: x.le, count: x.count - a[i]!.count }))
+  const total = delta.at(-1)!.count
+  if (total <= 0) return {}
+  const upTo = (share: number) => delta.find((x) => x.count >= share * total)!.le * 1000
+  const under50 = delta.filter((x) => x.le <= 0.05).at(-1)?.count ?? 0
+  return { loopP99Ms: upTo(0.99), loopMaxMs: upTo(1), loopStalls: total - under50 }
 }

@@ -52,4 +52,20 @@ candor_pool_stage_ms_count{stage="decode"} ${count}
     expect(a.framesAnalyzed).toBe(100)
     expect(between(a, b)).toMatchObject({ detectorShare: 0.1, stageMs: { decode: 2.5 } })
   })
+
+  it("reads the engine's event-loop delay between two scrapes: p99, worst and stalls over 50 ms", () => {
+    // Cumulative buckets (seconds) as the engine's registry renders them.
+    const text = (counts: ReadonlyArray<number>) =>
+      ["0.005", "0.01", "0.05", "0.1", "+Inf"]
+        .map((le, i) => `nodejs_eventloop_delay_seconds_bucket{le="${le}"} ${counts[i]}`)
+        .join("\n")
+    const a = readGauges(text([100, 100, 100, 100, 100]), 0)
+    // 200 more ticks: 190 up to 5 ms late, 7 up to 10 ms, 1 up to 50 ms, 2 up to 100 ms.
+    const b = readGauges(text([290, 297, 298, 300, 300]), 1000)
+    expect(between(a, b)).toMatchObject({ loopP99Ms: 50, loopMaxMs: 100, loopStalls: 2 })
+    // Then 200 more, every one up to 5 ms late.
+    const c = readGauges(text([490, 497, 498, 500, 500]), 2000)
+    expect(between(b, c)).toMatchObject({ loopP99Ms: 5, loopMaxMs: 5, loopStalls: 0 })
+    expect(between(readGauges(scrape(1, 1, 1, 1, 1), 0), b).loopP99Ms).toBeUndefined()
+  })
 })
