@@ -3,6 +3,7 @@
  * services register to report their own snapshots (pool queue depth, sessions) at scrape time.
  */
 import { Context, Effect, Layer } from "effect"
+import { threadCpuSeconds } from "./ThreadCpu.ts"
 
 type Labels = Readonly<Record<string, string>>
 
@@ -91,6 +92,14 @@ export const makeRegistry = (): MetricsShape => {
           return (u.user + u.system) / 1e6
         })()}`
       ]
+      const main = threadCpuSeconds()
+      if (main !== undefined) {
+        lines.push(
+          "# HELP nodejs_main_thread_cpu_seconds_total CPU time of the main thread (sockets, sessions, sinks, HTTP).",
+          "# TYPE nodejs_main_thread_cpu_seconds_total counter",
+          `nodejs_main_thread_cpu_seconds_total ${main}`
+        )
+      }
       for (const f of families.values()) {
         lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`)
         for (const s of f.series.values()) {

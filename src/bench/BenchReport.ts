@@ -225,6 +225,33 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
       note: "stage times are wall clock inside a worker (a batched call is shared out per frame); engine CPU counts every thread; loop: how late the engine's main thread ran a 20 ms timer (bucket upper bounds), where sockets, actors and sinks wait in turn"
     })
   }
+  const split = runs.filter(
+    (x) => x.engine.cpuCores !== undefined && x.engine.mainCores !== undefined && x.stats.analysedFps > 0
+  )
+  if (split.length > 0) {
+    const perFrame = (cores: number | undefined, fps: number) =>
+      cores === undefined ? undefined : (cores * 1000) / fps
+    out.push({
+      title: "Where the engine's CPU goes (CPU ms per analysed frame, by thread, from /metrics)",
+      table: [
+        ["run", "engine", "main thread", "inference workers", "native helpers"],
+        ...split.map((x) => {
+          const fps = x.stats.analysedFps
+          const main = perFrame(x.engine.mainCores, fps)
+          const workers = perFrame(x.engine.workerCores, fps)
+          const all = perFrame(x.engine.cpuCores, fps)!
+          return [
+            x.name,
+            f(all, 2),
+            f(main, 2),
+            f(workers, 2),
+            f(main === undefined || workers === undefined ? undefined : Math.max(0, all - main - workers), 2)
+          ]
+        })
+      ],
+      note: "main thread: sockets, session actors, scorers, sinks, HTTP (and the embedded database, when it is PGlite); inference workers: ONNX models, crops, result messages; native helpers: every other thread (libvips JPEG decoding, garbage collection, libuv's pool)"
+    })
+  }
   const timeline = (r.saturate ?? r.load ?? r.findMax?.steps.at(-1))?.series ?? []
   if (timeline.length > 0) {
     const every = Math.max(1, Math.ceil(timeline.length / 12))

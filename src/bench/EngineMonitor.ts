@@ -38,6 +38,9 @@ export interface EngineSummary {
   readonly loopMaxMs?: number | undefined
   /** Ticks of the engine's event loop that fired more than 50 ms late during the phase. */
   readonly loopStalls?: number | undefined
+  /** Cores used by the engine's main thread and by its inference worker threads; the rest of `cpuCores` is native helpers. */
+  readonly mainCores?: number | undefined
+  readonly workerCores?: number | undefined
 }
 
 const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20)
@@ -127,6 +130,8 @@ export class EngineMonitor {
       loopP99Ms: d?.loopP99Ms,
       loopMaxMs: d?.loopMaxMs,
       loopStalls: d?.loopStalls,
+      mainCores: d?.mainCores,
+      workerCores: d?.workerCores,
       generatorCpuCores:
         ownFirst === undefined || ownLast === undefined || ownLast === ownFirst
           ? 0

@@ -52,6 +52,9 @@ export type Stage = (typeof STAGES)[number]
 export interface EngineGauges {
   readonly at: number
   readonly cpuSeconds: number | undefined
+  /** CPU of the engine's main thread and of its inference worker threads (the rest is native helper threads). */
+  readonly mainCpuSeconds: number | undefined
+  readonly workerCpuSeconds: number | undefined
   readonly rssBytes: number | undefined
   readonly queueDepth: number | undefined
   readonly batchSum: number | undefined
@@ -81,6 +84,8 @@ export const readGauges = (text: string, at: number): EngineGauges => {
   return {
     at,
     cpuSeconds: sumOf(s, /^process_cpu_seconds_total$/),
+    mainCpuSeconds: sumOf(s, /^nodejs_main_thread_cpu_seconds_total$/),
+    workerCpuSeconds: sumOf(s, /^candor_pool_worker_cpu_seconds_total$/),
     rssBytes: sumOf(s, /^process_resident_memory_bytes$/),
     queueDepth: sumOf(s, /queue_depth/),
     batchSum: sumOf(s, /batch_size_sum$/),
@@ -100,6 +105,8 @@ export const between = (a: EngineGauges, b: EngineGauges) => {
   const delta = (x: number | undefined, y: number | undefined) =>
     x === undefined || y === undefined ? undefined : y - x
   const cpu = delta(a.cpuSeconds, b.cpuSeconds)
+  const main = delta(a.mainCpuSeconds, b.mainCpuSeconds)
+  const workers = delta(a.workerCpuSeconds, b.workerCpuSeconds)
   const batches = delta(a.batchCount, b.batchCount)
   const batchSum = delta(a.batchSum, b.batchSum)
   const analyzed = delta(a.framesAnalyzed, b.framesAnalyzed)
@@ -114,6 +121,9 @@ export const between = (a: EngineGauges, b: EngineGauges) => {
     stageMs,
     ...loopBetween(a.loopDelay, b.loopDelay),
     cpuCores: cpu === undefined || seconds <= 0 ? undefined : cpu / seconds,
+    ...(main === undefined || workers === undefined || seconds <= 0
+      ? {}
+      : { mainCores: main / seconds, workerCores: workers / seconds }),
     meanBatch: batches === undefined || batchSum === undefined || batches <= 0 ? undefined : batchSum / batches,
     detectorShare: analyzed === undefined || detected === undefined || analyzed <= 0 ? undefined : detected / analyzed
   }

@@ -248,6 +248,8 @@ export const make = (
         metrics.workerCrashes++
         throw error
       })
+      if (result._tag === "Done" && result.cpu !== undefined)
+        metrics.workerCpu.set(result.cpu.threadId, result.cpu.seconds)
       return batch.map((p, i) => settle(p, result, i))
     }
 

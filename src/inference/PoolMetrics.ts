@@ -30,6 +30,11 @@ export interface PoolMetricsSnapshot {
   }
   /** Workers that died (with or without frames in hand); Piscina starts a replacement for each. */
   readonly workerCrashes: number
+  /**
+   * CPU seconds the worker threads themselves have used (models, crops, messaging), as of each one's latest task;
+   * undefined where the platform does not report a thread's CPU. Native helper threads (JPEG decoding) are not in it.
+   */
+  readonly workerCpuSeconds: number | undefined
   /** Frames per worker task. */
   readonly batchSize: HistogramSnapshot
   /** From `analyze` being called to its result, per analysed frame. */
@@ -76,6 +81,8 @@ const STAGE_BOUNDS = [0.5, 1, 2, 5, 10, 20, 50, 100, 500]
 export class PoolMetrics {
   readonly frames = { analyzed: 0, rejected: 0, saturated: 0, crashed: 0, failed: 0, cancelled: 0, detected: 0 }
   workerCrashes = 0
+  /** Latest CPU seconds per worker thread id; replaced workers keep their entry, so the sum never goes back. */
+  readonly workerCpu = new Map<number, number>()
   readonly batchSize = new Histogram(BATCH_BOUNDS)
   readonly latencyMs = new Histogram(LATENCY_BOUNDS)
   readonly stageMs = {
@@ -97,6 +104,7 @@ export class PoolMetrics {
       ...gauges,
       frames: { ...this.frames },
       workerCrashes: this.workerCrashes,
+      workerCpuSeconds: this.workerCpu.size === 0 ? undefined : [...this.workerCpu.values()].reduce((a, b) => a + b, 0),
       batchSize: this.batchSize.snapshot(),
       latencyMs: this.latencyMs.snapshot(),
       stageMs: {

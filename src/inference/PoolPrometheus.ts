@@ -31,6 +31,11 @@ export const poolPrometheusText = (m: PoolMetricsSnapshot): string => {
     "# HELP candor_pool_frames_total Frames by outcome.\n# TYPE candor_pool_frames_total counter",
     ...Object.entries(m.frames).map(([outcome, n]) => `candor_pool_frames_total{outcome="${outcome}"} ${n}`),
     `# HELP candor_pool_worker_crashes_total Workers that died and were replaced.\n# TYPE candor_pool_worker_crashes_total counter\ncandor_pool_worker_crashes_total ${m.workerCrashes}`,
+    ...(m.workerCpuSeconds === undefined
+      ? []
+      : [
+          `# HELP candor_pool_worker_cpu_seconds_total CPU time of the inference worker threads themselves (models, crops; not JPEG decoding).\n# TYPE candor_pool_worker_cpu_seconds_total counter\ncandor_pool_worker_cpu_seconds_total ${m.workerCpuSeconds}`
+        ]),
     histogram("candor_pool_batch_size", "Frames per worker task.", m.batchSize),
     histogram("candor_pool_latency_ms", "Milliseconds from analyze() to its result.", m.latencyMs),
     ...stages

@@ -60,5 +60,10 @@ export type FrameOutcome =
  * itself died.
  */
 export type WorkerResult =
-  | { readonly _tag: "Done"; readonly frames: ReadonlyArray<FrameOutcome> }
+  | {
+      readonly _tag: "Done"
+      readonly frames: ReadonlyArray<FrameOutcome>
+      /** This worker thread's own CPU seconds so far, where the platform tells it. */
+      readonly cpu?: { readonly threadId: number; readonly seconds: number }
+    }
   | { readonly _tag: "Failed"; readonly message: string }

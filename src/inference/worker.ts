@@ -2,8 +2,9 @@
  * Piscina worker: owns one set of ONNX sessions (created once, at start) and is otherwise stateless — tracking
  * state arrives with each task and leaves with its result.
  */
-import { workerData } from "node:worker_threads"
+import { threadId, workerData } from "node:worker_threads"
 import sharp from "sharp"
+import { threadCpuSeconds } from "../ThreadCpu.ts"
 import { analyzeFrames, makePipeline, type Pipeline } from "./FramePipeline.ts"
 import { loadOnnxModels } from "./OnnxModels.ts"
 import type { WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
@@ -43,7 +44,9 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
       return { _tag: "Done", frames: [] }
     }
     if (released) return { _tag: "Failed", message: "inference worker is shutting down" }
-    return { _tag: "Done", frames: await analyzeFrames(p, task.bytes, task.frames) }
+    const frames = await analyzeFrames(p, task.bytes, task.frames)
+    const seconds = threadCpuSeconds()
+    return { _tag: "Done", frames, ...(seconds === undefined ? {} : { cpu: { threadId, seconds } }) }
   } catch (error) {
     return { _tag: "Failed", message: error instanceof Error ? error.message : String(error) }
   }

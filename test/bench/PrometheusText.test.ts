@@ -68,4 +68,14 @@ candor_pool_stage_ms_count{stage="decode"} ${count}
     expect(between(b, c)).toMatchObject({ loopP99Ms: 5, loopMaxMs: 5, loopStalls: 0 })
     expect(between(readGauges(scrape(1, 1, 1, 1, 1), 0), b).loopP99Ms).toBeUndefined()
   })
+
+  it("splits the engine's CPU into its main thread and its inference workers", () => {
+    const text = (total: number, main: number, workers: number) =>
+      `process_cpu_seconds_total ${total}\nnodejs_main_thread_cpu_seconds_total ${main}\ncandor_pool_worker_cpu_seconds_total ${workers}\n`
+    const d = between(readGauges(text(10, 2, 5), 0), readGauges(text(13, 2.5, 6.5), 2000))
+    expect(d).toMatchObject({ cpuCores: 1.5, mainCores: 0.25, workerCores: 0.75 })
+    expect(
+      between(readGauges(scrape(1, 1, 1, 1, 1), 0), readGauges(scrape(2, 1, 1, 1, 1), 1000)).mainCores
+    ).toBeUndefined()
+  })
 })

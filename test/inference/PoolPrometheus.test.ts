@@ -8,6 +8,8 @@ describe("pool metrics in Prometheus format", () => {
     metrics.batchSize.observe(3)
     metrics.latencyMs.observe(42)
     metrics.frames.analyzed = 7
+    metrics.workerCpu.set(3, 1.5)
+    metrics.workerCpu.set(4, 2.25)
     const text = poolPrometheusText(
       metrics.snapshot({ workers: 2, queueDepth: 1, inFlightTasks: 1, inFlightFrames: 3, trackedSessions: 4 })
     )
@@ -21,5 +23,18 @@ describe("pool metrics in Prometheus format", () => {
     expect(text).toContain('candor_pool_batch_size_bucket{le="4"} 1')
     expect(text).toContain('candor_pool_stage_ms_count{stage="mesh"} 0')
     expect(text).toContain("candor_pool_queue_depth 1")
+    expect(text).toContain("candor_pool_worker_cpu_seconds_total 3.75")
+  })
+
+  it("leaves the worker CPU series out where no worker reported its thread's CPU", () => {
+    const snapshot = new PoolMetrics().snapshot({
+      workers: 2,
+      queueDepth: 0,
+      inFlightTasks: 0,
+      inFlightFrames: 0,
+      trackedSessions: 0
+    })
+    expect(snapshot.workerCpuSeconds).toBeUndefined()
+    expect(poolPrometheusText(snapshot)).not.toContain("worker_cpu")
   })
 })
