@@ -125,7 +125,9 @@ export const runPaced = (ctx: PhaseContext, name: string, sessions: number, fps:
 
 /**
  * Adds `step` candidates at a time, each step warmed up and measured while the previous ones keep streaming,
- * until p99 passes the budget or shed passes its limit (plus one step, for the chart), or `maxSessions`.
+ * until p99 passes the budget or shed passes its limit, or `maxSessions`. A p99 over a few seconds rests on its
+ * few worst frames, so a step over budget is measured once more before it counts (unless it is far over); after
+ * the confirmed failure one more step shows the knee of the curve for the chart.
  */
 export const runFindMax = (ctx: PhaseContext): Promise<FindMaxResult> =>
   withGenerator(ctx, async (generator, monitor) => {
@@ -133,54 +135,47 @@ export const runFindMax = (ctx: PhaseContext): Promise<FindMaxResult> =>
     const steps: Array<LoadRunResult> = []
     let sessions = options.sessions
     let stoppedBecause = `reached --max-sessions ${options.maxSessions}`
+    let confirming = false
+    let failedAt: number | undefined
     monitor.phase("find-max: connecting", sessions)
     await addCandidates(ctx, generator, sessions, { _tag: "Paced", fps: options.fps })
     await sleep(options.warmupS * 1000)
     for (;;) {
       const from = Date.now()
-      monitor.phase(`find-max ${sessions}`, sessions)
+      monitor.phase(`find-max ${sessions}${confirming ? " (again)" : ""}`, sessions)
       await sleep(options.durationS * 1000)
       const to = Date.now()
-      const measured = sessions
-      const next = Math.min(options.maxSessions, sessions + options.step)
-      const growing = next > sessions
-      // The next step warms up while this one settles.
-      const warm = Date.now() + options.warmupS * 1000
-      if (growing) {
-        monitor.phase(`find-max: adding ${next - sessions}`, next)
-        await addCandidates(ctx, generator, next - sessions, { _tag: "Paced", fps: options.fps })
-        sessions = next
-      }
       await generator.settle(to)
-      const step = result(
-        `${measured} candidates`,
-        measured,
-        options.fps,
-        generator.windowStats(from, to),
-        monitor,
-        generator,
-        options
-      )
+      const name = `${sessions} candidates${confirming ? " (again)" : ""}`
+      const step = result(name, sessions, options.fps, generator.windowStats(from, to), monitor, generator, options)
       steps.push(step)
       ctx.log(
-        `find-max: ${measured} candidates → p99 ${step.stats.latencyMs.p99.toFixed(1)} ms, shed ${(step.stats.shedRatio * 100).toFixed(2)} %${step.generatorLimited === undefined ? "" : ` (${step.generatorLimited})`}`
+        `find-max: ${name} → p99 ${step.stats.latencyMs.p99.toFixed(1)} ms, shed ${(step.stats.shedRatio * 100).toFixed(2)} %${step.generatorLimited === undefined ? "" : ` (${step.generatorLimited})`}`
       )
+      if (failedAt !== undefined) break
       if (!step.withinBudget) {
-        const failed = steps.filter((x) => !x.withinBudget).length
-        if (failed === 1) {
-          stoppedBecause =
-            step.stats.latencyMs.p99 > options.budgetMs
-              ? `p99 ${step.stats.latencyMs.p99.toFixed(0)} ms > ${options.budgetMs} ms at ${measured} candidates`
-              : `shed ${(step.stats.shedRatio * 100).toFixed(2)} % ≥ ${(options.maxShed * 100).toFixed(2)} % at ${measured} candidates`
+        const farOver = step.stats.latencyMs.p99 > 10 * options.budgetMs || step.stats.shedRatio > 0.2
+        if (!confirming && !farOver) {
+          // The same candidates keep streaming; measure them again.
+          confirming = true
+          continue
         }
-        // One step past the first failure shows the knee of the curve; far past it there is nothing to learn.
-        if (failed >= 2 || step.stats.latencyMs.p99 > 10 * options.budgetMs || step.stats.shedRatio > 0.2) break
+        failedAt = sessions
+        stoppedBecause =
+          step.stats.latencyMs.p99 > options.budgetMs
+            ? `p99 ${step.stats.latencyMs.p99.toFixed(0)} ms > ${options.budgetMs} ms at ${sessions} candidates${confirming ? ", twice" : ""}`
+            : `shed ${(step.stats.shedRatio * 100).toFixed(2)} % ≥ ${(options.maxShed * 100).toFixed(2)} % at ${sessions} candidates${confirming ? ", twice" : ""}`
+        if (farOver) break
       }
-      if (!growing) break
-      await sleep(Math.max(0, warm - Date.now()))
+      confirming = false
+      const next = Math.min(options.maxSessions, sessions + options.step)
+      if (next <= sessions) break
+      monitor.phase(`find-max: adding ${next - sessions}`, next)
+      await addCandidates(ctx, generator, next - sessions, { _tag: "Paced", fps: options.fps })
+      sessions = next
+      await sleep(options.warmupS * 1000)
     }
-    const firstFailure = steps.findIndex((s) => !s.withinBudget)
-    const passing = (firstFailure < 0 ? steps : steps.slice(0, firstFailure)).filter((s) => s.withinBudget)
+    const passing = steps.filter((s) => s.withinBudget && (failedAt === undefined || s.sessions < failedAt))
     return { steps, maxSessions: passing.at(-1)?.sessions ?? 0, stoppedBecause }
   })
 
