@@ -63,6 +63,7 @@ export const usage = `usage: candor bench [options]
   --json FILE        write all results as JSON (default bench/out/last-run.json)
   --results DIR      write RESULTS.md and latency.svg into DIR
   --find-max         add --step sessions until p99 > --budget-ms or shed > --max-shed
+                     (a step over budget is measured again before it counts)
   --step N           sessions added per step (default 10); --max-sessions N (default 300)
   --budget-ms MS     p99 latency budget (default 100); --max-shed R (default 0.01)
   --saturate         closed-loop candidates: end-to-end frames/s and pipeline efficiency

@@ -10,6 +10,8 @@ import { WebSocketServer } from "ws"
 export interface FakeEngineOptions {
   /** Delay before each analysis is sent. */
   readonly analysisDelayMs: number
+  /** When set, asked for each frame's delay instead (a script that changes during a run). */
+  readonly delayFor?: () => number
   /** Every n-th frame (by seq, from 1) is answered with `error frame_shed` instead. 0: never. */
   readonly shedEvery: number
   /** Every n-th frame is never answered. 0: never. */
@@ -155,7 +157,7 @@ export const startFakeEngine = async (options: FakeEngineOptions): Promise<FakeE
               faces: [{ box: [1, 2, 3, 4], score: 0.99, ear: 0.3, eyesClosed: false, emotion: null }]
             })
           )
-        }, options.analysisDelayMs)
+        }, options.delayFor?.() ?? options.analysisDelayMs)
       })
     })
   })
