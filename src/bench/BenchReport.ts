@@ -1,5 +1,5 @@
 /** The results as aligned plain-text tables (the terminal) and as Markdown tables (RESULTS.md). */
-import { type BenchResults, judgeTargets } from "./BenchResults.ts"
+import { type BenchResults, cpuMsPerAnalysedFrame, judgeTargets } from "./BenchResults.ts"
 import type { LoadRunResult } from "./LoadPhases.ts"
 import { boundAt, boundMsPerFrame, type ModelBoundResult, type ModelTiming } from "./ModelBound.ts"
 import type { PeerPair } from "./PeerComparison.ts"
@@ -209,12 +209,7 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
           f(x.engine.stageMs.mesh, 2),
           f(x.engine.stageMs.emotion, 2),
           f(x.engine.stageMs.total, 2),
-          f(
-            x.engine.cpuCores === undefined || x.stats.analysedFps <= 0
-              ? undefined
-              : (x.engine.cpuCores * 1000) / x.stats.analysedFps,
-            2
-          ),
+          f(cpuMsPerAnalysedFrame(x.engine.cpuCores, x.stats.analysedFps), 2),
           f(x.engine.meanBatch, 2),
           pct(x.engine.detectorShare),
           f(x.engine.loopP99Ms, 0),
@@ -229,17 +224,15 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
     (x) => x.engine.cpuCores !== undefined && x.engine.mainCores !== undefined && x.stats.analysedFps > 0
   )
   if (split.length > 0) {
-    const perFrame = (cores: number | undefined, fps: number) =>
-      cores === undefined ? undefined : (cores * 1000) / fps
     out.push({
       title: "Where the engine's CPU goes (CPU ms per analysed frame, by thread, from /metrics)",
       table: [
         ["run", "engine", "main thread", "inference workers", "native helpers"],
         ...split.map((x) => {
           const fps = x.stats.analysedFps
-          const main = perFrame(x.engine.mainCores, fps)
-          const workers = perFrame(x.engine.workerCores, fps)
-          const all = perFrame(x.engine.cpuCores, fps)!
+          const main = cpuMsPerAnalysedFrame(x.engine.mainCores, fps)
+          const workers = cpuMsPerAnalysedFrame(x.engine.workerCores, fps)
+          const all = cpuMsPerAnalysedFrame(x.engine.cpuCores, fps)!
           return [
             x.name,
             f(all, 2),

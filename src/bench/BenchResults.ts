@@ -83,6 +83,10 @@ export interface TargetVerdict {
 
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`
 
+/** CPU milliseconds per analysed frame from cores used (all of the engine's or one kind of its threads). */
+export const cpuMsPerAnalysedFrame = (cores: number | undefined, analysedFps: number): number | undefined =>
+  cores === undefined || analysedFps <= 0 ? undefined : (cores * 1000) / analysedFps
+
 /** End-to-end efficiency of a saturation run against the bound at the same detector share. */
 export const efficiencyOf = (
   saturate: LoadRunResult,
@@ -92,9 +96,7 @@ export const efficiencyOf = (
   const engineShare = saturate.engine.detectorShare
   const share = engineShare ?? fallbackShare.share
   const boundFps = boundAt(bound, share)
-  const cores = saturate.engine.cpuCores
-  const cpuMsPerFrame =
-    cores === undefined || saturate.stats.analysedFps <= 0 ? undefined : (cores * 1000) / saturate.stats.analysedFps
+  const cpuMsPerFrame = cpuMsPerAnalysedFrame(saturate.engine.cpuCores, saturate.stats.analysedFps)
   const modelMs = boundMsPerFrame(bound, share, "cpu")
   return {
     framesPerSecond: saturate.stats.analysedFps,
