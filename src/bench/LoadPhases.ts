@@ -161,10 +161,11 @@ export const runFindMax = (ctx: PhaseContext): Promise<FindMaxResult> =>
           continue
         }
         failedAt = sessions
+        const where = `at ${sessions} candidates${confirming ? ", twice" : ""}`
         stoppedBecause =
           step.stats.latencyMs.p99 > options.budgetMs
-            ? `p99 ${step.stats.latencyMs.p99.toFixed(0)} ms > ${options.budgetMs} ms at ${sessions} candidates${confirming ? ", twice" : ""}`
-            : `shed ${(step.stats.shedRatio * 100).toFixed(2)} % ≥ ${(options.maxShed * 100).toFixed(2)} % at ${sessions} candidates${confirming ? ", twice" : ""}`
+            ? `p99 ${step.stats.latencyMs.p99.toFixed(0)} ms > ${options.budgetMs} ms ${where}`
+            : `shed ${(step.stats.shedRatio * 100).toFixed(2)} % ≥ ${(options.maxShed * 100).toFixed(2)} % ${where}`
         if (farOver) break
       }
       confirming = false
