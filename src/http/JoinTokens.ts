@@ -51,17 +51,29 @@ export const make = (secret: Uint8Array, ttlSeconds: number): JoinTokensShape =>
     })
 })
 
-/** Without `TOKEN_SECRET`, a secret is generated once and kept (mode 0600) so tokens survive restarts. */
-const loadOrCreateSecret = (dataDir: string): Uint8Array => {
+/**
+ * Without `TOKEN_SECRET`, a secret is generated once and kept (mode 0600) so tokens survive restarts. Two processes
+ * sharing a data directory (two engines on one Postgres) must agree on it: the secret is written to a private file
+ * and linked into place, which fails if another process got there first, and then everyone reads the one in place.
+ */
+export const loadOrCreateSecret = (dataDir: string): Uint8Array => {
   const file = Path.join(dataDir, "token-secret")
-  try {
-    return new Uint8Array(Buffer.from(Fs.readFileSync(file, "utf8").trim(), "base64url"))
-  } catch {
+  if (!Fs.existsSync(file)) {
     Fs.mkdirSync(dataDir, { recursive: true })
-    const secret = randomBytes(32)
-    Fs.writeFileSync(file, secret.toString("base64url"), { mode: 0o600 })
-    return new Uint8Array(secret)
+    const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`
+    Fs.writeFileSync(draft, randomBytes(32).toString("base64url"), { mode: 0o600 })
+    try {
+      Fs.linkSync(draft, file)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+    } finally {
+      Fs.rmSync(draft, { force: true })
+    }
   }
+  const secret = new Uint8Array(Buffer.from(Fs.readFileSync(file, "utf8").trim(), "base64url"))
+  if (secret.length < 32)
+    throw new Error(`${file}: expected a secret of at least 32 bytes (base64url); delete the file to get a new one`)
+  return secret
 }
 
 export class JoinTokens extends Context.Service<JoinTokens, JoinTokensShape>()("candor/JoinTokens") {
