@@ -4,7 +4,7 @@
  * browser would send rather than one frozen image. Frames are prepared once and cached on disk; a clip is kept
  * only when our own detector sees exactly one face in it.
  */
-import { createHash } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { promises as fs } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
@@ -179,8 +179,10 @@ export const loadClips = async (options: ClipOptions = {}): Promise<ClipSet> => 
   if (cached !== undefined) return cached
   const made = await prepare(photos, framesPerClip, maxClips)
   if (made.length === 0) throw new Error("no single-face clip could be made from the demo photos")
+  // Written aside and renamed into place, so that a bench running beside this one never reads half a cache.
   const target = path.join(dir, key)
-  await fs.mkdir(target, { recursive: true })
+  const draft = `${target}.${process.pid}.${randomBytes(4).toString("hex")}`
+  await fs.mkdir(draft, { recursive: true })
   const manifest: Manifest = {
     key,
     clips: made.map((c, i) => ({
@@ -189,9 +191,16 @@ export const loadClips = async (options: ClipOptions = {}): Promise<ClipSet> => 
     }))
   }
   await Promise.all(
-    made.flatMap((c, i) => c.frames.map((f, k) => fs.writeFile(path.join(target, manifest.clips[i]!.frames[k]!), f)))
+    made.flatMap((c, i) => c.frames.map((f, k) => fs.writeFile(path.join(draft, manifest.clips[i]!.frames[k]!), f)))
   )
-  await fs.writeFile(path.join(target, "manifest.json"), JSON.stringify(manifest, null, 2))
+  await fs.writeFile(path.join(draft, "manifest.json"), JSON.stringify(manifest, null, 2))
+  await fs.rename(draft, target).catch(async () => {
+    // Another run put the same frames there first: its copy stays. A broken copy (no manifest) is replaced.
+    if ((await readCached(dir, key)) === undefined) {
+      await fs.rm(target, { recursive: true, force: true })
+      await fs.rename(draft, target)
+    } else await fs.rm(draft, { recursive: true, force: true })
+  })
   const clips = made.map((c) => c.frames)
   return { clips, dir: target, prepared: true, meanBytes: mean(clips) }
 }
