@@ -352,6 +352,24 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
       ]
     })
   }
+  const server = e?.throughServer
+  if (e !== undefined && server !== undefined) {
+    out.push({
+      title: "What the server adds (end to end ÷ the same pipeline in process, same run)",
+      table: [
+        ["measure", "frames/s", "CPU ms/frame", "detector share"],
+        [
+          server.inProcessName,
+          f(server.inProcessFramesPerSecond),
+          f(server.inProcessCpuMsPerFrame, 2),
+          pct(server.inProcessDetectorShare)
+        ],
+        ["end to end (WebSocket, saturated)", f(e.framesPerSecond), f(e.cpuMsPerFrame, 2), pct(e.detectorShare)],
+        ["efficiency (end to end ÷ in process)", pct(server.efficiency), pct(server.cpuEfficiency), ""]
+      ],
+      note: "in process: the engine's inference pool (decode, models, tracking) in the bench's process with no engine beside it; end to end adds sockets, session actors, scoring and storage, and shares the cores with the load generator. CPU efficiency: in-process CPU per frame ÷ the engine's"
+    })
+  }
   if (r.peer !== undefined) {
     out.push({
       title: "Inside our pool's workers (mean ms per frame)",

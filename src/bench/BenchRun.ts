@@ -11,6 +11,7 @@ import { type Engine, remoteEngine, startEngine } from "./EngineUnderTest.ts"
 import { type LoadRunResult, type PhaseContext, runFindMax, runIdle, runPaced, runSaturate } from "./LoadPhases.ts"
 import { measureModelBound } from "./ModelBound.ts"
 import { runPeerComparison } from "./PeerComparison.ts"
+import { runPipelineInProcess } from "./PoolRunner.ts"
 import { summarizeProfiles } from "./ProfileSummary.ts"
 import { createThrowawayDatabase } from "./ThrowawayDatabase.ts"
 
@@ -150,12 +151,26 @@ export const runBench = async (
       }
     }
 
+    const efficiencyRun = saturate ?? compare[0]?.saturate
+    // The in-process pipeline at the engine's defaults, with no engine running beside it: from the peer
+    // comparison when it ran, else measured now.
+    let inProcess = peer?.withReuse.ours
+    if (efficiencyRun !== undefined && inProcess === undefined) {
+      log("in-process pipeline: the engine's pool in this process, tracking on (defaults)")
+      inProcess = await runPipelineInProcess({
+        name: "in-process pipeline, tracking on (defaults)",
+        clips: frames.clips,
+        cores: options.cores,
+        tracking: true,
+        warmupMs: options.warmupS * 1000,
+        durationMs: options.durationS * 1000
+      })
+    }
     const trackedShare = peer?.withReuse.ours.detectorShare
     const fallbackShare =
       trackedShare === undefined
         ? { share: 0.1, source: "assumed from the pool default (detector every 10 frames)" }
         : { share: trackedShare, source: "in-process pool run on the same clips" }
-    const efficiencyRun = saturate ?? compare[0]?.saturate
     const poolOff = peer?.withoutReuse.ours
     return {
       startedAt: new Date(started).toISOString(),
@@ -175,7 +190,9 @@ export const runBench = async (
       ...(load === undefined ? {} : { load }),
       ...(findMax === undefined ? {} : { findMax }),
       ...(saturate === undefined ? {} : { saturate }),
-      ...(efficiencyRun === undefined ? {} : { efficiency: efficiencyOf(efficiencyRun, modelBound, fallbackShare) }),
+      ...(efficiencyRun === undefined
+        ? {}
+        : { efficiency: efficiencyOf(efficiencyRun, modelBound, fallbackShare, inProcess) }),
       ...(poolOff === undefined ? {} : { poolEfficiency: poolOff.framesPerSecond / modelBound.framesPerSecond }),
       ...(peer === undefined ? {} : { peer }),
       ...(compare.length === 0 ? {} : { compare }),

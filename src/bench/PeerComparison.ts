@@ -6,7 +6,7 @@
 import { createRequire } from "node:module"
 import { availableParallelism } from "node:os"
 import { type PeerOptions, runPeer, type ThroughputResult } from "./PeerRunner.ts"
-import { type PoolRunResult, runPool } from "./PoolRunner.ts"
+import { type PoolRunResult, runPipelineInProcess } from "./PoolRunner.ts"
 
 export interface PeerPair {
   readonly ours: PoolRunResult
@@ -44,28 +44,19 @@ export const runPeerComparison = async (options: {
       "--peer runs Human on @tensorflow/tfjs-backend-wasm, a dev dependency: install the dev dependencies"
     )
   }
-  const ours = (name: string, detectEvery: number | undefined) =>
-    runPool({
-      name,
-      // "Tracking off" means every model on every frame: the detector and the emotion model alike.
-      pool: { workers: cores, ...(detectEvery === undefined ? {} : { detectEvery, emotionEvery: detectEvery }) },
-      clips,
-      streams: 4 * cores,
-      window: 2,
-      warmupMs,
-      durationMs
-    })
+  const ours = (name: string, tracking: boolean) =>
+    runPipelineInProcess({ name, clips, cores, tracking, warmupMs, durationMs })
   const peer = (caching: boolean) => {
     const o: PeerOptions = { cores, caching, clips, warmupMs, durationMs }
     return runPeer(o)
   }
   if (cores > availableParallelism()) log(`peer: ${cores} cores requested, ${availableParallelism()} available`)
   log("peer: ours, tracking off")
-  const oursOff = await ours("Candor, tracking off", 1)
+  const oursOff = await ours("Candor, tracking off", false)
   log(`peer: ${oursOff.framesPerSecond.toFixed(1)} frames/s; Human, caching off`)
   const humanOff = await peer(false)
   log(`peer: ${humanOff.framesPerSecond.toFixed(1)} frames/s; ours, tracking on`)
-  const oursOn = await ours("Candor, tracking on (defaults)", undefined)
+  const oursOn = await ours("Candor, tracking on (defaults)", true)
   log(`peer: ${oursOn.framesPerSecond.toFixed(1)} frames/s; Human, default caching`)
   const humanOn = await peer(true)
   log(`peer: ${humanOn.framesPerSecond.toFixed(1)} frames/s`)

@@ -145,3 +145,25 @@ export const runPool = (options: PoolRunOptions): Promise<PoolRunResult> =>
       })
     )
   )
+
+/**
+ * The pipeline in this process as the engine runs it (one worker per core), fed by 4 streams per core with 2
+ * frames each in flight: enough to keep every worker busy. Tracking off runs every model on every frame.
+ */
+export const runPipelineInProcess = (options: {
+  readonly name: string
+  readonly clips: ReadonlyArray<ReadonlyArray<Uint8Array>>
+  readonly cores: number
+  readonly tracking: boolean
+  readonly warmupMs: number
+  readonly durationMs: number
+}): Promise<PoolRunResult> =>
+  runPool({
+    name: options.name,
+    pool: { workers: options.cores, ...(options.tracking ? {} : { detectEvery: 1, emotionEvery: 1 }) },
+    clips: options.clips,
+    streams: 4 * options.cores,
+    window: 2,
+    warmupMs: options.warmupMs,
+    durationMs: options.durationMs
+  })

@@ -87,6 +87,35 @@ describe("targets", () => {
     expect(e.cpuEfficiency).toBeCloseTo(5.5 / 7.5, 6)
   })
 
+  it("judges what the server adds against the in-process pipeline of the same run", () => {
+    const inProcess = {
+      name: "in-process pipeline",
+      framesPerSecond: 300,
+      frames: 3000,
+      seconds: 10,
+      latencyMs: summary(20),
+      facesPerFrame: 1,
+      cpuMsPerFrame: 6,
+      coresUsed: 1.8,
+      detectorShare: 0.05,
+      meanBatch: 2,
+      mainThreadMsPerFrame: 0.3,
+      stageMs: { decode: 3, detect: 0.3, mesh: 2, emotion: 0.3, total: 6 }
+    }
+    const e = efficiencyOf(run(40, 50, 0, 240), bound, { share: 0.1, source: "assumed" }, inProcess)
+    expect(e.throughServer?.efficiency).toBeCloseTo(240 / 300, 6)
+    // engine 7.5 ms CPU per frame against 6 in process
+    expect(e.throughServer?.cpuEfficiency).toBeCloseTo(6 / 7.5, 6)
+    const verdicts = judgeTargets(results({ efficiency: e }))
+    const server = verdicts.find((t) => t.target.includes("in-process pipeline"))!
+    expect(server).toMatchObject({ met: false, measured: "80.0 % (240.0 of 300.0 frames/s); by CPU per frame 80.0 %" })
+    expect(verdicts.find((t) => t.target.includes("model-only bound"))?.met).toBe(false)
+    const fast = efficiencyOf(run(40, 50, 0, 270), bound, { share: 0.1, source: "assumed" }, inProcess)
+    expect(judgeTargets(results({ efficiency: fast })).find((t) => t.target.includes("in-process"))?.met).toBe(true)
+    expect(formatText(results({ efficiency: e }))).toContain("What the server adds")
+    expect(efficiencyOf(run(40, 50, 0, 240), bound, { share: 0.1, source: "assumed" }).throughServer).toBeUndefined()
+  })
+
   it("counts the 50-candidate target met only when the ramp held the budget that far", () => {
     const steps = [run(40, 60, 0), run(50, 90, 0.002), run(60, 140, 0.03)]
     const met = judgeTargets(results({ findMax: { steps, maxSessions: 50, stoppedBecause: "p99" } }))
