@@ -1,7 +1,8 @@
-// Prints the totals of vitest's JSON reports (name=path arguments), then each failed test with its file and the
-// first lines of its failure, so that the end of the CI log says what failed. A missing report counts as a failure.
+// Prints the totals of vitest's JSON reports (name=path arguments), each test that passed only on its retry (from
+// flaky-<name>.json beside the report, written by flaky-reporter.mjs), then each failed test, with its file and
+// the first lines of its failure, so that the end of the CI log says what failed. A missing report is a failure.
 import { existsSync, readFileSync } from "node:fs"
-import { relative } from "node:path"
+import { dirname, join, relative } from "node:path"
 
 const runs = process.argv.slice(2).map((arg) => {
   const at = arg.indexOf("=")
@@ -10,12 +11,16 @@ const runs = process.argv.slice(2).map((arg) => {
 const skipped = (r) => (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0)
 const total = { passed: 0, failed: 0, skipped: 0 }
 const failures = []
+const flaky = []
 for (const run of runs) {
   if (!existsSync(run.path)) {
     console.log(`${run.name}: no report (the test run did not finish)`)
     total.failed++
     continue
   }
+  const flakyFile = join(dirname(run.path), `flaky-${run.name}.json`)
+  if (existsSync(flakyFile))
+    for (const f of JSON.parse(readFileSync(flakyFile, "utf8"))) flaky.push({ run: run.name, ...f, messages: f.errors })
   const report = JSON.parse(readFileSync(run.path, "utf8"))
   console.log(
     `${run.name}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped(report)} skipped`
@@ -33,9 +38,16 @@ for (const run of runs) {
       failures.push({ run: run.name, file: name, test: "(the file itself)", messages: [file.message ?? ""] })
   }
 }
-console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`)
-for (const f of failures) {
-  console.log(`\nFAILED ${f.run} ${f.file} > ${f.test}`)
-  const text = f.messages.join("\n").split("\n").slice(0, 25).join("\n")
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped, ${flaky.length} flaky`)
+const show = (label, f) => {
+  console.log(`\n${label} ${f.run} ${f.file} > ${f.test}`)
+  const text = f.messages
+    .join("\n")
+    .split("\n")
+    .filter((line) => !/node_modules\/vitest\/|at new Promise \(<anonymous>\)/.test(line))
+    .slice(0, 25)
+    .join("\n")
   console.log(text.length > 4000 ? `${text.slice(0, 4000)}…` : text)
 }
+for (const f of flaky) show("FLAKY (failed, then passed on its retry)", f)
+for (const f of failures) show("FAILED", f)
