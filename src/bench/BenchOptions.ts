@@ -66,7 +66,8 @@ export const usage = `usage: candor bench [options]
                      (a step over budget is measured again before it counts)
   --step N           sessions added per step (default 10); --max-sessions N (default 300)
   --budget-ms MS     p99 latency budget (default 100); --max-shed R (default 0.01)
-  --saturate         closed-loop candidates: end-to-end frames/s and pipeline efficiency
+  --saturate         closed-loop candidates: end-to-end frames/s and pipeline efficiency (against the
+                     model-only bound and against the pipeline run in this process)
   --compare          batching off vs on, tracking off vs on (engine restarted per run)
   --peer             Human (tfjs-wasm) vs our pipeline on the same frames and cores
   --idle N           open N idle candidate sockets and report memory per socket
