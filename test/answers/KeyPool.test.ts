@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Result } from "effect"
+import { Clock, Duration, Effect, Result } from "effect"
 import { prometheusText } from "../../src/answers/OpenAiKeyPool.ts"
 import { answer, captureLogs, fakeOpenAi, fastConfig, scoreWith } from "./support.ts"
 
@@ -114,6 +114,34 @@ describe("OpenAI key pool", () => {
       expect(results.every(Result.isSuccess)).toBe(true)
       expect(metrics.keys[0]).toMatchObject({ rateLimited: 3, successes: 1 })
       expect(metrics.waits).toBe(3)
+    })
+  )
+
+  it.live("counts one wait per cooldown even when the timer wakes before the cooldown ends", () =>
+    Effect.gen(function* () {
+      const live = yield* Clock.Clock
+      // Every sleep ends 3 ms early, as a timer on a loaded event loop may: the pool must sleep the rest.
+      const early: Clock.Clock = {
+        currentTimeMillisUnsafe: () => live.currentTimeMillisUnsafe(),
+        currentTimeMillis: live.currentTimeMillis,
+        currentTimeNanosUnsafe: () => live.currentTimeNanosUnsafe(),
+        currentTimeNanos: live.currentTimeNanos,
+        monotonicTimeNanosUnsafe: () => live.monotonicTimeNanosUnsafe(),
+        monotonicTimeNanos: live.monotonicTimeNanos,
+        sleep: (d) => live.sleep(Duration.millis(Math.max(0, Duration.toMillis(d) - 3)))
+      }
+      const fake = yield* fakeOpenAi({
+        script: [
+          { kind: "status", status: 429 },
+          { kind: "status", status: 429 }
+        ]
+      })
+      const { results, metrics } = yield* scoreWith(fastConfig(fake, ["sk-one-1111"]), [answer], 1).pipe(
+        Effect.provideService(Clock.Clock, early)
+      )
+      expect(results.every(Result.isSuccess)).toBe(true)
+      expect(metrics.keys[0]).toMatchObject({ rateLimited: 2, successes: 1 })
+      expect(metrics.waits).toBe(2)
     })
   )
 
