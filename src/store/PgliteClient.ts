@@ -2,13 +2,14 @@
  * An in-process `SqlClient` over PGlite (PostgreSQL compiled to WebAssembly), so that Candor runs with no database
  * server installed. PGlite is a single connection: statements and transactions share it through a semaphore.
  */
-import { PGlite } from "@electric-sql/pglite"
+import type { PGlite } from "@electric-sql/pglite"
 import { makeCompiler } from "@effect/sql-pg/PgClient"
 import { Effect, Layer, Semaphore, Stream } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlConnection from "effect/sql/SqlConnection"
 import { SqlError, UnknownError } from "effect/sql/SqlError"
+import { openPglite } from "./PgliteTemplate.ts"
 
 const toSqlError = (cause: unknown, operation: string) =>
   new SqlError({
@@ -43,15 +44,13 @@ const makeConnection = (db: PGlite): SqlConnection.Connection => {
   }
 }
 
-/** Opens PGlite at `dataDir` (or in memory) and closes it with the scope. */
+/** Opens PGlite at `dataDir` (or in memory; a new database from the cached initdb) and closes it with the scope. */
 export const make = (dataDir: string) =>
   Effect.gen(function* () {
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
-          const db = dataDir === ":memory:" ? new PGlite() : new PGlite(dataDir)
-          await db.waitReady
-          return db
+          return await openPglite(dataDir)
         },
         catch: (cause) => toSqlError(cause, "connect")
       }),
