@@ -27,6 +27,9 @@ export const sanityProblems = (r: BenchResults): Array<string> => {
     if (run.engine.rssMBMax === undefined) problems.push(`${run.name}: the engine's /metrics gave no RSS`)
     if ((run.phaseEvents.question ?? 0) === 0) problems.push(`${run.name}: no candidate received a question`)
   }
+  const server = r.efficiency?.throughServer
+  if (server !== undefined && !(server.inProcessFramesPerSecond > 0 && Number.isFinite(server.efficiency)))
+    problems.push("in-process pipeline: no frame was analysed")
   if (r.idle !== undefined && r.idle.opened !== r.idle.sockets)
     problems.push(`idle: ${r.idle.opened} of ${r.idle.sockets} sockets opened`)
   if (r.peer !== undefined) {

@@ -155,8 +155,8 @@ export const parseBenchOptions = (
   const options: BenchOptions = {
     sessions: num("sessions", smoke ? 4 : 10),
     fps: num("fps", 5),
-    durationS: num("duration", smoke ? 2 : 15),
-    warmupS: num("warmup", smoke ? 1 : 5),
+    durationS: num("duration", smoke ? 1.5 : 15),
+    warmupS: num("warmup", smoke ? 0.5 : 5),
     url: strings.get("url")?.replace(/\/+$/, ""),
     apiKey: strings.get("api-key"),
     jsonFile: strings.get("json"),

@@ -10,6 +10,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { readLock } from "../store/EmbeddedLock.ts"
 import type { CandidateSpec } from "./LoadProtocol.ts"
 import { type EngineGauges, readGauges } from "./PrometheusText.ts"
 
@@ -115,12 +116,31 @@ export const startEngine = async (
       if (ready) break
       await sleep(250)
     }
-    const seeded = JSON.parse(await candor(["seed", "--json"], fullEnv)) as { apiKey: string }
+    const seeded = (await seedThroughLock(dataDir)) ?? (JSON.parse(await candor(["seed", "--json"], fullEnv)) as Seeded)
     return { url, apiKey: seeded.apiKey, pid: child.pid, env: { ...env }, stop }
   } catch (error) {
     await stop()
     throw error
   }
+}
+
+interface Seeded {
+  readonly apiKey: string
+}
+
+/**
+ * On embedded PGlite the engine owns its database and keeps an admin token in its data directory: seed through
+ * its loopback admin route, as `candor seed` would, without starting another process. Undefined elsewhere.
+ */
+const seedThroughLock = async (dataDir: string): Promise<Seeded | undefined> => {
+  const holder = readLock(dataDir)
+  if (holder?.url == null) return undefined
+  const response = await fetch(`${holder.url}/internal/seed`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${holder.adminToken}` }
+  })
+  if (!response.ok) throw new Error(`seeding the engine: ${response.status} ${await response.text()}`)
+  return (await response.json()) as Seeded
 }
 
 /** An engine someone else runs. */

@@ -206,13 +206,13 @@ export const runSaturate = (ctx: PhaseContext, sessions: number): Promise<LoadRu
     )
   })
 
-/** Median of five RSS readings 200 ms apart: one reading can catch a garbage collection half done. */
-const steadyRss = async (monitor: EngineMonitor): Promise<number | undefined> => {
+/** Median of five RSS readings 200 ms apart (`--smoke`: 50 ms): one reading can catch a garbage collection half done. */
+const steadyRss = async (monitor: EngineMonitor, smoke: boolean): Promise<number | undefined> => {
   const readings: Array<number> = []
   for (let i = 0; i < 5; i++) {
     const mb = await monitor.rssMB()
     if (mb !== undefined) readings.push(mb)
-    await sleep(200)
+    await sleep(smoke ? 50 : 200)
   }
   return readings.length === 0 ? undefined : readings.sort((a, b) => a - b)[Math.floor(readings.length / 2)]
 }
@@ -243,16 +243,16 @@ export const runIdle = (ctx: PhaseContext, n: number): Promise<IdleResult> =>
     const t0 = Date.now()
     const specs = await createInterviews(ctx.engine, n, ANSWER_AFTER_MS, 16)
     const interviewSeconds = (Date.now() - t0) / 1000
-    await sleep(1000)
-    const rssMBBefore = await steadyRss(monitor)
+    await sleep(ctx.options.smoke ? 250 : 1000)
+    const rssMBBefore = await steadyRss(monitor, ctx.options.smoke)
     monitor.phase(`idle: connecting ${n}`, n)
     const t1 = Date.now()
     const { opened, refused } = await generator.add(specs, { _tag: "Idle" })
     const connectSeconds = (Date.now() - t1) / 1000
     monitor.phase("idle: holding", n)
     // Long enough for every session to settle into its idle state (and for RSS to show it).
-    await sleep(ctx.options.smoke ? 1000 : 3000)
-    const rssMBAfter = await steadyRss(monitor)
+    await sleep(ctx.options.smoke ? 500 : 3000)
+    const rssMBAfter = await steadyRss(monitor, ctx.options.smoke)
     return {
       sockets: n,
       opened,

@@ -22,6 +22,7 @@ describe("candor bench --smoke", () => {
       expect(r.saturate?.stats.analysed).toBeGreaterThan(0)
       expect(r.idle?.opened).toBe(r.idle?.sockets)
       expect(r.modelBound.framesPerSecond).toBeGreaterThan(0)
+      expect(r.efficiency?.throughServer?.inProcessFramesPerSecond).toBeGreaterThan(0)
       const markdown = await readFile(path.join(dir, "RESULTS.md"), "utf8")
       expect(markdown).toContain("## Targets")
       expect(await readFile(path.join(dir, "latency.svg"), "utf8")).toMatch(/^<svg/)
