@@ -3,6 +3,7 @@
  * one after another (never two at once: they share the cores) and gathers their results.
  */
 import { cpus, loadavg, totalmem } from "node:os"
+import { defaultOptions } from "../inference/InferencePool.ts"
 import { FRAME_HEIGHT, FRAME_WIDTH, loadClips } from "./BenchFrames.ts"
 import { type BenchOptions, redactOptions } from "./BenchOptions.ts"
 import { type BenchResults, efficiencyOf, type EngineVariantRun, type Machine } from "./BenchResults.ts"
@@ -169,7 +170,10 @@ export const runBench = async (
     const trackedShare = peer?.withReuse.ours.detectorShare
     const fallbackShare =
       trackedShare === undefined
-        ? { share: 0.1, source: "assumed from the pool default (detector every 10 frames)" }
+        ? {
+            share: 1 / defaultOptions().detectEvery,
+            source: `assumed from the pool default (detector every ${defaultOptions().detectEvery} frames)`
+          }
         : { share: trackedShare, source: "in-process pool run on the same clips" }
     const poolOff = peer?.withoutReuse.ours
     return {

@@ -3,7 +3,7 @@
  * `npm start`, and in each test and bench engine that opens an embedded database. So the first new database on a
  * machine is dumped right after initdb, before anything is written to it, to a gzipped data directory cached in
  * `node_modules/.cache/candor/` and named after PGlite's version; every later new database (in memory, or on disk
- * in a directory that holds none yet) starts from that dump in ≈ 1.3 s. The cache is only ever an empty, freshly
+ * in a directory that holds none yet) starts from that dump in ≈ 2 s. The cache is only ever an empty, freshly
  * initialised cluster: migrations still run on every database. A dump that cannot be read or loaded is deleted
  * and the database is made the slow way.
  */
