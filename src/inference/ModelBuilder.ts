@@ -5,9 +5,10 @@
  */
 import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { existsSync, promises as fs } from "node:fs"
+import { promises as fs } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { findPackageDir } from "../Files.ts"
 import { convert } from "./converter/Convert.ts"
 import { InvalidModel, type UnsupportedOp } from "./converter/ConverterError.ts"
 import { IR_VERSION, OPSET, type ValueInfo } from "./converter/OnnxModel.ts"
@@ -86,13 +87,7 @@ const readFile = (file: string) =>
   })
 
 /** Finds the source package by walking up from this module, as Node's resolver would. */
-export const findSourceDir = (): string | undefined => {
-  for (let dir = here; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "node_modules", SOURCE_PACKAGE)
-    if (existsSync(path.join(candidate, "package.json"))) return candidate
-    if (path.dirname(dir) === dir) return undefined
-  }
-}
+export const findSourceDir = (): string | undefined => findPackageDir(SOURCE_PACKAGE, here)
 
 const STEPS = ["hash inputs", "convert", "write", "verify output"] as const
 

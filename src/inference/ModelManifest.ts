@@ -5,7 +5,7 @@
  */
 import { Effect, Schema } from "effect"
 import { promises as fs } from "node:fs"
-import * as path from "node:path"
+import { writeFileAtomic } from "../Files.ts"
 
 const Dim = Schema.Union([Schema.Number, Schema.String])
 
@@ -96,17 +96,7 @@ export const readManifest = (file: string): Effect.Effect<Manifest | undefined, 
 /** Writes `bytes` to `file` through a temporary sibling and a rename, so readers never see half a file. */
 export const writeAtomic = (file: string, bytes: Uint8Array | string): Effect.Effect<void, ModelFileError> =>
   Effect.tryPromise({
-    try: async () => {
-      await fs.mkdir(path.dirname(file), { recursive: true })
-      const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-      try {
-        await fs.writeFile(temp, bytes)
-        await fs.rename(temp, file)
-      } catch (cause) {
-        await fs.rm(temp, { force: true })
-        throw cause
-      }
-    },
+    try: () => writeFileAtomic(file, bytes),
     catch: (cause) => new ModelFileError({ file, reason: `cannot write: ${String(cause)}` })
   })
 

@@ -8,20 +8,19 @@
  * and the database is made the slow way.
  */
 import { PGlite } from "@electric-sql/pglite"
-import { randomBytes } from "node:crypto"
 import { existsSync, promises as fs, readFileSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { findPackageDir, writeFileAtomic } from "../Files.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 /** PGlite's version, from its package.json (not in its exports map, so read from the installed package). */
 const pgliteVersion = (): string | undefined => {
-  for (let dir = root; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, "node_modules", "@electric-sql", "pglite", "package.json")
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version
-    if (path.dirname(dir) === dir) return undefined
-  }
+  const dir = findPackageDir("@electric-sql/pglite", root)
+  return dir === undefined
+    ? undefined
+    : (JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string }).version
 }
 
 export const templateFile = (cacheDir = path.join(root, "node_modules", ".cache", "candor")): string | undefined => {
@@ -38,14 +37,9 @@ const open = async (dataDir: string, loadDataDir?: Blob): Promise<PGlite> => {
   return db
 }
 
-/** Writes the dump aside and renames it into place, so that a process beside this one never reads half of it. */
-const save = async (db: PGlite, file: string): Promise<void> => {
-  const dump = await db.dumpDataDir("gzip")
-  await fs.mkdir(path.dirname(file), { recursive: true })
-  const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`
-  await fs.writeFile(draft, Buffer.from(await dump.arrayBuffer()))
-  await fs.rename(draft, file).catch(() => fs.rm(draft, { force: true }))
-}
+/** Written aside and renamed into place, so that a process beside this one never reads half of it. */
+const save = async (db: PGlite, file: string): Promise<void> =>
+  writeFileAtomic(file, new Uint8Array(await (await db.dumpDataDir("gzip")).arrayBuffer()))
 
 /** Opens PGlite at `dataDir` (or in memory), starting a new database from the cached initdb when there is one. */
 export const openPglite = async (dataDir: string, file: string | undefined = templateFile()): Promise<PGlite> => {
