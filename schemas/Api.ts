@@ -102,7 +102,7 @@ export const ListInterviewsQuery = Schema.Struct({
 }).annotate({ title: "ListInterviewsQuery" })
 
 export const Health = Schema.Struct({
-  status: Schema.Literals(["ok", "unavailable"]),
+  status: Schema.Literals(["ok", "unavailable", "starting", "draining"]),
   checks: Schema.Record(
     Schema.String,
     Schema.Struct({ ok: Schema.Boolean, ms: Schema.Number, error: Schema.optionalKey(Schema.String) })

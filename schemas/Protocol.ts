@@ -115,6 +115,8 @@ export const ErrorCode = Schema.Literals([
   "frame_shed",
   "overloaded",
   "analysis_failed",
+  "frame_failed",
+  "erased",
   "busy",
   "replaced",
   "write_failed",
@@ -174,5 +176,7 @@ export const CloseCodes = {
   /** Another socket joined the same interview and took over. */
   replaced: 4001,
   /** The client stopped reading (backpressure) for too long. */
-  notReading: 4002
+  notReading: 4002,
+  /** The interview was erased while the socket was open. */
+  erased: 4004
 } as const

@@ -116,12 +116,23 @@ const poolMetricsLayer = Layer.effectDiscard(
  * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
  * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
  */
-export const liveLayer = Layer.mergeAll(
-  CandidateSocket.layer,
-  LiveSocket.layer,
-  poolMetricsLayer,
-  eventLoopDelayLayer
-).pipe(
+/**
+ * Serves every route once everything below it is built (models loaded, both WebSockets registered): `/readyz`
+ * turns 200 from here on. Built last, so on shutdown it is released first: the server stops serving and says so.
+ */
+const openLayer = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const server = yield* HttpServer
+    const context = yield* Effect.context<never>()
+    yield* Effect.acquireRelease(
+      Effect.sync(() => server.open(context)),
+      () => Effect.sync(server.drain)
+    )
+  })
+)
+
+export const liveLayer = openLayer.pipe(
+  Layer.provideMerge(Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, poolMetricsLayer, eventLoopDelayLayer)),
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
     Layer.mergeAll(

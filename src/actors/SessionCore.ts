@@ -44,6 +44,21 @@ export interface CoreSettings {
   readonly keyframes: KeyframeSettings
 }
 
+/**
+ * An answer given outside the socket (over HTTP, typed or transcribed): to any question of the interview that is
+ * not finished, in any order, and also before the candidate has started.
+ */
+export interface SubmittedAnswer {
+  readonly _tag: "submitAnswer"
+  readonly questionId: string
+  readonly text: string
+  readonly source: "text" | "audio"
+  readonly transcription: Readonly<Record<string, unknown>> | null
+}
+
+/** What changes an interview: the candidate's socket commands and answers submitted over HTTP. */
+export type CoreCommand = SessionCommand | SubmittedAnswer
+
 /** A control outcome, delivered in the order of the commands that caused it. */
 export type OrderedStep =
   | { readonly _tag: "Reply"; readonly message: ServerMessage }
@@ -211,8 +226,8 @@ export class SessionCore {
     return fields
   }
 
-  /** Applies a candidate command. */
-  command(command: SessionCommand, now: number, out: Outbox): void {
+  /** Applies a command. */
+  command(command: CoreCommand, now: number, out: Outbox): void {
     this.out = out
     switch (command._tag) {
       case "start":
@@ -220,6 +235,9 @@ export class SessionCore {
         break
       case "answer":
         this.answer(command.questionId, command.text, now)
+        break
+      case "submitAnswer":
+        this.answer(command.questionId, command.text, now, command)
         break
       case "next":
         this.next(command.fromQuestionId, now)
@@ -358,8 +376,8 @@ export class SessionCore {
     this.commit([started, this.openQuestion(now)], [this.questionMessage()], now)
   }
 
-  private answer(questionId: string, text: string, now: number) {
-    if (this.status !== "question") return this.refuseByStatus()
+  private answer(questionId: string, text: string, now: number, submitted?: SubmittedAnswer) {
+    if (submitted === undefined ? this.status !== "question" : this.status === "finished") return this.refuseByStatus()
     const question = this.info.questions.find((q) => q.id === questionId)
     if (question === undefined) return this.refuse("unknown_question", `no question ${questionId} in this interview`)
     const digest = answerDigest(text)
@@ -370,7 +388,7 @@ export class SessionCore {
         return this.reply({ _tag: "answerSaved", questionId, answerId: existing.answerId })
       return this.refuse("already_answered", `question ${questionId} already has a different answer`)
     }
-    if (question.index !== this.cursor)
+    if (submitted === undefined && question.index !== this.cursor)
       return this.refuse("not_current_question", `question ${questionId} is not the current question`)
     const answerId = this.newId()
     this.answers.set(questionId, { answerId, digest })
@@ -382,7 +400,9 @@ export class SessionCore {
         interviewId: this.info.interviewId,
         questionId,
         body: text,
-        idempotencyKey: `${this.info.interviewId}:${questionId}`
+        idempotencyKey: `${this.info.interviewId}:${questionId}`,
+        source: submitted?.source ?? "text",
+        transcription: submitted?.transcription ?? null
       }
     ])
   }

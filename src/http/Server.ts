@@ -24,7 +24,22 @@ export interface HttpServerShape {
   readonly publicUrl: string
   /** Requests currently being handled. */
   readonly inFlight: () => number
+  /** Where the server is in its life; only `serving` serves every route (see `open`). */
+  readonly phase: () => Phase
+  /**
+   * Serves every route from now on, running them with `context` (the services of the whole engine, built after
+   * the server started listening). Until then only operational routes answer; the rest answer 503 `starting`.
+   */
+  readonly open: (context: Context.Context<never>) => void
+  /** Stops serving anything but operational routes (503 `shutting_down`); `/readyz` says so at once. */
+  readonly drain: () => void
 }
+
+/**
+ * `starting`: listening, the engine is still being built (routes but the operational ones answer 503 `starting`);
+ * `serving`: every route, both WebSockets included; `draining`: shutting down (503 but for operational routes).
+ */
+export type Phase = "starting" | "serving" | "draining"
 
 export class HttpServer extends Context.Service<HttpServer, HttpServerShape>()("candor/HttpServer") {}
 
@@ -111,6 +126,14 @@ const findNul = (value: unknown, path: string): string | undefined => {
   return undefined
 }
 
+/** Routes that answer in every phase: liveness, readiness, metrics, docs, and the loopback operator routes. */
+const operational = (route: Route) => route.access === "public" || route.access === "admin"
+
+const notServing = (phase: Phase) =>
+  phase === "starting"
+    ? new ApiError({ status: 503, code: "starting", message: "Candor is starting; retry in a moment" })
+    : new ApiError({ status: 503, code: "shutting_down", message: "server is shutting down" })
+
 const loopback = new Set(["127.0.0.1", "::1", "0000:0000:0000:0000:0000:0000:0000:0001", "::ffff:127.0.0.1"])
 
 const sameSecret = (a: string, b: string) => {
@@ -141,6 +164,7 @@ export const layer = (options: ServerOptions = {}) =>
       const scope = yield* Effect.scope
       const fibers = new Set<Fiber.Fiber<unknown, unknown>>()
       let accepting = true
+      let phase: Phase = "starting"
 
       const app = uWS.App()
 
@@ -225,7 +249,7 @@ export const layer = (options: ServerOptions = {}) =>
         }
 
         if (!accepting) {
-          finish(errorReply(ApiError.unavailable("server is shutting down")), "shutdown", true)
+          finish(errorReply(notServing("draining")), "shutdown", true)
           return
         }
         const parts = url
@@ -247,6 +271,11 @@ export const layer = (options: ServerOptions = {}) =>
             break
           }
         }
+        if (matched === undefined && phase !== "serving") {
+          // A route registered once the engine is up (the WebSockets) is asked for early: not a 404.
+          finish(errorReply(notServing(phase), { "retry-after": "1" }), "unmatched")
+          return
+        }
         if (matched === undefined) {
           finish(
             allowed.length === 0
@@ -258,6 +287,10 @@ export const layer = (options: ServerOptions = {}) =>
         }
         const { route, params } = matched
         const label = `${route.method.toUpperCase()} ${route.path}`
+        if (phase !== "serving" && !operational(route)) {
+          finish(errorReply(notServing(phase), { "retry-after": "1" }), label)
+          return
+        }
 
         const run = (body: Buffer | undefined) => {
           const program = Effect.gen(function* () {
@@ -400,6 +433,7 @@ export const layer = (options: ServerOptions = {}) =>
         scope,
         Effect.gen(function* () {
           accepting = false
+          phase = "draining"
           uWS.us_listen_socket_close(listenSocket)
           // Requests in flight get a bounded grace period, then are interrupted.
           const deadline = Date.now() + 10_000
@@ -415,7 +449,15 @@ export const layer = (options: ServerOptions = {}) =>
         port,
         url,
         publicUrl: config.publicUrl ?? url,
-        inFlight: () => fibers.size
+        inFlight: () => fibers.size,
+        phase: () => phase,
+        open: (engine) => {
+          runFork = Effect.runForkWith(Context.add(Context.merge(context, engine), HttpServer, server))
+          if (phase === "starting") phase = "serving"
+        },
+        drain: () => {
+          phase = "draining"
+        }
       }
       runFork = Effect.runForkWith(Context.add(context, HttpServer, server))
       return server

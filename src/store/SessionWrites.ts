@@ -28,6 +28,9 @@ export type SessionWrite =
       readonly body: string
       /** One answer per question: `<interview id>:<question id>`. */
       readonly idempotencyKey: string
+      readonly source: "text" | "audio"
+      /** How an audio answer was transcribed (model, media type, bytes). */
+      readonly transcription: Readonly<Record<string, unknown>> | null
     }
   | {
       readonly _tag: "InterviewState"
@@ -89,9 +92,10 @@ export const makeSqlWriter = (sql: SqlClient.SqlClient): SessionWriterShape => {
               id: w.id,
               interview_id: w.interviewId,
               question_id: w.questionId,
-              source: "text",
+              source: w.source,
               body: w.body,
-              idempotency_key: w.idempotencyKey
+              idempotency_key: w.idempotencyKey,
+              transcription: w.transcription === null ? null : JSON.stringify(w.transcription)
             })
             break
           case "InterviewState":

@@ -230,7 +230,9 @@ for (const backend of backends()) {
               interviewId: interview.id,
               questionId,
               body: answers[1]!,
-              idempotencyKey: `${interview.id}:${questionId}`
+              idempotencyKey: `${interview.id}:${questionId}`,
+              source: "text",
+              transcription: null
             }
           ])
         )

@@ -147,7 +147,9 @@ for (const backend of backends()) {
                 interviewId: id,
                 questionId: q,
                 body: "text",
-                idempotencyKey: `${id}:${q}`
+                idempotencyKey: `${id}:${q}`,
+                source: "text",
+                transcription: null
               },
               {
                 _tag: "InterviewState",

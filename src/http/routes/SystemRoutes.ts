@@ -5,6 +5,7 @@ import { Health } from "../../../schemas/Api.ts"
 import { Metrics } from "../../Metrics.ts"
 import { LiveStore } from "../../store/LiveStore.ts"
 import { docsPage } from "../DocsPage.ts"
+import { HttpServer } from "../Server.ts"
 import type { Route } from "../Route.ts"
 import { json, route } from "../Route.ts"
 
@@ -33,22 +34,36 @@ export const systemRoutes = (openApi: () => unknown): ReadonlyArray<Route> => [
     method: "get",
     path: "/readyz",
     operationId: "ready",
-    summary: "Readiness: Postgres and the live store answer",
+    summary:
+      "Readiness: every route serves (both WebSockets, the inference pool's models loaded), Postgres and the live store answer",
     tags: ["operations"],
     access: "public",
     responses: {
       200: { description: "Ready", schema: Health },
-      503: { description: "A dependency is down", schema: Health }
+      503: { description: "Starting, shutting down, or a dependency is down", schema: Health }
     },
     handle: () =>
       Effect.gen(function* () {
+        const phase = (yield* HttpServer).phase()
+        const sessions =
+          phase === "serving"
+            ? { ok: true, ms: 0 }
+            : {
+                ok: false,
+                ms: 0,
+                error:
+                  phase === "starting"
+                    ? "starting: inference pool, candidate and live sockets not serving yet"
+                    : "shutting down"
+              }
         const sql = yield* SqlClient.SqlClient
         const live = yield* LiveStore
         const [database, liveStore] = yield* Effect.all([timed(sql`SELECT 1`), timed(live.ping)], {
           concurrency: "unbounded"
         })
-        const ok = database.ok && liveStore.ok
-        return json(ok ? 200 : 503, { status: ok ? "ok" : "unavailable", checks: { database, liveStore } })
+        const ok = sessions.ok && database.ok && liveStore.ok
+        const status = phase === "serving" ? (ok ? "ok" : "unavailable") : phase
+        return json(ok ? 200 : 503, { status, checks: { sessions, database, liveStore } })
       })
   }),
   route({
