@@ -5,6 +5,7 @@
 import { Context, Effect, Layer } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { SessionConfig, layer as SessionConfigLayer } from "./actors/SessionConfig.ts"
+import { ReportLinks } from "./actors/ReportLinks.ts"
 import { SessionRegistry } from "./actors/SessionRegistry.ts"
 import { AppConfig } from "./config.ts"
 import { CandidateSocket } from "./http/CandidateSocket.ts"
@@ -89,12 +90,16 @@ const routesLayer = Layer.effect(
   })
 )
 
-/** The HTTP server with every route and service, without live sessions. Requires `AppConfig`. */
-export const httpLayer = (options: ServerOptions = {}) =>
+/**
+ * The HTTP server with every route and service, without live sessions (it serves only operational routes until
+ * `liveLayer` is built on it). `reports` replaces the answers-to-report feature's settings (tests). Requires
+ * `AppConfig`.
+ */
+export const httpLayer = (options: ServerOptions = {}, reports: typeof reportsLayer = reportsLayer) =>
   serverLayerOf(options).pipe(
     Layer.provideMerge(routesLayer),
     // Scoring workers stop before the database closes.
-    Layer.provideMerge(reportsLayer),
+    Layer.provideMerge(reports),
     Layer.provideMerge(servicesLayer),
     Layer.provideMerge(lockLayer)
   )
@@ -135,6 +140,12 @@ export const liveLayer = openLayer.pipe(
   Layer.provideMerge(Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, poolMetricsLayer, eventLoopDelayLayer)),
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
+    Layer.effect(
+      ReportLinks,
+      Effect.map(HttpServer, (server) => (id: string) => `${server.publicUrl}/v1/interviews/${id}/report`)
+    )
+  ),
+  Layer.provideMerge(
     Layer.mergeAll(
       KeyframeSink.layer,
       Layer.unwrap(Effect.map(SessionConfig, (s) => LiveSink.layer({ ttlSeconds: s.liveTtlSeconds })))
@@ -165,8 +176,8 @@ const sessionConfigLayer = Layer.unwrap(
 )
 
 /** The engine: HTTP server with every route and service, and live sessions. Requires `AppConfig`. */
-export const serverLayer = (options: ServerOptions = {}) =>
-  liveLayer.pipe(Layer.provideMerge(sessionConfigLayer), Layer.provideMerge(httpLayer(options)))
+export const serverLayer = (options: ServerOptions = {}, reports: typeof reportsLayer = reportsLayer) =>
+  liveLayer.pipe(Layer.provideMerge(sessionConfigLayer), Layer.provideMerge(httpLayer(options, reports)))
 
 /** Startup chores once the server listens: record its URL in the lock, and create the demo tenant on first start. */
 export const announce = Layer.effectDiscard(

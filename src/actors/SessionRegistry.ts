@@ -18,20 +18,36 @@ import type { InterviewRecord } from "../store/Interviews.ts"
 import { newId } from "../store/Rows.ts"
 import { SessionSnapshots } from "../store/SessionSnapshots.ts"
 import { WriteBehind } from "../store/WriteBehind.ts"
+import type { CommandOutcome } from "./CommitQueue.ts"
 import { type ActorDeps, type SessionHandle, start } from "./SessionActor.ts"
+import { ReportLinks } from "./ReportLinks.ts"
 import { SessionConfig } from "./SessionConfig.ts"
+import type { CoreCommand } from "./SessionCore.ts"
 import { decodeSnapshot } from "./SessionMessages.ts"
 import { SessionStats } from "./SessionStats.ts"
 
 /** No actor can be had for the interview right now (database unreachable, server shutting down). */
 export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()("SessionUnavailable", {
   interviewId: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** `gone`: the interview no longer exists; `busy`: try again (database down, shutting down, queue full). */
+  reason: Schema.Literals(["gone", "busy"])
 }) {}
 
 export interface SessionRegistryShape {
-  /** The interview's actor, started if needed. `reportUrl` is where its report will be. */
-  readonly acquire: (interview: InterviewRecord, reportUrl: string) => Effect.Effect<SessionHandle, SessionUnavailable>
+  /** The interview's actor, started if needed. */
+  readonly acquire: (interview: InterviewRecord) => Effect.Effect<SessionHandle, SessionUnavailable>
+  /**
+   * Sends a command to the interview's actor (started if needed) on behalf of a caller, and waits for its outcome,
+   * acknowledged after commit: the one way anything but the candidate's socket changes an interview's session.
+   */
+  readonly ask: (interview: InterviewRecord, command: CoreCommand) => Effect.Effect<CommandOutcome, SessionUnavailable>
+  /**
+   * Erases an interview: its live session is stopped first (without a final write; its socket is told `erased`),
+   * its unwritten rows and keyframes are dropped, then `remove` runs while no actor can start for it. Nothing is
+   * written for the interview afterwards.
+   */
+  readonly erase: <A, E, R>(interviewId: string, remove: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   readonly find: (interviewId: string) => SessionHandle | undefined
   readonly size: () => number
   /** Stops every actor (see the module comment); new acquires are refused from then on. */
@@ -53,6 +69,7 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
       const settings = yield* SessionConfig
       const snapshots = yield* SessionSnapshots
       const metrics = yield* Metrics
+      const reportLinks = yield* ReportLinks
       // Actors live in a child scope created before the shutdown finaliser is added, so that on close the
       // finaliser (stop and flush every actor) runs first and the scope (interrupting what is left) after it.
       const scope = yield* Scope.fork(yield* Effect.scope)
@@ -67,15 +84,20 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
         newId
       }
       const entries = new Map<string, Entry>()
+      /** Interviews being erased, and the last ones erased (a request that looked one up before may come late). */
+      const erasing = new Set<string>()
+      const erased = new Set<string>()
       let closing = false
 
-      const unavailable = (interviewId: string, message: string) => new SessionUnavailable({ interviewId, message })
+      const unavailable = (interviewId: string, message: string, reason: SessionUnavailable["reason"] = "busy") =>
+        new SessionUnavailable({ interviewId, message, reason })
 
-      const startActor = (interview: InterviewRecord, reportUrl: string, entry: Entry) =>
+      const startActor = (interview: InterviewRecord, entry: Entry) =>
         Effect.gen(function* () {
           const stored = yield* snapshots
             .load(interview.id)
             .pipe(Effect.mapError(() => unavailable(interview.id, "database unavailable")))
+          if (stored === undefined) return yield* unavailable(interview.id, "the interview does not exist", "gone")
           const snapshot =
             stored.snapshot === undefined ? undefined : Option.getOrUndefined(decodeSnapshot(stored.snapshot.state))
           if (stored.snapshot !== undefined && snapshot === undefined) {
@@ -90,7 +112,7 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
               tenantId: interview.tenantId,
               affect: interview.affectSignals,
               questions: interview.questions.map((q) => ({ id: q.id, index: q.index, prompt: q.prompt })),
-              reportUrl
+              reportUrl: reportLinks(interview.id)
             },
             { snapshot, maxEventSeq: stored.maxEventSeq, answers: stored.answers },
             deps
@@ -110,19 +132,18 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
           return handle
         })
 
-      const acquire = (
-        interview: InterviewRecord,
-        reportUrl: string
-      ): Effect.Effect<SessionHandle, SessionUnavailable> =>
+      const acquire = (interview: InterviewRecord): Effect.Effect<SessionHandle, SessionUnavailable> =>
         Effect.gen(function* () {
           while (true) {
             if (closing) return yield* Effect.fail(unavailable(interview.id, "server is shutting down"))
+            if (erasing.has(interview.id) || erased.has(interview.id))
+              return yield* unavailable(interview.id, "the interview was erased", "gone")
             const entry = entries.get(interview.id)
             if (entry === undefined) {
               const fresh: Entry = { starting: Deferred.makeUnsafe(), handle: undefined }
               entries.set(interview.id, fresh)
               // Uninterruptible: an aborted upgrade must not leave the start half done for the next caller.
-              const exit = yield* Effect.exit(Effect.uninterruptible(startActor(interview, reportUrl, fresh)))
+              const exit = yield* Effect.exit(Effect.uninterruptible(startActor(interview, fresh)))
               if (Exit.isFailure(exit) && entries.get(interview.id) === fresh) entries.delete(interview.id)
               Deferred.doneUnsafe(fresh.starting, exit)
               return yield* exit
@@ -133,6 +154,42 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
             if (entries.get(interview.id) === entry) entries.delete(interview.id)
           }
         })
+
+      const ask = (interview: InterviewRecord, command: CoreCommand) =>
+        Effect.gen(function* () {
+          // An actor on its way out answers `notTaken` for what it did not take: a fresh one is asked then.
+          while (true) {
+            const handle = yield* acquire(interview)
+            const outcome = yield* handle.ask(command)
+            if (outcome === "busy") return yield* unavailable(interview.id, "too many commands waiting; retry")
+            if (outcome.notTaken !== true) return outcome
+            yield* handle.done
+          }
+        })
+
+      const erase = <A, E, R>(interviewId: string, remove: Effect.Effect<A, E, R>) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => erasing.add(interviewId)),
+          () =>
+            Effect.gen(function* () {
+              const entry = entries.get(interviewId)
+              if (entry !== undefined) {
+                const started =
+                  entry.handle === undefined
+                    ? yield* Effect.exit(Deferred.await(entry.starting))
+                    : Exit.succeed(entry.handle)
+                if (Exit.isSuccess(started)) yield* started.value.stop("erased")
+              }
+              yield* deps.keyframes.discard(interviewId)
+              yield* deps.writes.discard(interviewId)
+              yield* deps.live.discard(interviewId)
+              const result = yield* remove
+              erased.add(interviewId)
+              if (erased.size > 10_000) erased.delete(erased.values().next().value!)
+              return result
+            }),
+          () => Effect.sync(() => erasing.delete(interviewId))
+        )
 
       const shutdown = Effect.gen(function* () {
         closing = true
@@ -145,6 +202,8 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
 
       return {
         acquire,
+        ask,
+        erase,
         find: (interviewId) => entries.get(interviewId)?.handle,
         size: () => entries.size,
         shutdown,

@@ -1,17 +1,19 @@
 /**
- * Answers that arrive over HTTP: text as given, audio after transcription. An answer is validated completely
- * (interview open, question of this interview, text non-empty and within the limit, audio transcribable) before
- * anything is written, and it is written in one statement together with its scoring job, so the caller's
- * acknowledgement always means "stored and queued for scoring".
+ * Answers that arrive over HTTP: text as given, audio after transcription. An answer is validated completely (text
+ * non-empty and within the limit, audio transcribable) before it is handed to the interview's session actor, which
+ * is the only writer of the interview's answers: it refuses an answer to an unknown question, a different answer
+ * to an answered question, or any answer once the interview is finished, and acknowledges only after the answer
+ * (and with it its scoring job, see migration 0003) is committed. A live socket sees the answer as `answerSaved`.
  *
- * One answer per question, keyed like the live session's answers (`<interview id>:<question id>`): resending the
- * same answer is acknowledged again without a second row, a different one is refused.
+ * One answer per question, keyed like the socket's answers (`<interview id>:<question id>`): resending the same
+ * answer is acknowledged again without a second row, a different one is refused (`already_answered`).
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import * as SqlClient from "effect/sql/SqlClient"
-import type { SqlError } from "effect/sql/SqlError"
+import type { ServerMessage } from "../../schemas/Protocol.ts"
+import type { CommandOutcome } from "../actors/CommitQueue.ts"
+import type { SubmittedAnswer } from "../actors/SessionCore.ts"
+import { SessionRegistry, SessionUnavailable } from "../actors/SessionRegistry.ts"
 import type { InterviewRecord } from "../store/Interviews.ts"
-import { toIso } from "../store/Rows.ts"
 import type { AnswerInputError, TranscriptionError } from "./AnswerErrors.ts"
 import type { AnswersConfig } from "./AnswersConfig.ts"
 import { validateAnswerText } from "./AnswerText.ts"
@@ -32,11 +34,11 @@ export class UnknownQuestion extends Schema.TaggedError<UnknownQuestion>()(
 /** The question already has a different answer. */
 export class AlreadyAnswered extends Schema.TaggedError<AlreadyAnswered>()(
   "AlreadyAnswered",
-  { questionId: Schema.String, answerId: Schema.String },
+  { questionId: Schema.String },
   { httpApiStatus: 409 }
 ) {
   override get message(): string {
-    return `question ${this.questionId} already has an answer (${this.answerId}); an answer cannot be replaced`
+    return `question ${this.questionId} already has a different answer; an answer cannot be replaced`
   }
 }
 
@@ -56,40 +58,57 @@ export interface StoredAnswer {
   readonly questionId: string
   readonly source: "text" | "audio"
   readonly text: string
-  readonly createdAt: string
   /** True when this exact answer was already stored (a retried request). */
   readonly duplicate: boolean
 }
 
-export type IntakeError = UnknownQuestion | AlreadyAnswered | InterviewClosed | AnswerInputError | SqlError
+export type IntakeError = UnknownQuestion | AlreadyAnswered | InterviewClosed | AnswerInputError | SessionUnavailable
+
+/** Needed at call time: the interview's actor. */
+export type IntakeContext = SessionRegistry
 
 export interface AnswerIntakeShape {
   readonly submitText: (
     interview: InterviewRecord,
     questionId: string,
     text: string
-  ) => Effect.Effect<StoredAnswer, IntakeError>
+  ) => Effect.Effect<StoredAnswer, IntakeError, IntakeContext>
   readonly submitAudio: (
     interview: InterviewRecord,
     questionId: string,
     audio: Uint8Array,
     contentType: string
-  ) => Effect.Effect<StoredAnswer, IntakeError | TranscriptionError>
-  /** Marks the interview finished (idempotent); false when it was abandoned. */
-  readonly finish: (interview: InterviewRecord) => Effect.Effect<boolean, SqlError>
+  ) => Effect.Effect<StoredAnswer, IntakeError | TranscriptionError, IntakeContext>
+  /** Finishes the interview through its actor (idempotent); returns the report's URL. */
+  readonly finish: (interview: InterviewRecord) => Effect.Effect<string, IntakeError, IntakeContext>
 }
 
 const closed = new Set(["finished", "abandoned"])
 
-interface Transcription {
-  readonly model: string
-  readonly contentType: string
-  readonly bytes: number
-}
+/** Asks the interview's actor; a refusal it answers becomes the matching typed error. */
+const ask = (interview: InterviewRecord, command: SubmittedAnswer | { readonly _tag: "finish" }) =>
+  Effect.gen(function* () {
+    const registry = yield* SessionRegistry
+    const outcome: CommandOutcome = yield* registry.ask(interview, command)
+    const first: ServerMessage | undefined = outcome.messages[0]
+    if (first?._tag !== "error") return { first, committed: outcome.committed }
+    const questionId = command._tag === "submitAnswer" ? command.questionId : ""
+    switch (first.code) {
+      case "unknown_question":
+        return yield* new UnknownQuestion({ interviewId: interview.id, questionId })
+      case "already_answered":
+        return yield* new AlreadyAnswered({ questionId })
+      case "finished":
+        return yield* new InterviewClosed({ interviewId: interview.id, status: "finished" })
+      case "erased":
+        return yield* new SessionUnavailable({ interviewId: interview.id, message: first.message, reason: "gone" })
+      default:
+        return yield* new SessionUnavailable({ interviewId: interview.id, message: first.message, reason: "busy" })
+    }
+  })
 
 export const make = (config: Pick<AnswersConfig, "maxAnswerChars">) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const transcriber = yield* Transcriber
     const queue = yield* ScoringQueue
 
@@ -106,53 +125,26 @@ export const make = (config: Pick<AnswersConfig, "maxAnswerChars">) =>
       return Effect.void
     }
 
-    const store = (
-      interview: InterviewRecord,
-      questionId: string,
-      source: "text" | "audio",
-      text: string,
-      transcription: Transcription | null
-    ): Effect.Effect<StoredAnswer, AlreadyAnswered | InterviewClosed | SqlError> =>
+    const store = (interview: InterviewRecord, answer: SubmittedAnswer) =>
       Effect.gen(function* () {
-        const key = `${interview.id}:${questionId}`
-        // The status is checked in the insert itself, so an answer cannot slip in after the interview finished.
-        const inserted = yield* sql`
-          INSERT INTO answers (id, interview_id, question_id, source, body, idempotency_key, transcription)
-          SELECT ${crypto.randomUUID()}, ${interview.id}, ${questionId}, ${source}, ${text}, ${key},
-                 ${transcription === null ? null : JSON.stringify(transcription)}::jsonb
-          WHERE EXISTS (SELECT 1 FROM interviews WHERE id = ${interview.id} AND status NOT IN ('finished', 'abandoned'))
-          ON CONFLICT (idempotency_key) DO NOTHING
-          RETURNING id, created_at`
-        const row = inserted[0] as { id: string; created_at: unknown } | undefined
-        if (row !== undefined) {
-          yield* queue.wake
-          return { answerId: row.id, questionId, source, text, createdAt: toIso(row.created_at), duplicate: false }
-        }
-        const existing =
-          (yield* sql`SELECT id, body, source, created_at FROM answers WHERE idempotency_key = ${key}`)[0] as
-            | { id: string; body: string; source: "text" | "audio"; created_at: unknown }
-            | undefined
-        if (existing === undefined) {
-          const status = (yield* sql`SELECT status FROM interviews WHERE id = ${interview.id}`)[0] as
-            | { status: string }
-            | undefined
-          return yield* new InterviewClosed({ interviewId: interview.id, status: status?.status ?? "erased" })
-        }
-        if (existing.body !== text) return yield* new AlreadyAnswered({ questionId, answerId: existing.id })
+        const { first, committed } = yield* ask(interview, answer)
+        if (first?._tag !== "answerSaved") return yield* Effect.die(new Error(`unexpected outcome ${first?._tag}`))
+        if (committed) yield* queue.wake
         return {
-          answerId: existing.id,
-          questionId,
-          source: existing.source,
-          text,
-          createdAt: toIso(existing.created_at),
-          duplicate: true
-        }
+          answerId: first.answerId,
+          questionId: answer.questionId,
+          source: answer.source,
+          text: answer.text,
+          duplicate: !committed
+        } satisfies StoredAnswer
       })
 
     const submitText: AnswerIntakeShape["submitText"] = (interview, questionId, text) =>
       checkOpen(interview, questionId).pipe(
         Effect.andThen(validateAnswerText(`${interview.id}:${questionId}`, text, config.maxAnswerChars)),
-        Effect.flatMap((valid) => store(interview, questionId, "text", valid, null)),
+        Effect.flatMap((valid) =>
+          store(interview, { _tag: "submitAnswer", questionId, text: valid, source: "text", transcription: null })
+        ),
         Effect.withSpan("AnswerIntake.submitText")
       )
 
@@ -167,21 +159,23 @@ export const make = (config: Pick<AnswersConfig, "maxAnswerChars">) =>
           config.maxAnswerChars
         )
         const mediaType = contentType.split(";")[0]!.trim().toLowerCase()
-        return yield* store(interview, questionId, "audio", text, {
-          model: transcript.model,
-          contentType: mediaType,
-          bytes: audio.byteLength
+        return yield* store(interview, {
+          _tag: "submitAnswer",
+          questionId,
+          text,
+          source: "audio",
+          transcription: { model: transcript.model, contentType: mediaType, bytes: audio.byteLength }
         })
       }).pipe(Effect.withSpan("AnswerIntake.submitAudio", { attributes: { bytes: audio.byteLength } }))
 
     const finish: AnswerIntakeShape["finish"] = (interview) =>
-      sql`
-        UPDATE interviews SET status = 'finished', finished_at = COALESCE(finished_at, now())
-        WHERE id = ${interview.id} AND status <> 'abandoned'
-        RETURNING id`.pipe(
-        Effect.map((rows) => rows.length > 0),
-        Effect.withSpan("AnswerIntake.finish")
-      )
+      Effect.gen(function* () {
+        if (interview.status === "abandoned")
+          return yield* new InterviewClosed({ interviewId: interview.id, status: interview.status })
+        const { first } = yield* ask(interview, { _tag: "finish" })
+        if (first?._tag !== "finished") return yield* Effect.die(new Error(`unexpected outcome ${first?._tag}`))
+        return first.reportUrl
+      }).pipe(Effect.withSpan("AnswerIntake.finish"))
 
     return { submitText, submitAudio, finish } satisfies AnswerIntakeShape
   })

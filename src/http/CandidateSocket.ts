@@ -96,8 +96,12 @@ export class CandidateSocket extends Context.Service<CandidateSocket, { readonly
           if (interview.status === "finished" || interview.status === "abandoned")
             return yield* Effect.fail(ApiError.conflict(`the interview is ${interview.status}`))
           const handle = yield* registry
-            .acquire(interview, `${server.publicUrl}/v1/interviews/${id}/report`)
-            .pipe(Effect.mapError((e) => ApiError.unavailable(e.message)))
+            .acquire(interview)
+            .pipe(
+              Effect.mapError((e) =>
+                e.reason === "gone" ? ApiError.notFound("interview") : ApiError.unavailable(e.message)
+              )
+            )
           if (handle.finished()) return yield* Effect.fail(ApiError.conflict("the interview is finished"))
           return new CandidateSocketData(id, handle, settings, nextId++)
         })
@@ -163,7 +167,7 @@ export class CandidateSocket extends Context.Service<CandidateSocket, { readonly
         upgrade: (res, req, context) =>
           upgradeAfter(res, req, context, {
             run,
-            accepting,
+            accepting: accepting && server.phase() === "serving",
             check: (request) => check(request.id, request.query.get("token") ?? "")
           }),
         open: (ws) => {

@@ -104,7 +104,7 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
         upgrade: (res, req, context) =>
           upgradeAfter(res, req, context, {
             run,
-            accepting,
+            accepting: accepting && server.phase() === "serving",
             check: (request) => check(request.id, bearerToken(request.headers) || (request.query.get("key") ?? ""))
           }),
         open: (ws) => {

@@ -4,7 +4,7 @@
  * the background with a small bounded queue: keyframes are samples, so when storage falls behind the newest
  * requests are refused rather than slowing a session down. On scope close it finishes what is queued.
  */
-import { Context, Effect, Fiber, Layer } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { InferencePool } from "../inference/InferencePool.ts"
 import { MediaStore } from "../store/MediaStore.ts"
 import { WriteBehind } from "../store/WriteBehind.ts"
@@ -31,6 +31,8 @@ export interface KeyframeSinkStats {
 export interface KeyframeSinkShape {
   /** False when the queue is full (the keyframe is skipped). */
   readonly submit: (job: KeyframeJob) => boolean
+  /** Drops the interview's queued keyframes and waits for one being stored to end (erasure). */
+  readonly discard: (interviewId: string) => Effect.Effect<void>
   readonly stats: () => KeyframeSinkStats
 }
 
@@ -51,6 +53,7 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
       const counts = { stored: 0, refused: 0, failed: 0 }
       let wake: (() => void) | undefined
       let closing = false
+      let current: { readonly interviewId: string; readonly done: Deferred.Deferred<void> } | undefined
 
       const store = (job: KeyframeJob) =>
         Effect.gen(function* () {
@@ -109,7 +112,16 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
             })
             continue
           }
-          const exit = yield* Effect.exit(store(job))
+          const done = Deferred.makeUnsafe<void>()
+          current = { interviewId: job.interviewId, done }
+          const exit = yield* Effect.exit(store(job)).pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                current = undefined
+                Deferred.doneUnsafe(done, Effect.void)
+              })
+            )
+          )
           if (exit._tag === "Failure") {
             counts.failed++
             yield* Effect.logWarning(`keyframe ${job.interviewId}/${job.seq} not stored`, exit.cause)
@@ -138,6 +150,11 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
           w?.()
           return true
         },
+        discard: (interviewId) =>
+          Effect.suspend(() => {
+            for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.interviewId === interviewId) queue.splice(i, 1)
+            return current?.interviewId === interviewId ? Deferred.await(current.done) : Effect.void
+          }),
         stats: () => ({ ...counts })
       }
     })

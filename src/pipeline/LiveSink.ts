@@ -4,7 +4,7 @@
  * store is unreachable, events are dropped (pub/sub keeps no history anyway) and the hash fields are merged in
  * memory, so the hash is current again once it answers: the live view pauses, nothing else does.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Deferred, Effect, Layer } from "effect"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import { LiveStore } from "../store/LiveStore.ts"
 
@@ -35,6 +35,8 @@ export interface LiveSinkShape {
   readonly publish: (interviewId: string, events: ReadonlyArray<ScoreEvent>) => void
   /** Merges fields into the live hash without an event (a session announcing where it stands when it starts). */
   readonly setFields: (interviewId: string, fields: Record<string, string | number>) => void
+  /** Drops what is not yet published for the interview and waits for a publish under way to end (erasure). */
+  readonly discard: (interviewId: string) => Effect.Effect<void>
   readonly stats: () => LiveSinkStats
 }
 
@@ -83,6 +85,8 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
     const counts = { published: 0, dropped: 0 }
     let pausedUntil = 0
     let wake: (() => void) | undefined
+    /** Completes when the publish under way is done. */
+    let publishing: Deferred.Deferred<void> | undefined
 
     /** Puts back hash fields that could not be written, under any newer ones merged meanwhile. */
     const restore = (pending: ReadonlyArray<[string, Record<string, string | number>]>) => {
@@ -122,7 +126,16 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
         }
         const wait = pausedUntil - Date.now()
         if (wait > 0) yield* Effect.sleep(wait)
-        const exit = yield* Effect.exit(publishAll)
+        const done = Deferred.makeUnsafe<void>()
+        publishing = done
+        const exit = yield* Effect.exit(publishAll).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              publishing = undefined
+              Deferred.doneUnsafe(done, Effect.void)
+            })
+          )
+        )
         if (exit._tag === "Failure") {
           // Unreachable: what is queued is lost to the live view (the fields are kept and retried).
           counts.dropped += queue.length
@@ -167,6 +180,17 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
         }
         wakeUp()
       },
+      discard: (interviewId) =>
+        Effect.suspend(() => {
+          const drop = () => {
+            fields.delete(interviewId)
+            queue = queue.filter((q) => q.interviewId !== interviewId)
+          }
+          drop()
+          const current = publishing
+          // A failed publish puts its fields back: drop them again once it is over.
+          return current === undefined ? Effect.void : Effect.andThen(Deferred.await(current), Effect.sync(drop))
+        }),
       stats: () => ({ ...counts, paused: Date.now() < pausedUntil })
     }
     return service

@@ -14,7 +14,8 @@ export interface StoredSession {
 }
 
 export interface SessionSnapshotsShape {
-  readonly load: (interviewId: string) => Effect.Effect<StoredSession, SqlError>
+  /** What a session resumes from; `undefined` when the interview does not exist (erased). */
+  readonly load: (interviewId: string) => Effect.Effect<StoredSession | undefined, SqlError>
 }
 
 export class SessionSnapshots extends Context.Service<SessionSnapshots, SessionSnapshotsShape>()(
@@ -25,6 +26,8 @@ export class SessionSnapshots extends Context.Service<SessionSnapshots, SessionS
     Effect.map(SqlClient.SqlClient, (sql) => ({
       load: (interviewId: string) =>
         Effect.gen(function* () {
+          const exists = yield* sql`SELECT 1 FROM interviews WHERE id = ${interviewId}`
+          if (exists.length === 0) return undefined
           const snapshots = yield* sql`SELECT version, state FROM session_snapshots WHERE interview_id = ${interviewId}`
           const seqs =
             yield* sql`SELECT COALESCE(max(seq), 0)::int AS n FROM score_events WHERE interview_id = ${interviewId}`

@@ -60,6 +60,11 @@ export interface WriteBehindShape {
   readonly submitDurable: (interviewId: string, rows: ReadonlyArray<SessionWrite>) => Effect.Effect<void, WriteRejected>
   /** Waits until everything queued before the call is committed (or rejected). */
   readonly flush: Effect.Effect<void>
+  /**
+   * Forgets every row of the interview not yet written (waiting commits fail with `WriteRejected`) and waits for
+   * a batch being written to end, so that nothing of the interview is written after it returns (erasure).
+   */
+  readonly discard: (interviewId: string) => Effect.Effect<void>
   readonly stats: () => WriteBehindStats
 }
 
@@ -83,6 +88,8 @@ export const make = (
     let outage = false
     const counts = { written: 0, shed: 0, rejected: 0, failedFlushes: 0 }
     let wake: (() => void) | undefined
+    /** Completes when the batch being written now is done. */
+    let writing: Deferred.Deferred<void> | undefined
 
     const signal = () => {
       const w = wake
@@ -237,9 +244,32 @@ export const make = (
           yield* Effect.timeoutOption(waitForSignal, due)
           continue
         }
-        yield* commit(take())
+        const done = Deferred.makeUnsafe<void>()
+        writing = done
+        yield* commit(take()).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              writing = undefined
+              Deferred.doneUnsafe(done, Effect.void)
+            })
+          )
+        )
       }
     })
+
+    const drop = (interviewId: string) => {
+      for (let i = 0; i < queue.length; ) {
+        const e = queue[i]!
+        if (e.interviewId !== interviewId) {
+          i++
+          continue
+        }
+        queue.splice(i, 1)
+        queuedRows -= e.rows.length
+        if (e.done !== undefined) durableQueued--
+        settle(e, new WriteRejected({ interviewId, message: "the interview was erased" }))
+      }
+    }
 
     const fiber = yield* Effect.forkDetach(loop)
     yield* Effect.addFinalizer(() =>
@@ -271,6 +301,18 @@ export const make = (
         enqueue({ interviewId: "", rows: [], done, attempts: 0 })
         return Deferred.await(done).pipe(Effect.ignore)
       }),
+      discard: (interviewId) =>
+        Effect.suspend(() => {
+          drop(interviewId)
+          const current = writing
+          // A batch that failed goes back to the queue: forget the interview's rows in it too.
+          return current === undefined
+            ? Effect.void
+            : Effect.andThen(
+                Deferred.await(current),
+                Effect.sync(() => drop(interviewId))
+              )
+        }),
       stats: () => ({
         bufferedRows: queuedRows,
         writtenRows: counts.written,

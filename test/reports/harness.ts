@@ -1,7 +1,8 @@
 /**
- * Service-level helpers of the scoring and report tests: interviews created straight in the store, answers
- * through `AnswerIntake` (what the HTTP route calls), a live session's rows through the session writer (what
- * the socket engine writes), and the queue driven by hand until every job has ended.
+ * Service-level helpers of the scoring and report tests: interviews created straight in the store, answers and
+ * finish through `AnswerIntake` (what the HTTP routes call: the interview's actor), a live session's signal rows
+ * through the session writer (what the socket engine writes), and the queue driven by hand until every job has
+ * ended.
  */
 import { Effect, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -139,7 +140,8 @@ export const recordSession = (server: TestServer, interview: InterviewRecord, se
       const affect = interview.affectSignals
       const start = Date.parse("2030-01-01T10:00:00Z")
       const writes: Array<SessionWrite> = []
-      let seq = 0
+      // Numbered apart from the events of the interview's actor (its answers and finish go through it).
+      let seq = 10_000
       for (let s = 0; s < seconds; s++) {
         const questionId =
           interview.questions[

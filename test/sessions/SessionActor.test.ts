@@ -80,6 +80,7 @@ const harness = (overrides: Partial<SessionSettings> = {}) => {
         rows.push(...r)
       }),
     flush: Effect.void,
+    discard: () => Effect.void,
     stats: () => ({ bufferedRows: 0, writtenRows: 0, shedRows: 0, rejectedRows: 0, failedFlushes: 0, outage: false })
   }
   const stats = new SessionStats()
@@ -89,12 +90,14 @@ const harness = (overrides: Partial<SessionSettings> = {}) => {
     writes,
     live: {
       setFields: () => {},
+      discard: () => Effect.void,
       publish: (_: string, events: ReadonlyArray<{ _tag: string }>) =>
         void published.push(...events.map((e) => e._tag)),
       stats: () => ({ published: 0, dropped: 0, paused: false })
     },
     keyframes: {
       submit: (job: KeyframeJob) => keyframes.push(job) > 0,
+      discard: () => Effect.void,
       stats: () => ({ stored: 0, refused: 0, failed: 0 })
     },
     settings,

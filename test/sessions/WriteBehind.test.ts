@@ -195,7 +195,7 @@ for (const backend of backends()) {
                      (SELECT count(*)::int FROM media_objects WHERE interview_id = ${id}) AS media,
                      (SELECT status FROM interviews WHERE id = ${id}) AS status`
             expect(counts[0]).toEqual({ answers: 1, events: 2, windows: 1, media: 1, status: "in_progress" })
-            const stored = yield* (yield* SessionSnapshots).load(id)
+            const stored = (yield* (yield* SessionSnapshots).load(id))!
             expect(stored.snapshot).toEqual({ version: 2, state: { hello: 1 } })
             expect(stored.maxEventSeq).toBe(2)
             expect(stored.answers).toEqual([{ questionId: q, answerId: "ans-1", body: "text" }])
@@ -206,7 +206,7 @@ for (const backend of backends()) {
               { second: 0, questionId: q, frames: 5, facePresence: 0.8, blinks: null, earMean: null, emotion: null }
             ])
             yield* writer.write([{ _tag: "Snapshot", interviewId: id, version: 1, state: { stale: true } }])
-            expect((yield* (yield* SessionSnapshots).load(id)).snapshot?.version).toBe(2)
+            expect((yield* (yield* SessionSnapshots).load(id))?.snapshot?.version).toBe(2)
             expect(yield* writer.interviewExists(id)).toBe(true)
             yield* sql`DELETE FROM interviews WHERE id = ${id}`
             expect(yield* writer.interviewExists(id)).toBe(false)

@@ -1,30 +1,15 @@
 /**
- * The engine with the answers-to-report feature added (its routes and layer), on a free port, for the report
- * tests. Mirrors `TestServer.startServer`, composing the same services plus `reportsLayerWith`.
+ * The whole engine with the answers-to-report feature on explicit settings (offline scoring unless told, fast
+ * polling), on a free port, for the report tests. Answers over HTTP go through the interview's session actor, so
+ * the live layer (one inference worker) is part of it.
  */
-import { Effect, Layer } from "effect"
+import { Layer } from "effect"
+import * as SessionConfig from "../../src/actors/SessionConfig.ts"
 import { type AnswersConfig, makeAnswersConfig } from "../../src/answers/AnswersConfig.ts"
 import { AppConfig } from "../../src/config.ts"
-import { makeOpenApi } from "../../src/http/OpenApi.ts"
-import type { Route } from "../../src/http/Route.ts"
-import { interviewRoutes } from "../../src/http/routes/InterviewRoutes.ts"
-import { systemRoutes } from "../../src/http/routes/SystemRoutes.ts"
-import { AdminToken, HttpRoutes, layer as serverLayerOf } from "../../src/http/Server.ts"
-import { servicesLayer } from "../../src/main.ts"
-import { type ReportsOptions, reportRoutes, reportsLayerWith } from "../../src/reports/Reports.ts"
+import { serverLayer } from "../../src/main.ts"
+import { type ReportsOptions, reportsLayerWith } from "../../src/reports/Reports.ts"
 import { startLayer, type TestServer } from "./TestServer.ts"
-
-export const routesLayer = Layer.effect(
-  HttpRoutes,
-  Effect.sync(() => {
-    const routes: Array<Route> = []
-    let doc: unknown
-    const openApi = () =>
-      (doc ??= makeOpenApi(routes, { title: "Candor API", version: "test", description: "test" }, "http://127.0.0.1"))
-    routes.push(...interviewRoutes, ...reportRoutes, ...systemRoutes(openApi))
-    return routes
-  })
-)
 
 /** Offline scoring (no keys) unless `answers` says otherwise. */
 export const startReportsServer = (
@@ -33,13 +18,11 @@ export const startReportsServer = (
   options: ReportsOptions = {}
 ): Promise<TestServer> =>
   startLayer(
-    serverLayerOf({ port: 0, host: "127.0.0.1" }).pipe(
-      Layer.provideMerge(routesLayer),
-      Layer.provideMerge(
-        reportsLayerWith(answers, { vision: null, ...options, scoring: { pollIntervalMs: 50, ...options.scoring } })
-      ),
-      Layer.provideMerge(servicesLayer),
-      Layer.provideMerge(Layer.succeed(AdminToken, crypto.randomUUID())),
+    serverLayer(
+      { port: 0, host: "127.0.0.1" },
+      reportsLayerWith(answers, { vision: null, ...options, scoring: { pollIntervalMs: 50, ...options.scoring } })
+    ).pipe(
+      Layer.provide(SessionConfig.layer({ pool: { workers: 1 } })),
       Layer.provideMerge(
         AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", TOKEN_SECRET: "r".repeat(40), ...env })
       )

@@ -14,7 +14,6 @@ import { Interviews, type InterviewRecord } from "../../store/Interviews.ts"
 import { ApiError } from "../ApiError.ts"
 import { JoinTokens } from "../JoinTokens.ts"
 import { bearerToken, json, route } from "../Route.ts"
-import { HttpServer } from "../Server.ts"
 
 const dbUnavailable = () => ApiError.unavailable("database unavailable; retry shortly")
 
@@ -88,8 +87,10 @@ const intakeError =
           code: "transcription_failed",
           message: `transcription failed, nothing was stored; retry shortly (${e.message})`
         })
-      case "SqlError":
-        return dbUnavailable()
+      case "SessionUnavailable":
+        return e.reason === "gone"
+          ? ApiError.notFound("interview")
+          : ApiError.unavailable(`${e.message}; retry shortly`)
     }
   }
 
@@ -173,16 +174,8 @@ export const answerRoutes = [
       Effect.gen(function* () {
         const interview = yield* candidateInterview(headers, params.id!)
         const intake = yield* AnswerIntake
-        const server = yield* HttpServer
-        const finished = yield* intake.finish(interview).pipe(Effect.mapError(dbUnavailable))
-        if (!finished) {
-          return yield* new ApiError({
-            status: 409,
-            code: "interview_closed",
-            message: `interview ${interview.id} was abandoned`
-          })
-        }
-        return json(200, { status: "finished", reportUrl: `${server.publicUrl}/v1/interviews/${interview.id}/report` })
+        const reportUrl = yield* intake.finish(interview).pipe(Effect.mapError(intakeError(false)))
+        return json(200, { status: "finished", reportUrl })
       })
   })
 ]
