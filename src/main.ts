@@ -17,8 +17,7 @@ import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
-import { InferencePool, layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
-import { poolPrometheusText } from "./inference/PoolPrometheus.ts"
+import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
 import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
@@ -99,29 +98,12 @@ export const httpLayer = (options: ServerOptions = {}) =>
     Layer.provideMerge(lockLayer)
   )
 
-/** The pool's queue depth, batch sizes and per-stage times on `/metrics`. */
-const poolMetricsLayer = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const pool = yield* InferencePool
-    const metrics = yield* Metrics
-    yield* Effect.acquireRelease(
-      Effect.sync(() => metrics.addCollector(() => poolPrometheusText(Effect.runSync(pool.metrics)))),
-      (remove) => Effect.sync(remove)
-    )
-  })
-)
-
 /**
  * Live interview sessions: candidate and recruiter WebSockets, one actor per interview, the inference pool and
  * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
  * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
  */
-export const liveLayer = Layer.mergeAll(
-  CandidateSocket.layer,
-  LiveSocket.layer,
-  poolMetricsLayer,
-  eventLoopDelayLayer
-).pipe(
+export const liveLayer = Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, eventLoopDelayLayer).pipe(
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
     Layer.mergeAll(
