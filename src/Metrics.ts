@@ -22,8 +22,6 @@ export interface MetricsShape {
   readonly sample: (metric: Sampled, read: () => number) => () => void
   /** Every series in Prometheus text format. */
   readonly render: () => string
-  /** Transitional: Prometheus text appended to the exporter's output, until its owner moves to `Metric`. */
-  readonly addCollector: (collector: () => string) => () => void
 }
 
 const noop = () => {}
@@ -31,7 +29,6 @@ const noop = () => {}
 /** A registry of its own; `Metrics.layer` adds the process's series. */
 export const makeMetrics = (): MetricsShape => {
   const context = Context.make(Metric.MetricRegistry, new Map())
-  const collectors = new Set<() => string>()
   return {
     context,
     update: (metric, input) => metric.updateUnsafe(input, context),
@@ -47,15 +44,7 @@ export const makeMetrics = (): MetricsShape => {
         modify: noop
       }).remove
     },
-    render: () =>
-      [PrometheusMetrics.formatUnsafe(context), ...[...collectors].map((c) => c().trimEnd()).filter((t) => t !== "")]
-        .map((t) => t.trimEnd())
-        .join("\n")
-        .concat("\n"),
-    addCollector: (collector) => {
-      collectors.add(collector)
-      return () => collectors.delete(collector)
-    }
+    render: () => PrometheusMetrics.formatUnsafe(context)
   }
 }
 
