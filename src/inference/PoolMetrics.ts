@@ -23,15 +23,7 @@ export interface PoolGauges {
   readonly trackedSessions: number
 }
 
-export const FRAME_OUTCOMES = [
-  "analyzed",
-  "rejected",
-  "saturated",
-  "crashed",
-  "failed",
-  "cancelled",
-  "detected"
-] as const
+const FRAME_OUTCOMES = ["analyzed", "rejected", "saturated", "crashed", "failed", "cancelled", "detected"] as const
 /** What became of a frame; `detected` counts the analysed frames on which the face detector ran. */
 export type FrameOutcome = (typeof FRAME_OUTCOMES)[number]
 
