@@ -1,135 +1,141 @@
 /**
- * Prometheus metrics: a tiny registry of counters, gauges and histograms with labels, plus collectors that
- * services register to report their own snapshots (pool queue depth, sessions) at scrape time.
+ * Prometheus metrics: Effect `Metric`s in a registry of the engine's own, rendered by Effect's Prometheus exporter.
+ * Several engines can run in one process (tests, the bench), each with its own counters. Owners update their
+ * metrics as things happen, or have a counter or gauge read from their own numbers at each scrape (queue depth,
+ * sessions, CPU time).
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Metric, type Scope } from "effect"
+import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 import { threadCpuSeconds } from "./ThreadCpu.ts"
 
-type Labels = Readonly<Record<string, string>>
-
-const labelText = (labels: Labels) => {
-  const entries = Object.entries(labels)
-  return entries.length === 0
-    ? ""
-    : `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`
-}
-
-interface Family {
-  readonly name: string
-  readonly help: string
-  readonly type: "counter" | "gauge" | "histogram"
-  readonly series: Map<string, { labels: Labels; value: number; buckets?: Array<number>; sum?: number; count?: number }>
-  readonly bounds?: ReadonlyArray<number>
-}
-
-/** A collector renders extra samples at scrape time, in Prometheus text format. */
-export type Collector = () => string
+/** A counter or gauge whose value its owner keeps, read at each scrape. */
+export type Sampled = Metric.Counter<number> | Metric.Gauge<number>
 
 export interface MetricsShape {
-  readonly inc: (name: string, help: string, labels?: Labels, by?: number) => void
-  readonly set: (name: string, help: string, value: number, labels?: Labels) => void
-  readonly observe: (name: string, help: string, value: number, labels?: Labels, bounds?: ReadonlyArray<number>) => void
-  readonly addCollector: (collector: Collector) => () => void
+  /** A context holding this registry, for `Metric.updateUnsafe` and the exporter. */
+  readonly context: Context.Context<never>
+  /** Adds to a counter, sets a gauge, records a histogram observation. */
+  readonly update: <Input, State>(metric: Metric.Metric<Input, State>, input: Input) => void
+  /** The series' current state; reading a series that has none yet creates it (a counter at 0, an empty histogram). */
+  readonly value: <Input, State>(metric: Metric.Metric<Input, State>) => State
+  /** Has `read` give the value of a counter or gauge at each scrape; returns the series' removal. */
+  readonly sample: (metric: Sampled, read: () => number) => () => void
+  /** Every series in Prometheus text format. */
   readonly render: () => string
 }
 
-const defaultBounds = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+const noop = () => {}
 
-export const makeRegistry = (): MetricsShape => {
-  const families = new Map<string, Family>()
-  const collectors = new Set<Collector>()
-  const family = (name: string, help: string, type: Family["type"], bounds?: ReadonlyArray<number>) => {
-    let f = families.get(name)
-    if (f === undefined) {
-      f = { name, help, type, series: new Map(), ...(bounds === undefined ? {} : { bounds }) }
-      families.set(name, f)
-    }
-    return f
-  }
-  const series = (f: Family, labels: Labels) => {
-    const key = labelText(labels)
-    let s = f.series.get(key)
-    if (s === undefined) {
-      s =
-        f.type === "histogram"
-          ? { labels, value: 0, buckets: new Array(f.bounds!.length).fill(0), sum: 0, count: 0 }
-          : { labels, value: 0 }
-      f.series.set(key, s)
-    }
-    return s
-  }
+/** A registry of its own; `Metrics.layer` adds the process's series. */
+export const makeMetrics = (): MetricsShape => {
+  const context = Context.make(Metric.MetricRegistry, new Map())
   return {
-    inc: (name, help, labels = {}, by = 1) => {
-      series(family(name, help, "counter"), labels).value += by
+    context,
+    update: (metric, input) => metric.updateUnsafe(input, context),
+    value: (metric) => metric.valueUnsafe(context),
+    sample: (metric, read) => {
+      const get =
+        metric.type === "Counter"
+          ? (): Metric.CounterState<number> => ({ count: read(), incremental: true })
+          : (): Metric.GaugeState<number> => ({ value: read() })
+      return Metric.registerUnsafe(metric as Metric.Metric<number, unknown>, context, {
+        get,
+        update: noop,
+        modify: noop
+      }).remove
     },
-    set: (name, help, value, labels = {}) => {
-      series(family(name, help, "gauge"), labels).value = value
-    },
-    observe: (name, help, value, labels = {}, bounds = defaultBounds) => {
-      const f = family(name, help, "histogram", bounds)
-      const s = series(f, labels)
-      for (let i = 0; i < f.bounds!.length; i++) if (value <= f.bounds![i]!) s.buckets![i]!++
-      s.sum! += value
-      s.count!++
-    },
-    addCollector: (collector) => {
-      collectors.add(collector)
-      return () => collectors.delete(collector)
-    },
-    render: () => {
-      const mem = process.memoryUsage()
-      const lines: Array<string> = [
-        "# HELP process_resident_memory_bytes Resident set size.",
-        "# TYPE process_resident_memory_bytes gauge",
-        `process_resident_memory_bytes ${mem.rss}`,
-        "# HELP nodejs_heap_used_bytes V8 heap in use.",
-        "# TYPE nodejs_heap_used_bytes gauge",
-        `nodejs_heap_used_bytes ${mem.heapUsed}`,
-        "# HELP process_cpu_seconds_total CPU time used by the process.",
-        "# TYPE process_cpu_seconds_total counter",
-        `process_cpu_seconds_total ${(() => {
-          const u = process.cpuUsage()
-          return (u.user + u.system) / 1e6
-        })()}`
-      ]
-      const main = threadCpuSeconds()
-      if (main !== undefined) {
-        lines.push(
-          "# HELP nodejs_main_thread_cpu_seconds_total CPU time of the main thread (sockets, sessions, sinks, HTTP).",
-          "# TYPE nodejs_main_thread_cpu_seconds_total counter",
-          `nodejs_main_thread_cpu_seconds_total ${main}`
-        )
-      }
-      for (const f of families.values()) {
-        lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`)
-        for (const s of f.series.values()) {
-          if (f.type !== "histogram") {
-            lines.push(`${f.name}${labelText(s.labels)} ${s.value}`)
-            continue
-          }
-          f.bounds!.forEach((b, i) => {
-            lines.push(`${f.name}_bucket${labelText({ ...s.labels, le: String(b) })} ${s.buckets![i]}`)
-          })
-          lines.push(`${f.name}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${s.count}`)
-          lines.push(`${f.name}_sum${labelText(s.labels)} ${s.sum}`, `${f.name}_count${labelText(s.labels)} ${s.count}`)
-        }
-      }
-      for (const c of collectors) {
-        const text = c()
-        if (text.length > 0) lines.push(text.trimEnd())
-      }
-      return `${lines.join("\n")}\n`
-    }
+    render: () => PrometheusMetrics.formatUnsafe(context)
   }
 }
 
-/** The process's metric registry. */
+/** Samples every pair; returns one removal for all of them. */
+export const sampleAll = (
+  metrics: MetricsShape,
+  series: ReadonlyArray<readonly [Sampled, () => number]>
+): (() => void) => {
+  const removals = series.map(([metric, read]) => metrics.sample(metric, read))
+  return () => {
+    for (const remove of removals) remove()
+  }
+}
+
+/** Samples every pair for the life of the current scope. */
+export const sampled = (
+  series: ReadonlyArray<readonly [Sampled, () => number]>
+): Effect.Effect<void, never, Metrics | Scope.Scope> =>
+  Effect.gen(function* () {
+    const metrics = yield* Metrics
+    yield* Effect.acquireRelease(
+      Effect.sync(() => sampleAll(metrics, series)),
+      (remove) => Effect.sync(remove)
+    )
+  })
+
+type Labels = Readonly<Record<string, string>>
+
+/**
+ * One metric per label set, made on first use and reused: each keeps its own series key, so the hot path does not
+ * rebuild it. For label values from a small set (routes, statuses, outcomes).
+ */
+export const byLabels = <M>(make: (labels: Labels) => M): ((labels: Labels) => M) => {
+  const made = new Map<string, M>()
+  return (labels) => {
+    const key = JSON.stringify(labels)
+    let metric = made.get(key)
+    if (metric === undefined) {
+      metric = make(labels)
+      made.set(key, metric)
+    }
+    return metric
+  }
+}
+
+const residentMemory = Metric.gauge("process_resident_memory_bytes", { description: "Resident set size." })
+const heapUsed = Metric.gauge("nodejs_heap_used_bytes", { description: "V8 heap in use." })
+const processCpu = Metric.counter("process_cpu_seconds_total", {
+  description: "CPU time used by the process.",
+  incremental: true
+})
+const mainThreadCpu = Metric.counter("nodejs_main_thread_cpu_seconds_total", {
+  description: "CPU time of the main thread (sockets, sessions, sinks, HTTP).",
+  incremental: true
+})
+
+const processSeries = (): ReadonlyArray<readonly [Sampled, () => number]> => [
+  [residentMemory, () => process.memoryUsage.rss()],
+  [heapUsed, () => process.memoryUsage().heapUsed],
+  [
+    processCpu,
+    () => {
+      const u = process.cpuUsage()
+      return (u.user + u.system) / 1e6
+    }
+  ],
+  // Only where the platform reports a thread's CPU: a bench reads its absence as "no split by thread".
+  ...(threadCpuSeconds() === undefined ? [] : [[mainThreadCpu, () => threadCpuSeconds() ?? 0] as const])
+]
+
+/**
+ * The engine's metric registry, with the process's memory and CPU. The layer also provides the registry as Effect's
+ * current `Metric.MetricRegistry`, so `Metric.update` in the engine's effects lands on the same `/metrics`.
+ */
 export class Metrics extends Context.Service<Metrics, MetricsShape>()("candor/Metrics") {
-  static readonly layer = Layer.sync(Metrics, makeRegistry)
+  static readonly layer = Layer.effectContext(
+    Effect.sync(() => {
+      const metrics = makeMetrics()
+      sampleAll(metrics, processSeries())
+      return Context.make(Metrics, metrics).pipe(
+        Context.add(Metric.MetricRegistry, Context.get(metrics.context, Metric.MetricRegistry))
+      )
+    })
+  )
 }
 
 const LOOP_TICK_MS = 20
-const LOOP_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+const loopDelay = Metric.histogram("nodejs_eventloop_delay_seconds", {
+  description: "How late a 20 ms timer on the main thread fired.",
+  boundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+})
 
 /**
  * The main thread's stalls as `nodejs_eventloop_delay_seconds`: a timer every 20 ms records how late it fired.
@@ -143,15 +149,8 @@ export const eventLoopDelayLayer = Layer.effectDiscard(
         let last = performance.now()
         const timer = setInterval(() => {
           const now = performance.now()
-          const late = Math.max(0, now - last - LOOP_TICK_MS) / 1000
+          metrics.update(loopDelay, Math.max(0, now - last - LOOP_TICK_MS) / 1000)
           last = now
-          metrics.observe(
-            "nodejs_eventloop_delay_seconds",
-            "How late a 20 ms timer on the main thread fired.",
-            late,
-            {},
-            LOOP_BOUNDS
-          )
         }, LOOP_TICK_MS)
         timer.unref()
         return timer

@@ -18,8 +18,7 @@ import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
-import { InferencePool, layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
-import { poolPrometheusText } from "./inference/PoolPrometheus.ts"
+import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
 import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
@@ -104,18 +103,6 @@ export const httpLayer = (options: ServerOptions = {}, reports: typeof reportsLa
     Layer.provideMerge(lockLayer)
   )
 
-/** The pool's queue depth, batch sizes and per-stage times on `/metrics`. */
-const poolMetricsLayer = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const pool = yield* InferencePool
-    const metrics = yield* Metrics
-    yield* Effect.acquireRelease(
-      Effect.sync(() => metrics.addCollector(() => poolPrometheusText(Effect.runSync(pool.metrics)))),
-      (remove) => Effect.sync(remove)
-    )
-  })
-)
-
 /**
  * Live interview sessions: candidate and recruiter WebSockets, one actor per interview, the inference pool and
  * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
@@ -137,7 +124,7 @@ const openLayer = Layer.effectDiscard(
 )
 
 export const liveLayer = openLayer.pipe(
-  Layer.provideMerge(Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, poolMetricsLayer, eventLoopDelayLayer)),
+  Layer.provideMerge(Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, eventLoopDelayLayer)),
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
     Layer.effect(

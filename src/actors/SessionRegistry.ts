@@ -197,7 +197,7 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
         yield* Effect.forEach(handles, (h) => h.stop("shutdown"), { concurrency: "unbounded", discard: true })
       })
 
-      const remove = metrics.addCollector(() => stats.render())
+      const remove = stats.register(metrics)
       yield* Effect.addFinalizer(() => Effect.andThen(shutdown, Effect.sync(remove)))
 
       return {

@@ -1,4 +1,24 @@
-/** Counters of all live sessions of this process, kept as plain numbers on the hot path and rendered as metrics. */
+/** Counters of all live sessions of an engine, kept as plain numbers on the hot path and read at each scrape. */
+import { Metric } from "effect"
+import { type MetricsShape, type Sampled, sampleAll } from "../Metrics.ts"
+
+const gauge = (name: string, description: string) => Metric.gauge(name, { description })
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
+const series: ReadonlyArray<readonly [Sampled, (stats: SessionStats) => number]> = [
+  [gauge("candor_sessions_active", "Interview session actors running."), (s) => s.active],
+  [gauge("candor_candidate_sockets", "Candidate WebSockets open."), (s) => s.sockets],
+  [counter("candor_frames_received_total", "Frames queued to sessions."), (s) => s.framesIn],
+  [counter("candor_frames_shed_total", "Queued frames shed because a session was behind."), (s) => s.framesShed],
+  [counter("candor_frames_analyzed_total", "Frames analysed and scored."), (s) => s.framesAnalyzed],
+  [counter("candor_frame_errors_total", "Frames answered with an error."), (s) => s.frameErrors],
+  [counter("candor_frames_rate_limited_total", "Frames over a socket's rate cap."), (s) => s.rateLimited],
+  [counter("candor_session_commands_total", "Candidate commands processed."), (s) => s.commands],
+  [counter("candor_session_restarts_total", "Session actors restarted after a defect."), (s) => s.restarts],
+  [counter("candor_session_passivations_total", "Idle session actors stopped."), (s) => s.passivations],
+  [counter("candor_protocol_errors_total", "Invalid candidate messages."), (s) => s.protocolErrors]
+]
+
 export class SessionStats {
   active = 0
   framesIn = 0
@@ -12,22 +32,11 @@ export class SessionStats {
   protocolErrors = 0
   sockets = 0
 
-  /** Prometheus text for the counters. */
-  render(): string {
-    const lines: Array<string> = []
-    const metric = (name: string, type: "counter" | "gauge", help: string, value: number) =>
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`)
-    metric("candor_sessions_active", "gauge", "Interview session actors running.", this.active)
-    metric("candor_candidate_sockets", "gauge", "Candidate WebSockets open.", this.sockets)
-    metric("candor_frames_received_total", "counter", "Frames queued to sessions.", this.framesIn)
-    metric("candor_frames_shed_total", "counter", "Queued frames shed because a session was behind.", this.framesShed)
-    metric("candor_frames_analyzed_total", "counter", "Frames analysed and scored.", this.framesAnalyzed)
-    metric("candor_frame_errors_total", "counter", "Frames answered with an error.", this.frameErrors)
-    metric("candor_frames_rate_limited_total", "counter", "Frames over a socket's rate cap.", this.rateLimited)
-    metric("candor_session_commands_total", "counter", "Candidate commands processed.", this.commands)
-    metric("candor_session_restarts_total", "counter", "Session actors restarted after a defect.", this.restarts)
-    metric("candor_session_passivations_total", "counter", "Idle session actors stopped.", this.passivations)
-    metric("candor_protocol_errors_total", "counter", "Invalid candidate messages.", this.protocolErrors)
-    return lines.join("\n")
+  /** Puts the counters on `metrics`, read at each scrape; returns their removal. */
+  register(metrics: MetricsShape): () => void {
+    return sampleAll(
+      metrics,
+      series.map(([metric, read]) => [metric, () => read(this)] as const)
+    )
   }
 }

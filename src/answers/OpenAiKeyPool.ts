@@ -11,8 +11,9 @@
  * instead of dropping the work. The SDK's own retries are off so that the
  * pool alone decides rotation.
  */
-import { Clock, Context, Effect, Layer, Random, Redacted } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Random, Redacted } from "effect"
 import OpenAI, { APIError } from "openai"
+import { type MetricsShape, sampleAll } from "../Metrics.ts"
 import { AllKeysUnavailable, DeadlineExceeded, type OpenAiCallError, OpenAiRequestFailed } from "./AnswerErrors.ts"
 import type { AnswersConfig } from "./AnswersConfig.ts"
 import { backoffMs, classifyStatus, keySuffix, retryAfterMs } from "./internal/retryPolicy.ts"
@@ -60,7 +61,7 @@ export interface OpenAiKeyPoolShape {
     timeoutMs?: number
   ) => Effect.Effect<A, OpenAiCallError>
   readonly metrics: Effect.Effect<KeyPoolMetrics>
-  /** The same counters read synchronously against the wall clock (for scrape-time collectors). */
+  /** The same counters read synchronously against the wall clock (for `/metrics` scrapes). */
   readonly snapshot: () => KeyPoolMetrics
 }
 
@@ -265,47 +266,42 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
 
 const states: ReadonlyArray<KeyState> = ["active", "cooling", "disabled"]
 
-/** Prometheus text exposition of a snapshot; keys are labelled by their suffix only. */
-export const prometheusText = (metrics: KeyPoolMetrics): string => {
-  const lines: Array<string> = []
-  const family = (name: string, type: "counter" | "gauge", help: string, samples: ReadonlyArray<string>) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples)
-  }
-  const perKey = (name: string, pick: (k: KeyMetrics) => number) =>
-    metrics.keys.map((k) => `${name}{key="${k.key}"} ${pick(k)}`)
-  family(
-    "candor_openai_requests_total",
-    "counter",
-    "OpenAI API requests per key.",
-    perKey("candor_openai_requests_total", (k) => k.requests)
-  )
-  family(
-    "candor_openai_failures_total",
-    "counter",
-    "Failed OpenAI API requests per key.",
-    perKey("candor_openai_failures_total", (k) => k.failures)
-  )
-  family(
-    "candor_openai_rate_limited_total",
-    "counter",
-    "HTTP 429 replies per key.",
-    perKey("candor_openai_rate_limited_total", (k) => k.rateLimited)
-  )
-  family(
-    "candor_openai_key_state",
-    "gauge",
-    "1 for the current state of each key (active, cooling, disabled).",
-    metrics.keys.flatMap((k) =>
-      states.map((s) => `candor_openai_key_state{key="${k.key}",state="${s}"} ${k.state === s ? 1 : 0}`)
-    )
-  )
-  family("candor_openai_pool_waits_total", "counter", "Times a call waited for a cooling key.", [
-    `candor_openai_pool_waits_total ${metrics.waits}`
+const perKey = (name: string, description: string) => (key: string) =>
+  Metric.counter(name, { description, attributes: { key }, incremental: true })
+const requestsTotal = perKey("candor_openai_requests_total", "OpenAI API requests per key.")
+const failuresTotal = perKey("candor_openai_failures_total", "Failed OpenAI API requests per key.")
+const rateLimitedTotal = perKey("candor_openai_rate_limited_total", "HTTP 429 replies per key.")
+const keyState = (key: string, state: KeyState) =>
+  Metric.gauge("candor_openai_key_state", {
+    description: "1 for the current state of each key (active, cooling, disabled).",
+    attributes: { key, state }
+  })
+const waitsTotal = Metric.counter("candor_openai_pool_waits_total", {
+  description: "Times a call waited for a cooling key.",
+  incremental: true
+})
+const unavailableTotal = Metric.counter("candor_openai_pool_unavailable_total", {
+  description: "Calls failed with AllKeysUnavailable.",
+  incremental: true
+})
+
+/**
+ * Puts the pool's counters on `metrics`, read from `read` at each scrape; keys are labelled by their suffix only.
+ * Returns their removal.
+ */
+export const sampleKeyPool = (metrics: MetricsShape, read: () => KeyPoolMetrics): (() => void) => {
+  const keyOf = (suffix: string) => read().keys.find((k) => k.key === suffix)
+  const keys = read().keys.map((k) => k.key)
+  const each = (series: (key: string) => Metric.Counter<number>, pick: (k: KeyMetrics) => number) =>
+    keys.map((key) => [series(key), () => pick(keyOf(key)!)] as const)
+  return sampleAll(metrics, [
+    ...each(requestsTotal, (k) => k.requests),
+    ...each(failuresTotal, (k) => k.failures),
+    ...each(rateLimitedTotal, (k) => k.rateLimited),
+    ...keys.flatMap((key) => states.map((s) => [keyState(key, s), () => (keyOf(key)!.state === s ? 1 : 0)] as const)),
+    [waitsTotal, () => read().waits],
+    [unavailableTotal, () => read().unavailable]
   ])
-  family("candor_openai_pool_unavailable_total", "counter", "Calls failed with AllKeysUnavailable.", [
-    `candor_openai_pool_unavailable_total ${metrics.unavailable}`
-  ])
-  return `${lines.join("\n")}\n`
 }
 
 /** The key pool of this process. */

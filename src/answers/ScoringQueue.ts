@@ -9,11 +9,11 @@
  *   samples obtained, or marked failed with the reason when there are none. Nothing is dropped silently.
  * - Answers the scorer refuses as input (empty, too long) fail at once: retrying cannot help.
  */
-import { Cause, Context, Effect, Latch, Layer, Random, Result } from "effect"
+import { Cause, Context, Effect, Latch, Layer, Metric, Random, Result } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { AnswerScore } from "../../schemas/AnswerScore.ts"
-import { Metrics } from "../Metrics.ts"
+import { byLabels, Metrics } from "../Metrics.ts"
 import type { AnswerScoringError } from "./AnswerErrors.ts"
 import { AnswerScorer } from "./AnswerScorer.ts"
 import type { AnswersConfig } from "./AnswersConfig.ts"
@@ -66,6 +66,15 @@ export interface ScoringQueueShape {
 
 const inputErrors = new Set(["EmptyAnswer", "AnswerTooLong"])
 
+/** `candor_answer_scoring_total{outcome}`: done, failed, pending (retried later) or lease_lost. */
+const scoringOutcomes = byLabels((attributes) =>
+  Metric.counter("candor_answer_scoring_total", {
+    description: "Ends of answer scoring claims by outcome.",
+    attributes,
+    incremental: true
+  })
+)
+
 type SampleFailure = AnswerScoringError | SqlError
 
 const describe = (e: SampleFailure): string => (e._tag === "SqlError" ? `database: ${e.message}` : e.message)
@@ -78,8 +87,7 @@ export const make = (settings: ScoringSettings) =>
     const jobs = makeScoringJobs(sql)
     const latch = yield* Latch.make(false)
 
-    const count = (outcome: string) =>
-      metrics.inc("candor_answer_scoring_total", "Ends of answer scoring claims by outcome.", { outcome })
+    const count = (outcome: string) => metrics.update(scoringOutcomes({ outcome }), 1)
 
     const decide = (
       job: ClaimedJob,

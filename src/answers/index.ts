@@ -13,6 +13,6 @@ export {
   type KeyState,
   OpenAiKeyPool,
   type OpenAiKeyPoolShape,
-  prometheusText
+  sampleKeyPool
 } from "./OpenAiKeyPool.ts"
 export { acceptedAudioTypes, type Transcript, Transcriber, type TranscriberShape } from "./Transcriber.ts"

@@ -13,6 +13,7 @@ import { AppConfig } from "../config.ts"
 import { Metrics } from "../Metrics.ts"
 import { Tenants } from "../store/Tenants.ts"
 import { ApiError, errorJson, statusLine } from "./ApiError.ts"
+import { recordRequest } from "./HttpMetrics.ts"
 import { bearerToken, type Reply, type Route } from "./Route.ts"
 
 export interface HttpServerShape {
@@ -234,18 +235,7 @@ export const layer = (options: ServerOptions = {}) =>
 
         const finish = (reply: Reply, label: string, close = false) => {
           write(res, state, reply, close)
-          metrics.inc("http_requests_total", "HTTP requests by route and status.", {
-            route: label,
-            status: String(reply.status)
-          })
-          metrics.observe(
-            "http_request_duration_seconds",
-            "HTTP request latency.",
-            (performance.now() - started) / 1000,
-            {
-              route: label
-            }
-          )
+          recordRequest(metrics, label, reply.status, started)
         }
 
         if (!accepting) {

@@ -1,12 +1,13 @@
 import { availableParallelism } from "node:os"
 import { fileURLToPath } from "node:url"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, Option, type Scope } from "effect"
 import { Piscina } from "piscina"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { TrackState } from "./FaceTracker.ts"
 import { FrameBatcher } from "./FrameBatcher.ts"
 import { type AnalyzeError, FrameRejected, InferenceFailed, PoolSaturated, WorkerCrashed } from "./InferenceErrors.ts"
 import { type BuildError, build, DEFAULT_MODELS_DIR } from "./ModelBuilder.ts"
+import { makeMetrics, Metrics } from "../Metrics.ts"
 import { PoolMetrics, type PoolMetricsSnapshot } from "./PoolMetrics.ts"
 import type { FrameJob, WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
 
@@ -107,6 +108,7 @@ export interface InferencePoolShape {
   readonly analyze: (frame: FrameInput) => Effect.Effect<FrameAnalysis, AnalyzeError>
   /** Drops a session's tracking state (call when an interview ends). */
   readonly forget: (sessionKey: string) => Effect.Effect<void>
+  /** The pool's counters, histograms and gauges, as exported on `/metrics` (see `PoolMetrics`). */
   readonly metrics: Effect.Effect<PoolMetricsSnapshot>
 }
 
@@ -125,7 +127,10 @@ const workerEntry = fileURLToPath(new URL("./workerEntry.mjs", import.meta.url))
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-/** Starts the workers, waits until each has loaded the models, and returns the service; stops them on scope close. */
+/**
+ * Starts the workers, waits until each has loaded the models, and returns the service; stops them on scope close.
+ * Its metrics go to the engine's `Metrics` when the context has one, else to a registry of the pool's own.
+ */
 export const make = (
   overrides: Partial<InferencePoolOptions> = {}
 ): Effect.Effect<InferencePoolShape, InferenceFailed, Scope.Scope> =>
@@ -144,9 +149,16 @@ export const make = (
       rotate: options.rotate,
       testHooks: options.crashSessionKeyForTests !== undefined
     }
-    const metrics = new PoolMetrics()
-    // Set once the batcher exists; the pool's release waits on it.
+    // Set once the batcher exists: the pool's release waits on in-flight batches; the gauges read the batcher.
     let inFlight = () => 0
+    let gauges = () => ({ workers: options.workers, queueDepth: 0, inFlightFrames: 0, trackedSessions: 0 })
+    const metrics = yield* Effect.acquireRelease(
+      Effect.map(
+        Effect.serviceOption(Metrics),
+        (engine) => new PoolMetrics(Option.getOrElse(engine, makeMetrics), () => gauges())
+      ),
+      (metrics) => Effect.sync(() => metrics.close())
+    )
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const pool = new Piscina<WorkerTask, WorkerResult>({
@@ -160,7 +172,7 @@ export const make = (
         })
         // A worker dying between tasks is reported here; Piscina replaces it. Without a listener it would throw.
         pool.on("error", () => {
-          metrics.workerCrashes++
+          metrics.workerCrashed()
         })
         return pool
       }),
@@ -197,28 +209,25 @@ export const make = (
 
     const settle = (p: Pending, outcome: WorkerResult, i: number): Outcome => {
       if (outcome._tag === "Failed") {
-        metrics.frames.failed++
+        metrics.count("failed")
         return Effect.fail(new InferenceFailed({ message: outcome.message }))
       }
       const frame = outcome.frames[i]
       if (frame === undefined) {
-        metrics.frames.failed++
+        metrics.count("failed")
         return Effect.fail(new InferenceFailed({ message: "worker returned no result for the frame" }))
       }
       if (frame._tag === "Rejected") {
-        metrics.frames.rejected++
+        metrics.count("rejected")
         return Effect.fail(new FrameRejected({ seq: p.frame.seq, reason: frame.reason, message: frame.message }))
       }
       if (p.frame.sessionKey !== undefined) remember(p.frame.sessionKey, p.order, frame.track)
       const t = frame.analysis.timings
-      metrics.frames.analyzed++
-      if (frame.analysis.detectorRan) metrics.frames.detected++
-      metrics.stageMs.decode.observe(t.decodeMs)
-      metrics.stageMs.detect.observe(t.detectMs)
-      metrics.stageMs.mesh.observe(t.meshMs)
-      metrics.stageMs.emotion.observe(t.emotionMs)
-      metrics.stageMs.total.observe(t.totalMs)
-      metrics.latencyMs.observe(performance.now() - p.submittedAt)
+      metrics.analyzed(
+        { decode: t.decodeMs, detect: t.detectMs, mesh: t.meshMs, emotion: t.emotionMs, total: t.totalMs },
+        performance.now() - p.submittedAt,
+        frame.analysis.detectorRan
+      )
       return Effect.succeed(frame.analysis)
     }
 
@@ -245,11 +254,10 @@ export const make = (
         return job
       })
       const result = await pool.run({ _tag: "Analyze", bytes, frames }, { transferList: [bytes] }).catch((error) => {
-        metrics.workerCrashes++
+        metrics.workerCrashed()
         throw error
       })
-      if (result._tag === "Done" && result.cpu !== undefined)
-        metrics.workerCpu.set(result.cpu.threadId, result.cpu.seconds)
+      if (result._tag === "Done" && result.cpu !== undefined) metrics.workerCpu(result.cpu.threadId, result.cpu.seconds)
       return batch.map((p, i) => settle(p, result, i))
     }
 
@@ -263,12 +271,18 @@ export const make = (
       runBatch,
       // The worker never rejects a task itself: a rejection means it died with the batch in hand.
       (error) => {
-        metrics.frames.crashed++
+        metrics.count("crashed")
         return Effect.fail(new WorkerCrashed({ message: messageOf(error) }))
       },
-      (size) => metrics.batchSize.observe(size)
+      (size) => metrics.batch(size)
     )
     inFlight = () => batcher.inFlightBatches
+    gauges = () => ({
+      workers: options.workers,
+      queueDepth: batcher.queued,
+      inFlightFrames: batcher.inFlightItems,
+      trackedSessions: tracks.size
+    })
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => batcher.close(() => Effect.fail(new InferenceFailed({ message: "inference pool closed" }))))
     )
@@ -277,18 +291,18 @@ export const make = (
     const analyze = (frame: FrameInput): Effect.Effect<FrameAnalysis, AnalyzeError> =>
       Effect.suspend((): Effect.Effect<FrameAnalysis, AnalyzeError> => {
         if (frame.image.byteLength === 0) {
-          metrics.frames.rejected++
+          metrics.count("rejected")
           return Effect.fail(new FrameRejected({ seq: frame.seq, reason: "Empty", message: "empty image" }))
         }
         return Effect.callback<FrameAnalysis, AnalyzeError>((resume) => {
           const cancel = batcher.submit({ frame, submittedAt: performance.now(), order: submitted++ }, resume)
           if (cancel === null) {
-            metrics.frames.saturated++
+            metrics.count("saturated")
             resume(Effect.fail(new PoolSaturated({ queued: batcher.queued, maxQueue: options.maxQueue })))
             return
           }
           return Effect.sync(() => {
-            metrics.frames.cancelled++
+            metrics.count("cancelled")
             cancel()
           })
         })
@@ -300,15 +314,7 @@ export const make = (
         Effect.sync(() => {
           tracks.delete(sessionKey)
         }),
-      metrics: Effect.sync(() => {
-        return metrics.snapshot({
-          workers: options.workers,
-          queueDepth: batcher.queued,
-          inFlightTasks: batcher.inFlightBatches,
-          inFlightFrames: batcher.inFlightItems,
-          trackedSessions: tracks.size
-        })
-      })
+      metrics: Effect.sync(() => metrics.snapshot())
     }
   })
 

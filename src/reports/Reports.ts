@@ -6,7 +6,7 @@ import { Config, Effect, Layer, Schema } from "effect"
 import { AnswerIntake } from "../answers/AnswerIntake.ts"
 import { layerAnswers } from "../answers/Answers.ts"
 import { type AnswersConfig, answersConfigFromEnv } from "../answers/AnswersConfig.ts"
-import { OpenAiKeyPool, prometheusText } from "../answers/OpenAiKeyPool.ts"
+import { OpenAiKeyPool, sampleKeyPool } from "../answers/OpenAiKeyPool.ts"
 import { ScoringQueue, type ScoringSettings, scoringSettingsFor } from "../answers/ScoringQueue.ts"
 import { answerRoutes } from "../http/routes/AnswerRoutes.ts"
 import { reportReadRoutes } from "../http/routes/ReportRoutes.ts"
@@ -25,8 +25,10 @@ const poolMetrics = Layer.effectDiscard(
     const pool = yield* OpenAiKeyPool
     if (pool.size === 0) return
     const metrics = yield* Metrics
-    const remove = metrics.addCollector(() => prometheusText(pool.snapshot()))
-    yield* Effect.addFinalizer(() => Effect.sync(remove))
+    yield* Effect.acquireRelease(
+      Effect.sync(() => sampleKeyPool(metrics, pool.snapshot)),
+      (remove) => Effect.sync(remove)
+    )
   })
 )
 

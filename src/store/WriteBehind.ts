@@ -11,8 +11,8 @@
  *
  * On scope close it flushes everything (bounded by `shutdownTimeoutMs`).
  */
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Schema, type Scope } from "effect"
-import { Metrics } from "../Metrics.ts"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, Schema, type Scope } from "effect"
+import { type Sampled, sampled } from "../Metrics.ts"
 import { type SessionWrite, SessionWriter, type SessionWriterShape } from "./SessionWrites.ts"
 
 export interface WriteBehindSettings {
@@ -324,39 +324,56 @@ export const make = (
     }
   })
 
-/** Session rows written behind, to the `SessionWriter`. */
+const writeBehindSeries: ReadonlyArray<readonly [Sampled, (s: WriteBehindStats) => number]> = [
+  [
+    Metric.gauge("candor_write_behind_buffered_rows", { description: "Session rows waiting to be written." }),
+    (s) => s.bufferedRows
+  ],
+  [
+    Metric.counter("candor_write_behind_written_rows_total", {
+      description: "Session rows committed.",
+      incremental: true
+    }),
+    (s) => s.writtenRows
+  ],
+  [
+    Metric.counter("candor_write_behind_shed_rows_total", {
+      description: "Bulk rows dropped because the buffer was full.",
+      incremental: true
+    }),
+    (s) => s.shedRows
+  ],
+  [
+    Metric.counter("candor_write_behind_rejected_rows_total", {
+      description: "Rows the database refused (erased interview, bad row).",
+      incremental: true
+    }),
+    (s) => s.rejectedRows
+  ],
+  [
+    Metric.counter("candor_write_behind_failed_flushes_total", {
+      description: "Batch writes that failed and were retried.",
+      incremental: true
+    }),
+    (s) => s.failedFlushes
+  ],
+  [
+    Metric.gauge("candor_database_outage", {
+      description: "Whether the write-behind buffer currently cannot reach the database."
+    }),
+    (s) => (s.outage ? 1 : 0)
+  ]
+]
+
+/** Session rows written behind, to the `SessionWriter`; its counters are on `/metrics`. */
 export class WriteBehind extends Context.Service<WriteBehind, WriteBehindShape>()("candor/WriteBehind") {
   static readonly layer = (settings: Partial<WriteBehindSettings> = {}) =>
     Layer.effect(
       WriteBehind,
       Effect.gen(function* () {
         const writer = yield* SessionWriter
-        const metrics = yield* Metrics
         const service = yield* make(writer, { ...defaultWriteBehindSettings, ...settings })
-        const remove = metrics.addCollector(() => {
-          const s = service.stats()
-          return [
-            "# HELP candor_write_behind_buffered_rows Session rows waiting to be written.",
-            "# TYPE candor_write_behind_buffered_rows gauge",
-            `candor_write_behind_buffered_rows ${s.bufferedRows}`,
-            "# HELP candor_write_behind_written_rows_total Session rows committed.",
-            "# TYPE candor_write_behind_written_rows_total counter",
-            `candor_write_behind_written_rows_total ${s.writtenRows}`,
-            "# HELP candor_write_behind_shed_rows_total Bulk rows dropped because the buffer was full.",
-            "# TYPE candor_write_behind_shed_rows_total counter",
-            `candor_write_behind_shed_rows_total ${s.shedRows}`,
-            "# HELP candor_write_behind_rejected_rows_total Rows the database refused (erased interview, bad row).",
-            "# TYPE candor_write_behind_rejected_rows_total counter",
-            `candor_write_behind_rejected_rows_total ${s.rejectedRows}`,
-            "# HELP candor_write_behind_failed_flushes_total Batch writes that failed and were retried.",
-            "# TYPE candor_write_behind_failed_flushes_total counter",
-            `candor_write_behind_failed_flushes_total ${s.failedFlushes}`,
-            "# HELP candor_database_outage Whether the write-behind buffer currently cannot reach the database.",
-            "# TYPE candor_database_outage gauge",
-            `candor_database_outage ${s.outage ? 1 : 0}`
-          ].join("\n")
-        })
-        yield* Effect.addFinalizer(() => Effect.sync(remove))
+        yield* sampled(writeBehindSeries.map(([metric, read]) => [metric, () => read(service.stats())] as const))
         return service
       })
     )

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Result } from "effect"
-import { prometheusText } from "../../src/answers/OpenAiKeyPool.ts"
+import { sampleKeyPool } from "../../src/answers/OpenAiKeyPool.ts"
+import { makeMetrics } from "../../src/Metrics.ts"
+import { readExposition } from "../metrics/Exposition.ts"
 import { answer, captureLogs, fakeOpenAi, fastConfig, scoreWith } from "./support.ts"
 
 const answers = (n: number) => Array.from({ length: n }, (_, i) => `${answer} Variant ${i}.`)
@@ -213,11 +215,15 @@ describe("OpenAI key pool", () => {
     Effect.gen(function* () {
       const fake = yield* fakeOpenAi({ revokedKeys: ["sk-secret-dead"] })
       const { metrics } = yield* scoreWith(fastConfig(fake, ["sk-secret-dead", "sk-secret-beef"]), [answer], 2)
-      const text = prometheusText(metrics)
+      const registry = makeMetrics()
+      sampleKeyPool(registry, () => metrics)
+      const text = registry.render()
+      expect(readExposition(text).problems).toEqual([])
       expect(text).toContain('candor_openai_key_state{key="…dead",state="disabled"} 1')
       expect(text).toContain('candor_openai_key_state{key="…beef",state="active"} 1')
       expect(text).toContain('candor_openai_requests_total{key="…beef"} 2')
       expect(text).toContain("# TYPE candor_openai_failures_total counter")
+      expect(text).toContain("candor_openai_pool_unavailable_total 0")
       expect(text).not.toContain("sk-secret")
     })
   )
