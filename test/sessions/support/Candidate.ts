@@ -1,6 +1,8 @@
 /**
  * A test client for the candidate protocol over the `ws` package: decodes every server message with the
- * protocol's Schema (so the wire contract itself is under test) and lets tests wait for messages.
+ * protocol's Schema (so the wire contract itself is under test) and lets tests wait for messages. A candidate
+ * client is strict: once the server sent a message that fails decoding, every wait fails and says which.
+ * (The recruiter live socket speaks another protocol: its messages are kept raw in `invalid`.)
  */
 import { Schema } from "effect"
 import WebSocket from "ws"
@@ -20,7 +22,10 @@ export class Client {
   closed: Closed | undefined
   private waiters: Array<() => void> = []
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(
+    readonly ws: WebSocket,
+    private readonly strict: boolean
+  ) {
     ws.on("message", (data, isBinary) => {
       const text = isBinary ? "(binary)" : data.toString()
       try {
@@ -38,10 +43,10 @@ export class Client {
   }
 
   /** Opens a socket; rejects with the HTTP status when the upgrade is refused. */
-  static connect(url: string, headers: Record<string, string> = {}): Promise<Client> {
+  static connect(url: string, headers: Record<string, string> = {}, strict = false): Promise<Client> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers })
-      const client = new Client(ws)
+      const client = new Client(ws, strict)
       ws.once("open", () => resolve(client))
       ws.once("unexpected-response", (_req, res) => {
         let body = ""
@@ -57,7 +62,11 @@ export class Client {
   }
 
   static candidate(wsUrl: string, interviewId: string, token: string) {
-    return Client.connect(`${wsUrl}/v1/interviews/${interviewId}/stream?token=${encodeURIComponent(token)}`)
+    return Client.connect(
+      `${wsUrl}/v1/interviews/${interviewId}/stream?token=${encodeURIComponent(token)}`,
+      {},
+      true
+    )
   }
 
   private notify() {
@@ -87,6 +96,8 @@ export class Client {
   async until(predicate: (c: Client) => boolean, what: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs
     while (!predicate(this)) {
+      if (this.strict && this.invalid.length > 0)
+        throw new Error(`the server sent a message that fails the protocol's schema: ${this.invalid[0]}`)
       if (this.closed !== undefined && !predicate(this))
         throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}`)
       const left = deadline - Date.now()
