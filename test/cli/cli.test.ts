@@ -69,11 +69,14 @@ describe("candor command line on embedded defaults", () => {
     expect(r.stderr).toContain("PORT")
   })
 
-  it("rejects an unknown command with the usage", async () => {
+  it("rejects an unknown verb with the list of verbs on stderr and exit code 2", async () => {
     const r = await run(["frobnicate"], {})
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain("unknown command 'frobnicate'")
-    expect(r.stderr).toContain("Usage: candor")
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toContain('Unknown subcommand "frobnicate"')
+    for (const verb of ["serve, start", "models", "analyze", "bench", "migrate", "seed", "backup"]) {
+      expect(r.stderr).toContain(verb)
+    }
   })
 
   it("serves, seeds and migrates through the running server, and shuts down cleanly on SIGTERM", async () => {
