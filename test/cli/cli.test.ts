@@ -79,6 +79,20 @@ describe("candor command line on embedded defaults", () => {
     }
   })
 
+  it("suggests the nearest verb for a typo", async () => {
+    const r = await run(["sed"], {})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/Unknown subcommand "sed"[\s\S]*Did you mean this\?\s+seed\n/)
+  })
+
+  it("fails on an unknown flag, naming it, before touching any data", async () => {
+    const dataDir = tmp()
+    const r = await run(["seed", "--frobnicate"], { CANDOR_DATA_DIR: dataDir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("Unrecognized flag: --frobnicate in command candor seed")
+    expect(Fs.readdirSync(dataDir)).toEqual([])
+  })
+
   it("serves, seeds and migrates through the running server, and shuts down cleanly on SIGTERM", async () => {
     const dataDir = tmp()
     const port = await freePort()
