@@ -20,6 +20,10 @@ const serve = Command.make("serve", {}, () => exitCode(async () => (await import
   )
 )
 
+/** A switch, off unless given; `--no-affect` is itself one, and `--no-json` would mean nothing. */
+const toggle = (name: string, description: string) =>
+  Flag.Boolean(name).pipe(Flag.withoutNegation, Flag.withDefault(false), Flag.withDescription(description))
+
 const modelList = (list: string): Option.Option<ReadonlyArray<ModelName>> => {
   const names = list.split(",")
   return names.every((n): n is ModelName => (MODEL_NAMES as ReadonlyArray<string>).includes(n))
@@ -30,16 +34,8 @@ const modelList = (list: string): Option.Option<ReadonlyArray<ModelName>> => {
 const models = Command.make(
   "models",
   {
-    force: Flag.Boolean("force").pipe(
-      Flag.withoutNegation,
-      Flag.withDefault(false),
-      Flag.withDescription("rebuild even if the files match the manifest")
-    ),
-    record: Flag.Boolean("record").pipe(
-      Flag.withoutNegation,
-      Flag.withDefault(false),
-      Flag.withDescription("accept changed inputs/outputs and rewrite their hashes in the manifest")
-    ),
+    force: toggle("force", "rebuild even if the files match the manifest"),
+    record: toggle("record", "accept changed inputs/outputs and rewrite their hashes in the manifest"),
     out: Flag.String("out").pipe(
       Flag.withMetavar("DIR"),
       Flag.optional,
@@ -75,21 +71,13 @@ const analyze = Command.make(
       Argument.withDescription("an image, or a directory of images (not recursive)"),
       Argument.variadic({ min: 1 })
     ),
-    json: Flag.Boolean("json").pipe(
-      Flag.withoutNegation,
-      Flag.withDefault(false),
-      Flag.withDescription("print JSON instead of a table")
-    ),
+    json: toggle("json", "print JSON instead of a table"),
     heatmap: Flag.String("heatmap").pipe(
       Flag.withMetavar("FILE"),
       Flag.optional,
       Flag.withDescription("write the first face's class-activation heat-map (top emotion) as a PNG")
     ),
-    noAffect: Flag.Boolean("no-affect").pipe(
-      Flag.withoutNegation,
-      Flag.withDefault(false),
-      Flag.withDescription("skip emotion analysis")
-    )
+    noAffect: toggle("no-affect", "skip emotion analysis")
   },
   ({ paths, json, heatmap, noAffect }) =>
     exitCode(async () =>
@@ -119,11 +107,7 @@ const migrate = Command.make("migrate", {}, () => exitCode(async () => (await im
 const seed = Command.make(
   "seed",
   {
-    json: Flag.Boolean("json").pipe(
-      Flag.withoutNegation,
-      Flag.withDefault(false),
-      Flag.withDescription("print one JSON object instead of lines")
-    )
+    json: toggle("json", "print one JSON object instead of lines")
   },
   ({ json }) => exitCode(async () => (await import("./Operator.ts")).seed({ json }))
 ).pipe(Command.withDescription("create a demo tenant, API key, interview and candidate token"))
