@@ -34,8 +34,7 @@ import { SessionSnapshots } from "./store/SessionSnapshots.ts"
 import { SessionWriter } from "./store/SessionWrites.ts"
 import { Tenants } from "./store/Tenants.ts"
 import { WriteBehind } from "./store/WriteBehind.ts"
-
-export const VERSION = "0.1.0"
+import { VERSION } from "./Version.ts"
 
 /** Repositories over the configured database, migrated. */
 export const storageLayer = Layer.mergeAll(Tenants.layer, Interviews.layer, AuditLog.layer).pipe(

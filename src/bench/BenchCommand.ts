@@ -1,10 +1,10 @@
 /**
  * `candor bench`: load-tests the engine with simulated candidates and prints what it measured. See
- * BenchOptions for the flags and bench/RESULTS.md for the latest figures.
+ * BenchFlags for the flags, BenchOptions for their defaults, and bench/RESULTS.md for the latest figures.
  */
 import { mkdir, writeFile } from "node:fs/promises"
 import { dirname, join } from "node:path"
-import { parseBenchOptions, redactArgs, usage } from "./BenchOptions.ts"
+import type { BenchOptions } from "./BenchOptions.ts"
 import { formatText } from "./BenchReport.ts"
 import type { BenchResults } from "./BenchResults.ts"
 import { runBench } from "./BenchRun.ts"
@@ -42,35 +42,29 @@ export const sanityProblems = (r: BenchResults): Array<string> => {
   return problems
 }
 
-export const benchCommand = async (args: ReadonlyArray<string>): Promise<number> => {
-  const parsed = parseBenchOptions(args)
-  if (typeof parsed === "string") {
-    console.error(`candor bench: ${parsed}\n\n${usage}`)
-    return 2
-  }
-  if (parsed.help) {
-    console.log(usage)
-    return 0
-  }
-  const command = ["candor bench", ...redactArgs(args)].join(" ")
-  const log = (line: string) => process.stderr.write(`${parsed.progress ? "\r\x1b[2K" : ""}bench: ${line}\n`)
+/**
+ * Runs the bench and writes its results; `command` is the command line as it may be written down (see redactArgs).
+ * Exit code: 0, or 1 when the run failed or a smoke run found the harness broken.
+ */
+export const benchCommand = async (options: BenchOptions, command: string): Promise<number> => {
+  const log = (line: string) => process.stderr.write(`${options.progress ? "\r\x1b[2K" : ""}bench: ${line}\n`)
   let results: BenchResults
   try {
-    results = await runBench(parsed, command, log)
+    results = await runBench(options, command, log)
   } catch (error) {
     console.error(`candor bench: ${error instanceof Error ? error.message : String(error)}`)
     return 1
   }
   process.stdout.write(formatText(results))
   // Every run leaves its JSON: where --json says, else bench/out/last-run.json.
-  const jsonFile = parsed.jsonFile ?? join("bench", "out", "last-run.json")
+  const jsonFile = options.jsonFile ?? join("bench", "out", "last-run.json")
   await mkdir(dirname(jsonFile), { recursive: true })
   await writeFile(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
   log(`wrote ${jsonFile}`)
-  if (parsed.resultsDir !== undefined) {
-    for (const file of await writeResults(parsed.resultsDir, results)) log(`wrote ${file}`)
+  if (options.resultsDir !== undefined) {
+    for (const file of await writeResults(options.resultsDir, results)) log(`wrote ${file}`)
   }
-  if (parsed.smoke) {
+  if (options.smoke) {
     const problems = sanityProblems(results)
     if (problems.length > 0) {
       console.error(`candor bench --smoke: the harness is broken:\n${problems.map((p) => `  - ${p}`).join("\n")}`)

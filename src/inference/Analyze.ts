@@ -6,17 +6,14 @@ import type { Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { type FrameInput, InferencePool, layer } from "./InferencePool.ts"
 import { EMOTIONS } from "./ModelSpec.ts"
 
-const USAGE = `usage: candor analyze <image|dir>... [--json] [--heatmap out.png] [--no-affect]
-  Detects faces and reports box, score, eye aspect ratio, eyes closed and the 7 emotion probabilities.
-  --json          print JSON instead of a table
-  --heatmap FILE  write the first face's class-activation heat-map (top emotion) as a PNG
-  --no-affect     skip emotion analysis`
-
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff", ".heic"])
 
-interface Args {
+/** What `candor analyze` was asked for (parsed and checked by the command line). */
+export interface AnalyzeArgs {
+  /** Images, or directories whose images are analysed (not recursively). */
   readonly paths: ReadonlyArray<string>
   readonly json: boolean
+  /** Write the first face's class-activation heat-map (top emotion) here as a PNG; needs `affect`. */
   readonly heatmap: string | undefined
   readonly affect: boolean
 }
@@ -24,26 +21,6 @@ interface Args {
 type ImageReport =
   | { readonly file: string; readonly analysis: FrameAnalysis }
   | { readonly file: string; readonly error: string }
-
-const parseArgs = (args: ReadonlyArray<string>): Args | string => {
-  const paths: Array<string> = []
-  let json = false
-  let heatmap: string | undefined
-  let affect = true
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!
-    if (arg === "--json") json = true
-    else if (arg === "--no-affect") affect = false
-    else if (arg === "--heatmap") {
-      heatmap = args[++i]
-      if (heatmap === undefined) return "--heatmap needs a file name"
-    } else if (arg.startsWith("--")) return `unknown option ${arg}`
-    else paths.push(arg)
-  }
-  if (paths.length === 0) return "no image given"
-  if (heatmap !== undefined && !affect) return "--heatmap needs emotion analysis; drop --no-affect"
-  return { paths, json, heatmap, affect }
-}
 
 /** Expands directories (not recursively) to the image files in them; missing paths become error reports. */
 const expand = async (paths: ReadonlyArray<string>): Promise<Array<{ file: string; error?: string }>> => {
@@ -73,7 +50,7 @@ const describe = (error: { readonly _tag: string; readonly message: string }): s
 
 const analyzeAll = (
   files: ReadonlyArray<{ file: string; error?: string }>,
-  args: Args,
+  args: AnalyzeArgs,
   workers: number
 ): Effect.Effect<Array<ImageReport>, unknown, InferencePool> =>
   Effect.gen(function* () {
@@ -154,21 +131,12 @@ const jsonReport = (report: ImageReport) => {
   return { file: report.file, ...analysis }
 }
 
-/** CLI verb `candor analyze`: returns the exit code (0 ok, 1 some image failed, 2 usage). */
-export const analyzeCommand = async (args: ReadonlyArray<string>): Promise<number> => {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(USAGE)
-    return 0
-  }
-  const parsed = parseArgs(args)
-  if (typeof parsed === "string") {
-    console.error(`candor analyze: ${parsed}\n${USAGE}`)
-    return 2
-  }
-  const files = await expand(parsed.paths)
+/** `candor analyze`: faces, eye aspect ratio, eyes closed and emotions per image; exit code 0, or 1 if an image failed. */
+export const analyzeCommand = async (args: AnalyzeArgs): Promise<number> => {
+  const files = await expand(args.paths)
   const readable = files.filter((f) => f.error === undefined).length
   const workers = Math.max(1, Math.min(availableParallelism(), readable))
-  const program = analyzeAll(files, parsed, workers).pipe(
+  const program = analyzeAll(files, args, workers).pipe(
     Effect.provide(layer({ workers, detectEvery: 1, maxDelayMs: 0 })),
     Effect.map((reports) => ({ reports, failure: undefined as string | undefined })),
     Effect.catch((error) => Effect.succeed({ reports: [] as Array<ImageReport>, failure: describe(error as never) }))
@@ -178,19 +146,19 @@ export const analyzeCommand = async (args: ReadonlyArray<string>): Promise<numbe
     console.error(`candor analyze: ${failure}\n(run \`candor models\` if the models are missing)`)
     return 1
   }
-  if (parsed.json) console.log(JSON.stringify(reports.map(jsonReport), null, 2))
+  if (args.json) console.log(JSON.stringify(reports.map(jsonReport), null, 2))
   else {
     const analysed = reports.filter((r) => "analysis" in r)
     if (analysed.length > 0) console.log(analysed.map(render).join("\n\n"))
   }
   for (const r of reports) if ("error" in r) console.error(`candor analyze: ${r.file}: ${r.error}`)
 
-  if (parsed.heatmap !== undefined) {
+  if (args.heatmap !== undefined) {
     const png = reports.flatMap((r) => ("analysis" in r && r.analysis.heatmap ? [r.analysis.heatmap] : []))[0]
     if (png === undefined) console.error("candor analyze: no face found for the heat-map")
     else {
-      await writeFile(parsed.heatmap, png.png)
-      if (!parsed.json) console.log(`heat-map (${png.emotion}) written to ${parsed.heatmap}`)
+      await writeFile(args.heatmap, png.png)
+      if (!args.json) console.log(`heat-map (${png.emotion}) written to ${args.heatmap}`)
     }
   }
   return reports.some((r) => "error" in r) ? 1 : 0

@@ -273,39 +273,17 @@ export const buildModels = (options: BuildOptions = {}): Promise<BuildResult> =>
 /** Builds only what is missing or differs from the manifest (used at start-up). */
 export const ensureModels = (dir: string = DEFAULT_MODELS_DIR): Promise<BuildResult> => buildModels({ outDir: dir })
 
-const USAGE = `usage: candor models [--force] [--record] [--out DIR] [--only emotion,blazeface,facemesh,iris]
-  Converts the face models from ${SOURCE_PACKAGE} to ONNX and checks them against models/manifest.json.
-  --force   rebuild even if the files match the manifest
-  --record  accept changed inputs/outputs and rewrite their hashes in the manifest`
+/** What `candor models` was asked for (parsed and checked by the command line). */
+export interface ModelsArgs {
+  readonly force: boolean
+  readonly record: boolean
+  readonly outDir: string | undefined
+  /** Only these models; all when unset. */
+  readonly only: ReadonlyArray<ModelName> | undefined
+}
 
-/** CLI verb `candor models`: prints one line per step and returns the exit code. */
-export const modelsCommand = async (args: ReadonlyArray<string>): Promise<number> => {
-  let force = false
-  let record = false
-  let outDir: string | undefined
-  let only: Array<ModelName> | undefined
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!
-    if (arg === "--force") force = true
-    else if (arg === "--record") record = true
-    else if (arg === "--out" && args[i + 1] !== undefined) outDir = args[++i]
-    else if (arg === "--only" && args[i + 1] !== undefined) {
-      const names = args[++i]!.split(",")
-      const known = RECIPES.map((r) => r.model as string)
-      const bad = names.filter((n) => !known.includes(n))
-      if (bad.length > 0) {
-        process.stderr.write(`unknown model ${bad.join(", ")}\n${USAGE}\n`)
-        return 2
-      }
-      only = names as Array<ModelName>
-    } else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${USAGE}\n`)
-      return 0
-    } else {
-      process.stderr.write(`unknown argument ${arg}\n${USAGE}\n`)
-      return 2
-    }
-  }
+/** `candor models`: prints one line per step; exit code 0, or 1 when a build or a check failed. */
+export const modelsCommand = async ({ force, record, outDir, only }: ModelsArgs): Promise<number> => {
   const started = performance.now()
   const print = (e: BuildProgress) => {
     const pct = `${Math.round((100 * e.done) / e.total)}%`.padStart(4)

@@ -2,13 +2,13 @@ import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { parseBenchOptions } from "../../src/bench/BenchOptions.ts"
 import { formatText, markdownTable, textTable } from "../../src/bench/BenchReport.ts"
 import { type BenchResults, efficiencyOf, judgeTargets } from "../../src/bench/BenchResults.ts"
 import { renderLatencyChart } from "../../src/bench/LatencyChart.ts"
 import type { LoadRunResult } from "../../src/bench/LoadPhases.ts"
 import type { ModelBoundResult } from "../../src/bench/ModelBound.ts"
 import { analysisOf, renderMarkdown, runKind, writeResults } from "../../src/bench/ResultsMarkdown.ts"
+import { benchOptionsOf } from "../support/Cli.ts"
 
 const bound: ModelBoundResult = {
   cores: 2,
@@ -59,22 +59,21 @@ const run = (sessions: number, p99: number, shed: number, analysedFps = 250): Lo
   phaseEvents: { question: sessions }
 })
 
-const results = (over: Partial<BenchResults> = {}): BenchResults => {
-  const options = parseBenchOptions(["--find-max"], {}, false)
-  if (typeof options === "string") throw new Error(options)
-  return {
-    startedAt: "2025-01-01T00:00:00.000Z",
-    seconds: 60,
-    command: "candor bench --find-max",
-    machine: { cpu: "Test CPU", cores: 2, memoryGiB: 4, node: "v20", platform: "linux x64", loadAverage: 0.1 },
-    engine: { url: "http://127.0.0.1:1", started: true, database: "embedded PGlite" },
-    options,
-    frames: { clips: 2, framesPerClip: 10, width: 640, height: 480, meanBytes: 30_000 },
-    modelBound: bound,
-    warnings: [],
-    ...over
-  }
-}
+const options = await benchOptionsOf(["--find-max"])
+if (typeof options === "string") throw new Error(options)
+
+const results = (over: Partial<BenchResults> = {}): BenchResults => ({
+  startedAt: "2025-01-01T00:00:00.000Z",
+  seconds: 60,
+  command: "candor bench --find-max",
+  machine: { cpu: "Test CPU", cores: 2, memoryGiB: 4, node: "v20", platform: "linux x64", loadAverage: 0.1 },
+  engine: { url: "http://127.0.0.1:1", started: true, database: "embedded PGlite" },
+  options,
+  frames: { clips: 2, framesPerClip: 10, width: 640, height: 480, meanBytes: 30_000 },
+  modelBound: bound,
+  warnings: [],
+  ...over
+})
 
 describe("targets", () => {
   it("judges efficiency against the bound at the engine's own detector share", () => {

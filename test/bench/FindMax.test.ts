@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import sharp from "sharp"
-import { parseBenchOptions } from "../../src/bench/BenchOptions.ts"
 import type { Engine } from "../../src/bench/EngineUnderTest.ts"
 import { type FindMaxResult, runFindMax } from "../../src/bench/LoadPhases.ts"
+import { benchOptionsOf } from "../support/Cli.ts"
 import { type FakeEngine, startFakeEngine } from "./FakeEngine.ts"
 
 let clip: Array<Uint8Array>
@@ -31,7 +31,7 @@ const findMax = async (slowMs: number, fastAfter: number): Promise<{ result: Fin
   const fake = await startFakeEngine({ analysisDelayMs: 0, delayFor, shedEvery: 0, ignoreEvery: 0, maxFps: 15 })
   engines.push(fake)
   const flags = "--find-max --sessions 2 --step 2 --max-sessions 4 --fps 10 --duration 1 --warmup 0.5 --budget-ms 200"
-  const options = parseBenchOptions([...flags.split(" "), "--no-progress"], {})
+  const options = await benchOptionsOf([...flags.split(" "), "--no-progress"])
   if (typeof options === "string") throw new Error(options)
   const engine: Engine = { url: fake.url, apiKey: fake.apiKey, pid: undefined, env: {}, stop: async () => {} }
   const result = await runFindMax({ engine, clips: [clip], options, log: (line) => log.push(line) })

@@ -6,16 +6,16 @@ import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { benchCommand } from "../../src/bench/BenchCommand.ts"
 import type { BenchResults } from "../../src/bench/BenchResults.ts"
+import { cli } from "../support/Cli.ts"
 
 describe("candor bench --smoke", () => {
   it("runs every phase against a started engine and reports sane figures", { timeout: 240_000 }, async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "candor-bench-smoke-"))
     try {
       const json = path.join(dir, "results.json")
-      const code = await benchCommand(["--smoke", "--no-progress", "--json", json, "--results", dir])
-      expect(code).toBe(0)
+      const { code, stderr } = await cli(["bench", "--smoke", "--no-progress", "--json", json, "--results", dir])
+      expect(code, stderr).toBe(0)
       const r = JSON.parse(await readFile(json, "utf8")) as BenchResults
       expect(r.load?.stats.analysed).toBeGreaterThan(0)
       expect(r.load?.stats.facesPerFrame).toBeCloseTo(1, 1)

@@ -69,11 +69,28 @@ describe("candor command line on embedded defaults", () => {
     expect(r.stderr).toContain("PORT")
   })
 
-  it("rejects an unknown command with the usage", async () => {
+  it("rejects an unknown verb with the list of verbs on stderr and exit code 2", async () => {
     const r = await run(["frobnicate"], {})
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain("unknown command 'frobnicate'")
-    expect(r.stderr).toContain("Usage: candor")
+    expect(r.stdout).toBe("")
+    expect(r.stderr).toContain('Unknown subcommand "frobnicate"')
+    for (const verb of ["serve, start", "models", "analyze", "bench", "migrate", "seed", "backup"]) {
+      expect(r.stderr).toContain(verb)
+    }
+  })
+
+  it("suggests the nearest verb for a typo", async () => {
+    const r = await run(["sed"], {})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/Unknown subcommand "sed"[\s\S]*Did you mean this\?\s+seed\n/)
+  })
+
+  it("fails on an unknown flag, naming it, before touching any data", async () => {
+    const dataDir = tmp()
+    const r = await run(["seed", "--frobnicate"], { CANDOR_DATA_DIR: dataDir })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("Unrecognized flag: --frobnicate in command candor seed")
+    expect(Fs.readdirSync(dataDir)).toEqual([])
   })
 
   it("serves, seeds and migrates through the running server, and shuts down cleanly on SIGTERM", async () => {

@@ -1,11 +1,10 @@
 import { mkdtemp, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import sharp from "sharp"
-import { vi } from "vitest"
-import { analyzeCommand } from "../../src/inference/Analyze.ts"
 import { ensureModels } from "../../src/inference/ModelBuilder.ts"
+import { cli } from "../support/Cli.ts"
 import { sample1, singleFaceJpeg } from "./fixtures.ts"
 
 interface JsonFace {
@@ -16,24 +15,14 @@ interface JsonFace {
   emotion: Record<string, number> | null
 }
 
-/** Runs the command, returning its exit code and what it printed. */
-const cli = async (args: ReadonlyArray<string>) => {
-  const out: Array<string> = []
-  const err: Array<string> = []
-  vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")))
-  vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")))
-  const code = await analyzeCommand(args)
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") }
-}
+/** `candor analyze <args>` through the command line, returning its exit code and what it printed. */
+const analyze = (args: ReadonlyArray<string>) => cli(["analyze", ...args])
 
 beforeAll(() => ensureModels())
-afterEach(() => {
-  vi.restoreAllMocks()
-})
 
 describe("candor analyze", () => {
   it("finds the 3 faces of the demo photo and calls the laughing one happy (≥ 0.9)", async () => {
-    const { code, stdout } = await cli([sample1, "--json"])
+    const { code, stdout } = await analyze([sample1, "--json"])
     expect(code).toBe(0)
     const [report] = JSON.parse(stdout) as Array<{ file: string; width: number; faces: Array<JsonFace> }>
     expect(report!.file).toBe(sample1)
@@ -54,7 +43,7 @@ describe("candor analyze", () => {
     await writeFile(join(dir, "notes.txt"), "ignored: not an image name")
     const heatmap = join(dir, "heat.png")
     const missing = join(dir, "missing.jpg")
-    const { code, stdout, stderr } = await cli([dir, missing, "--heatmap", heatmap])
+    const { code, stdout, stderr } = await analyze([dir, missing, "--heatmap", heatmap])
     expect(code).toBe(1)
     const lines = stdout.split("\n")
     expect(lines[0]).toMatch(/face\.jpg +640×480 +1 face/)
@@ -75,16 +64,19 @@ describe("candor analyze", () => {
     const dir = await mkdtemp(join(tmpdir(), "candor-analyze-"))
     const file = join(dir, "face.jpg")
     await writeFile(file, await singleFaceJpeg())
-    const { code, stdout } = await cli([file, "--json", "--no-affect"])
+    const { code, stdout } = await analyze([file, "--json", "--no-affect"])
     expect(code).toBe(0)
     const [report] = JSON.parse(stdout) as Array<{ faces: Array<JsonFace> }>
     expect(report!.faces[0]!.emotion).toBeNull()
   })
 
   it("explains usage errors", async () => {
-    expect((await cli([])).code).toBe(2)
-    const { code, stderr } = await cli([sample1, "--bogus"])
+    expect((await analyze([])).code).toBe(2)
+    const { code, stderr } = await analyze([sample1, "--bogus"])
     expect(code).toBe(2)
-    expect(stderr).toMatch(/unknown option --bogus/)
+    expect(stderr).toMatch(/Unrecognized flag: --bogus/)
+    const conflict = await analyze([sample1, "--heatmap", "heat.png", "--no-affect"])
+    expect(conflict.code).toBe(2)
+    expect(conflict.stderr).toMatch(/--heatmap needs emotion analysis/)
   })
 })

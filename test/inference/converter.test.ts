@@ -10,9 +10,10 @@ import { convert, type OutputSpec } from "../../src/inference/converter/Convert.
 import { Attr, encodeModel } from "../../src/inference/converter/OnnxModel.ts"
 import { ProtoWriter } from "../../src/inference/converter/Protobuf.ts"
 import { float16ToFloat32, parseTfjsGraph } from "../../src/inference/converter/TfjsGraph.ts"
-import { build, DEFAULT_MODELS_DIR, modelsCommand } from "../../src/inference/ModelBuilder.ts"
+import { build, DEFAULT_MODELS_DIR } from "../../src/inference/ModelBuilder.ts"
 import { readManifest } from "../../src/inference/ModelManifest.ts"
 import { Blazeface, EmotionNet, FaceMesh, Iris } from "../../src/inference/ModelSpec.ts"
+import { cli } from "../support/Cli.ts"
 
 // ---- a tiny TFJS graph-model writer, so each op can be checked against tfjs itself ----
 
@@ -424,9 +425,11 @@ describe("models build", () => {
   it("runs as a CLI verb with exit codes", async () => {
     const dir = await temp()
     try {
-      expect(await modelsCommand(["--bogus"])).toBe(2)
-      expect(await modelsCommand(["--only", "nosuchmodel"])).toBe(2)
-      expect(await modelsCommand(["--out", dir, "--only", "emotion"])).toBe(0)
+      expect((await cli(["models", "--bogus"])).code).toBe(2)
+      const unknown = await cli(["models", "--only", "nosuchmodel"])
+      expect(unknown.code).toBe(2)
+      expect(unknown.stderr).toMatch(/--only: "nosuchmodel"/)
+      expect((await cli(["models", "--out", dir, "--only", "emotion"])).code).toBe(0)
       expect((await fs.readdir(dir)).filter((f) => f.endsWith(".onnx"))).toEqual(["emotion.onnx"])
     } finally {
       await fs.rm(dir, { recursive: true, force: true })

@@ -8,7 +8,9 @@ import type { OutputSpec } from "./Convert.ts"
 import { InvalidModel } from "./ConverterError.ts"
 import type { SignatureTensor, TfjsGraph } from "./TfjsGraph.ts"
 
-export type ModelName = "emotion" | "blazeface" | "facemesh" | "iris"
+/** The models `candor models --only` accepts (a plain list, so the command line knows it without the converter). */
+export const MODEL_NAMES = ["emotion", "blazeface", "facemesh", "iris"] as const
+export type ModelName = (typeof MODEL_NAMES)[number]
 
 export interface Recipe {
   readonly model: ModelName
