@@ -62,11 +62,7 @@ export class Client {
   }
 
   static candidate(wsUrl: string, interviewId: string, token: string) {
-    return Client.connect(
-      `${wsUrl}/v1/interviews/${interviewId}/stream?token=${encodeURIComponent(token)}`,
-      {},
-      true
-    )
+    return Client.connect(`${wsUrl}/v1/interviews/${interviewId}/stream?token=${encodeURIComponent(token)}`, {}, true)
   }
 
   private notify() {
