@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { ServerMessage } from "../../schemas/Protocol.ts"
 import type { CandidateConnection } from "../../src/actors/SessionActor.ts"
@@ -330,3 +331,90 @@ it.live("a closed scope interrupts the actor", () =>
     expect(h.stats.active).toBe(0)
   })
 )
+
+describe("SessionActor on the test clock", () => {
+  /** Lets every fiber that can run, run (the test clock does not move by itself). */
+  const settle = Effect.gen(function* () {
+    for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+  })
+
+  it.effect("passivates exactly when the idle time has passed, by the clock it is given", () =>
+    Effect.gen(function* () {
+      const h = harness({ passivateAfterMs: 5_000, tickMs: 100 })
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      yield* settle
+      expect(c.of("question")).toHaveLength(1)
+      actor.detach(c)
+      yield* settle
+      yield* TestClock.adjust("4900 millis")
+      yield* settle
+      expect(actor.closed()).toBe(false)
+      expect(h.stats.passivations).toBe(0)
+      yield* TestClock.adjust("200 millis")
+      yield* settle
+      yield* actor.done
+      expect(h.stats.passivations).toBe(1)
+      // The final snapshot took the clock's time, not the wall clock's.
+      const snapshot = h.durable.at(-1)!.find((w) => w._tag === "Snapshot")
+      expect((snapshot?.state as { startedAt: number }).startedAt).toBeLessThan(1_000)
+    })
+  )
+
+  it.effect("answers a caller after the commit, and the socket sees what changed but not the caller's refusals", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      h.control.commitsHeld = true
+      const submit = (questionId: string, text: string) =>
+        actor.ask({ _tag: "submitAnswer", questionId, text, source: "text", transcription: null })
+      // Before the candidate started, to a question that is not the socket's current one.
+      const asked = yield* Effect.forkChild(submit("q2", "Typed on the web page."))
+      yield* settle
+      expect(asked.pollUnsafe()).toBeUndefined()
+      expect(c.of("answerSaved")).toHaveLength(0)
+      h.release.commits()
+      const outcome = yield* Fiber.join(asked)
+      expect(outcome).toMatchObject({ committed: true, messages: [{ _tag: "answerSaved", questionId: "q2" }] })
+      expect(c.of("answerSaved")).toEqual([{ _tag: "answerSaved", questionId: "q2", answerId: "id1" }])
+      const refused = yield* submit("q2", "Something else.")
+      expect(refused).toMatchObject({ committed: false, messages: [{ _tag: "error", code: "already_answered" }] })
+      expect(yield* submit("q9", "No such question.")).toMatchObject({
+        messages: [{ _tag: "error", code: "unknown_question" }]
+      })
+      expect(c.tags().filter((t) => t.startsWith("error"))).toEqual([])
+      const finished = yield* actor.ask({ _tag: "finish" })
+      expect(finished).toMatchObject({ messages: [{ _tag: "finished", reportUrl: info.reportUrl }] })
+      expect(c.of("finished")).toHaveLength(1)
+      expect(c.closedWith).toBe(1000)
+      expect(yield* submit("q1", "Too late.")).toMatchObject({ messages: [{ _tag: "error", code: "finished" }] })
+    })
+  )
+
+  it.effect("erased: stops without a final write, tells the socket and every waiting caller", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      yield* settle
+      const written = h.durable.length
+      h.control.commitsHeld = true
+      const waiting = yield* Effect.forkChild(
+        actor.ask({ _tag: "submitAnswer", questionId: "q1", text: "Mid-air.", source: "text", transcription: null })
+      )
+      yield* settle
+      yield* actor.stop("erased")
+      expect(yield* Fiber.join(waiting)).toMatchObject({ messages: [{ _tag: "error", code: "erased" }] })
+      expect(c.tags().at(-1)).toBe("error:erased")
+      expect(c.closedWith).toBe(4004)
+      // No final snapshot was asked for after the erasure.
+      expect(h.durable.length).toBe(written)
+    })
+  )
+})
