@@ -23,6 +23,8 @@ export interface PoolMetricsSnapshot {
     readonly rejected: number
     readonly saturated: number
     readonly crashed: number
+    /** Frames of batches whose worker ran over the task timeout (and was replaced). */
+    readonly timedOut: number
     readonly failed: number
     readonly cancelled: number
     /** Analysed frames on which the face detector ran. */
@@ -30,6 +32,8 @@ export interface PoolMetricsSnapshot {
   }
   /** Workers that died (with or without frames in hand); Piscina starts a replacement for each. */
   readonly workerCrashes: number
+  /** Workers stopped because a task ran over the task timeout; Piscina starts a replacement for each. */
+  readonly workerTimeouts: number
   /**
    * CPU seconds the worker threads themselves have used (models, crops, messaging), as of each one's latest task;
    * undefined where the platform does not report a thread's CPU. Native helper threads (JPEG decoding) are not in it.
@@ -79,8 +83,18 @@ const STAGE_BOUNDS = [0.5, 1, 2, 5, 10, 20, 50, 100, 500]
 
 /** Mutable accumulator behind the snapshot; single-threaded (lives on the pool's event loop). */
 export class PoolMetrics {
-  readonly frames = { analyzed: 0, rejected: 0, saturated: 0, crashed: 0, failed: 0, cancelled: 0, detected: 0 }
+  readonly frames = {
+    analyzed: 0,
+    rejected: 0,
+    saturated: 0,
+    crashed: 0,
+    timedOut: 0,
+    failed: 0,
+    cancelled: 0,
+    detected: 0
+  }
   workerCrashes = 0
+  workerTimeouts = 0
   /** Latest CPU seconds per worker thread id; replaced workers keep their entry, so the sum never goes back. */
   readonly workerCpu = new Map<number, number>()
   readonly batchSize = new Histogram(BATCH_BOUNDS)
@@ -104,6 +118,7 @@ export class PoolMetrics {
       ...gauges,
       frames: { ...this.frames },
       workerCrashes: this.workerCrashes,
+      workerTimeouts: this.workerTimeouts,
       workerCpuSeconds: this.workerCpu.size === 0 ? undefined : [...this.workerCpu.values()].reduce((a, b) => a + b, 0),
       batchSize: this.batchSize.snapshot(),
       latencyMs: this.latencyMs.snapshot(),

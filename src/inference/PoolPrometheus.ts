@@ -31,6 +31,7 @@ export const poolPrometheusText = (m: PoolMetricsSnapshot): string => {
     "# HELP candor_pool_frames_total Frames by outcome.\n# TYPE candor_pool_frames_total counter",
     ...Object.entries(m.frames).map(([outcome, n]) => `candor_pool_frames_total{outcome="${outcome}"} ${n}`),
     `# HELP candor_pool_worker_crashes_total Workers that died and were replaced.\n# TYPE candor_pool_worker_crashes_total counter\ncandor_pool_worker_crashes_total ${m.workerCrashes}`,
+    `# HELP candor_pool_worker_timeouts_total Workers stopped for running over the task timeout, and replaced.\n# TYPE candor_pool_worker_timeouts_total counter\ncandor_pool_worker_timeouts_total ${m.workerTimeouts}`,
     ...(m.workerCpuSeconds === undefined
       ? []
       : [
