@@ -219,6 +219,16 @@ for (const backend of backends()) {
             expect(recruiter.closed).toBeUndefined()
             const up = await untilReady(engine.url, 200, 30_000)
             expect(up.body.checks.liveStore?.ok).toBe(true)
+            // The live hash caught up with what happened during the outage: a recruiter opening the view now sees it.
+            const late = await Client.connect(
+              `${engine.wsUrl}/v1/interviews/${seed.interviewId}/live?key=${encodeURIComponent(seed.apiKey)}`
+            )
+            await late.until((x) => x.invalid.length > 0, "live state")
+            expect(JSON.parse(late.invalid[0]!)).toMatchObject({
+              _tag: "live",
+              fields: { status: "in_progress", lastAnsweredQuestionId: q1.questionId }
+            })
+            late.close()
             c.send({ _tag: "next" })
             const q2 = await c.next("question", 1)
             await recruiter.until(
