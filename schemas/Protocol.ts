@@ -115,6 +115,8 @@ export const ErrorCode = Schema.Literals([
   "frame_shed",
   "overloaded",
   "analysis_failed",
+  // This frame could not be analysed (the inference worker holding it crashed, or hung and was stopped); the session
+  // goes on and later frames are analysed.
   "frame_failed",
   "erased",
   "busy",

@@ -3,7 +3,8 @@
  * actor takes a new one only while there is room), and results are applied in the order the frames were sent,
  * whatever order they finish in. Analyses complete through the actor's mailbox, so results are only ever applied
  * on the actor's fiber. A worker that died holding the frame gets the frame once more; every other failure is
- * answered to the socket the frame came on, so each frame gets an analysis or an error.
+ * answered to the socket the frame came on (`frame_failed` for a worker that died twice or hung), so each frame
+ * gets an analysis or an error.
  */
 import { Cause, Exit, Option } from "effect"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
@@ -110,8 +111,11 @@ export class FrameFlight {
           return this.hooks.analyze(job)
         }
         return reply("frame_failed", "analysis failed twice on this frame")
-      case "InferenceFailed":
+      case "TaskTimedOut":
+        // Not retried: the same frame could hang the next worker too.
         return reply("frame_failed", error.value.message)
+      case "InferenceFailed":
+        return reply("analysis_failed", error.value.message)
     }
   }
 }

@@ -91,7 +91,11 @@ export const analyzeFrames = async (
   const work: Array<Work> = []
   for (let index = 0; index < jobs.length; index++) {
     const job = jobs[index]!
-    if (job.crash === true && p.settings.testHooks) process.exit(70)
+    if (p.settings.testHooks) {
+      if (job.crash === true) process.exit(70)
+      // Blocks this thread for good, as a stuck native call would; only stopping the worker ends it.
+      if (job.hang === true) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
+    }
     const t = now()
     try {
       const image = await decodeImage(new Uint8Array(bytes, job.offset, job.length), p.settings)

@@ -30,6 +30,19 @@ export class WorkerCrashed extends Schema.TaggedError<WorkerCrashed>()("WorkerCr
   }
 }
 
+/**
+ * The worker task holding the frame ran longer than the pool's task timeout (a hung worker): the worker was stopped
+ * and replaced. Not retryable: the same frame may hang the next worker too.
+ */
+export class TaskTimedOut extends Schema.TaggedError<TaskTimedOut>()("TaskTimedOut", {
+  timeoutMs: Schema.Number,
+  message: Schema.String
+}) {
+  get retryable(): boolean {
+    return false
+  }
+}
+
 /** Anything else that went wrong while analysing (models failed to load or run, pool shut down). */
 export class InferenceFailed extends Schema.TaggedError<InferenceFailed>()("InferenceFailed", {
   message: Schema.String
@@ -39,4 +52,4 @@ export class InferenceFailed extends Schema.TaggedError<InferenceFailed>()("Infe
   }
 }
 
-export type AnalyzeError = FrameRejected | PoolSaturated | WorkerCrashed | InferenceFailed
+export type AnalyzeError = FrameRejected | PoolSaturated | WorkerCrashed | TaskTimedOut | InferenceFailed

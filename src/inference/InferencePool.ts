@@ -5,11 +5,24 @@ import { Piscina } from "piscina"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { TrackState } from "./FaceTracker.ts"
 import { FrameBatcher } from "./FrameBatcher.ts"
-import { type AnalyzeError, FrameRejected, InferenceFailed, PoolSaturated, WorkerCrashed } from "./InferenceErrors.ts"
+import {
+  type AnalyzeError,
+  FrameRejected,
+  InferenceFailed,
+  PoolSaturated,
+  TaskTimedOut,
+  WorkerCrashed
+} from "./InferenceErrors.ts"
 import { type BuildError, build, DEFAULT_MODELS_DIR } from "./ModelBuilder.ts"
 import { makeMetrics, Metrics } from "../Metrics.ts"
 import { PoolMetrics, type PoolMetricsSnapshot } from "./PoolMetrics.ts"
-import type { FrameJob, WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
+import {
+  type FrameJob,
+  isTaskStarted,
+  type WorkerResult,
+  type WorkerSettings,
+  type WorkerTask
+} from "./WorkerProtocol.ts"
 
 /** One frame to analyse. */
 export interface FrameInput {
@@ -56,8 +69,16 @@ export interface InferencePoolOptions {
   readonly rotate: boolean
   /** Sessions whose tracking state is kept; the least recently used is forgotten first. */
   readonly maxTrackedSessions: number
+  /**
+   * A worker task (one batch) running longer than this on its worker is given up: the worker is stopped and
+   * replaced, and each frame of the batch fails with `TaskTimedOut`. Time spent waiting for a worker (one that is
+   * starting, models loading) does not count.
+   */
+  readonly taskTimeoutMs: number
   /** Test only: frames of this session key make their worker exit (to test crash recovery). */
   readonly crashSessionKeyForTests?: string
+  /** Test only: frames of this session key make their worker hang for good (to test the task timeout). */
+  readonly hangSessionKeyForTests?: string
 }
 
 /**
@@ -96,7 +117,9 @@ export const defaultOptions = (): InferencePoolOptions => ({
   minDetectionScore: 0.5,
   minFaceScore: 0.5,
   rotate: true,
-  maxTrackedSessions: 10_000
+  maxTrackedSessions: 10_000,
+  // A batch takes ≈ 10–50 ms, a few hundred on a machine far past saturation: only a stuck worker gets near this.
+  taskTimeoutMs: 5_000
 })
 
 /** The face-analysis runtime: a Piscina pool of ONNX workers behind a dynamic batcher. */
@@ -147,7 +170,7 @@ export const make = (
       minDetectionScore: options.minDetectionScore,
       minFaceScore: options.minFaceScore,
       rotate: options.rotate,
-      testHooks: options.crashSessionKeyForTests !== undefined
+      testHooks: options.crashSessionKeyForTests !== undefined || options.hangSessionKeyForTests !== undefined
     }
     // Set once the batcher exists: the pool's release waits on in-flight batches; the gauges read the batcher.
     let inFlight = () => 0
@@ -159,6 +182,8 @@ export const make = (
       ),
       (metrics) => Effect.sync(() => metrics.close())
     )
+    /** Tasks sent to a worker, by ticket: their timeout starts when the worker says it started them. */
+    const running = new Map<number, () => void>()
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const pool = new Piscina<WorkerTask, WorkerResult>({
@@ -174,6 +199,9 @@ export const make = (
         pool.on("error", () => {
           metrics.workerCrashed()
         })
+        pool.on("message", (message: unknown) => {
+          if (isTaskStarted(message)) running.get(message.ticket)?.()
+        })
         return pool
       }),
       (pool) =>
@@ -182,7 +210,15 @@ export const make = (
           // ONNX sessions, then the threads stop: stopping a thread that still owns a session aborts the process.
           const deadline = Date.now() + 10_000
           while (inFlight() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
-          await Promise.allSettled(Array.from({ length: options.workers }, () => pool.run({ _tag: "Release" })))
+          // Bounded: a worker that hangs must not hold the shutdown.
+          let timer: ReturnType<typeof setTimeout> | undefined
+          await Promise.race([
+            Promise.allSettled(Array.from({ length: options.workers }, () => pool.run({ _tag: "Release" }))),
+            new Promise((resolve) => {
+              timer = setTimeout(resolve, 10_000)
+            })
+          ])
+          clearTimeout(timer)
           await pool.destroy()
         })
     )
@@ -231,6 +267,7 @@ export const make = (
       return Effect.succeed(frame.analysis)
     }
 
+    let tickets = 0
     const runBatch = async (batch: ReadonlyArray<Pending>): Promise<ReadonlyArray<Outcome>> => {
       // One buffer per batch, transferred: a single copy on this side, none across the thread boundary.
       const bytes = new ArrayBuffer(batch.reduce((n, p) => n + p.frame.image.byteLength, 0))
@@ -248,15 +285,38 @@ export const make = (
           track: frame.sessionKey === undefined ? null : (tracks.get(frame.sessionKey)?.state ?? null),
           ...(frame.sessionKey !== undefined && frame.sessionKey === options.crashSessionKeyForTests
             ? { crash: true as const }
+            : {}),
+          ...(frame.sessionKey !== undefined && frame.sessionKey === options.hangSessionKeyForTests
+            ? { hang: true as const }
             : {})
         }
         offset += frame.image.byteLength
         return job
       })
-      const result = await pool.run({ _tag: "Analyze", bytes, frames }, { transferList: [bytes] }).catch((error) => {
-        metrics.workerCrashed()
-        throw error
+      // Aborting a task that runs makes Piscina stop its worker and start another.
+      const ticket = ++tickets
+      const abort = new AbortController()
+      let timer: ReturnType<typeof setTimeout> | undefined
+      running.set(ticket, () => {
+        timer ??= setTimeout(() => abort.abort(), options.taskTimeoutMs)
       })
+      const result = await pool
+        .run({ _tag: "Analyze", ticket, bytes, frames }, { transferList: [bytes], signal: abort.signal })
+        .catch((error) => {
+          if (abort.signal.aborted) {
+            metrics.workerTimedOut()
+            throw new TaskTimedOut({
+              timeoutMs: options.taskTimeoutMs,
+              message: `the inference worker ran over ${options.taskTimeoutMs} ms on this frame's batch and was replaced`
+            })
+          }
+          metrics.workerCrashed()
+          throw error
+        })
+        .finally(() => {
+          clearTimeout(timer)
+          running.delete(ticket)
+        })
       if (result._tag === "Done" && result.cpu !== undefined) metrics.workerCpu(result.cpu.threadId, result.cpu.seconds)
       return batch.map((p, i) => settle(p, result, i))
     }
@@ -269,8 +329,13 @@ export const make = (
         maxInFlight: options.workers
       },
       runBatch,
-      // The worker never rejects a task itself: a rejection means it died with the batch in hand.
+      // The worker never rejects a task itself: a rejection means it died with the batch in hand, or hung and was
+      // stopped.
       (error) => {
+        if (error instanceof TaskTimedOut) {
+          metrics.count("timedOut")
+          return Effect.fail(error)
+        }
         metrics.count("crashed")
         return Effect.fail(new WorkerCrashed({ message: messageOf(error) }))
       },

@@ -23,8 +23,20 @@ export interface PoolGauges {
   readonly trackedSessions: number
 }
 
-const FRAME_OUTCOMES = ["analyzed", "rejected", "saturated", "crashed", "failed", "cancelled", "detected"] as const
-/** What became of a frame; `detected` counts the analysed frames on which the face detector ran. */
+const FRAME_OUTCOMES = [
+  "analyzed",
+  "rejected",
+  "saturated",
+  "crashed",
+  "timedOut",
+  "failed",
+  "cancelled",
+  "detected"
+] as const
+/**
+ * What became of a frame; `timedOut`: its batch's worker ran over the task timeout (and was replaced); `detected`
+ * counts the analysed frames on which the face detector ran.
+ */
 export type FrameOutcome = (typeof FRAME_OUTCOMES)[number]
 
 const STAGES = ["decode", "detect", "mesh", "emotion", "total"] as const
@@ -34,6 +46,8 @@ export interface PoolMetricsSnapshot extends PoolGauges {
   readonly frames: Readonly<Record<FrameOutcome, number>>
   /** Workers that died (with or without frames in hand); Piscina starts a replacement for each. */
   readonly workerCrashes: number
+  /** Workers stopped because a task ran over the task timeout; Piscina starts a replacement for each. */
+  readonly workerTimeouts: number
   /**
    * CPU seconds the worker threads themselves have used (models, crops, messaging), as of each one's latest task;
    * undefined where the platform does not report a thread's CPU. Native helper threads (JPEG decoding) are not in it.
@@ -69,6 +83,10 @@ const frames = Object.fromEntries(
 ) as Record<FrameOutcome, Metric.Counter<number>>
 const workerCrashes = Metric.counter("candor_pool_worker_crashes_total", {
   description: "Workers that died and were replaced.",
+  incremental: true
+})
+const workerTimeouts = Metric.counter("candor_pool_worker_timeouts_total", {
+  description: "Workers stopped because a task ran over the task timeout, and replaced.",
   incremental: true
 })
 const workerCpu = Metric.counter("candor_pool_worker_cpu_seconds_total", {
@@ -121,7 +139,14 @@ export class PoolMetrics {
       [trackedSessions, () => gauges().trackedSessions]
     ])
     // Every series is on /metrics from the start, at zero.
-    for (const metric of [...Object.values(frames), workerCrashes, batchSize, latencyMs, ...Object.values(stageMs)]) {
+    for (const metric of [
+      ...Object.values(frames),
+      workerCrashes,
+      workerTimeouts,
+      batchSize,
+      latencyMs,
+      ...Object.values(stageMs)
+    ]) {
       metrics.value(metric as Metric.Metric<never, unknown>)
     }
   }
@@ -132,6 +157,10 @@ export class PoolMetrics {
 
   workerCrashed(): void {
     this.metrics.update(workerCrashes, 1)
+  }
+
+  workerTimedOut(): void {
+    this.metrics.update(workerTimeouts, 1)
   }
 
   batch(size: number): void {
@@ -165,6 +194,7 @@ export class PoolMetrics {
         number
       >,
       workerCrashes: value(workerCrashes).count,
+      workerTimeouts: value(workerTimeouts).count,
       workerCpuSeconds: this.workerCpuSeconds(),
       batchSize: histogramSnapshot(value(batchSize)),
       latencyMs: histogramSnapshot(value(latencyMs)),

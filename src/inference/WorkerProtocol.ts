@@ -24,7 +24,7 @@ export interface WorkerSettings {
   readonly minFaceScore: number
   /** Level crops along the eye line before the mesh and emotion models. */
   readonly rotate: boolean
-  /** Enables test-only behaviour (a frame that kills its worker). Never set in production. */
+  /** Enables test-only behaviour (a frame that kills or hangs its worker). Never set in production. */
   readonly testHooks: boolean
 }
 
@@ -40,14 +40,34 @@ export interface FrameJob {
   readonly track: TrackState | null
   /** Test hook: the worker exits while holding this frame. Honoured only with `testHooks`. */
   readonly crash?: true
+  /** Test hook: the worker blocks for good while holding this frame. Honoured only with `testHooks`. */
+  readonly hang?: true
 }
 
 export type WorkerTask =
-  | { readonly _tag: "Analyze"; readonly bytes: ArrayBuffer; readonly frames: ReadonlyArray<FrameJob> }
+  | {
+      readonly _tag: "Analyze"
+      /** Names the task in its `TaskStarted` message. */
+      readonly ticket: number
+      readonly bytes: ArrayBuffer
+      readonly frames: ReadonlyArray<FrameJob>
+    }
   /** Runs every model once so the first real frame does not pay for lazy allocations. */
   | { readonly _tag: "Warmup" }
   /** Frees the worker's ONNX sessions before it is stopped (a session torn down with its thread aborts the process). */
   | { readonly _tag: "Release" }
+
+/**
+ * Posted by a worker (on its parent port) when it starts working on an `Analyze` task, its models loaded: the
+ * pool's task timeout runs from here, so time spent waiting for a (re)starting worker does not count.
+ */
+export interface TaskStarted {
+  readonly _tag: "candor/TaskStarted"
+  readonly ticket: number
+}
+
+export const isTaskStarted = (message: unknown): message is TaskStarted =>
+  typeof message === "object" && message !== null && (message as { _tag?: unknown })._tag === "candor/TaskStarted"
 
 export type RejectReason = "Undecodable" | "TooLarge"
 

@@ -2,12 +2,12 @@
  * Piscina worker: owns one set of ONNX sessions (created once, at start) and is otherwise stateless — tracking
  * state arrives with each task and leaves with its result.
  */
-import { threadId, workerData } from "node:worker_threads"
+import { parentPort, threadId, workerData } from "node:worker_threads"
 import sharp from "sharp"
 import { threadCpuSeconds } from "../ThreadCpu.ts"
 import { analyzeFrames, makePipeline, type Pipeline } from "./FramePipeline.ts"
 import { loadOnnxModels } from "./OnnxModels.ts"
-import type { WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
+import type { TaskStarted, WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
 
 const settings = workerData as WorkerSettings
 
@@ -44,6 +44,9 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
       return { _tag: "Done", frames: [] }
     }
     if (released) return { _tag: "Failed", message: "inference worker is shutting down" }
+    // The pool's task timeout starts now, not while this worker was starting or loading its models.
+    const started: TaskStarted = { _tag: "candor/TaskStarted", ticket: task.ticket }
+    parentPort?.postMessage(started)
     const frames = await analyzeFrames(p, task.bytes, task.frames)
     const seconds = threadCpuSeconds()
     return { _tag: "Done", frames, ...(seconds === undefined ? {} : { cpu: { threadId, seconds } }) }

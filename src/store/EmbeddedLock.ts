@@ -22,26 +22,46 @@ export class EmbeddedDatabaseBusy extends Schema.TaggedError<EmbeddedDatabaseBus
 
 export interface LockInfo {
   readonly pid: number
+  /**
+   * When the holder started, as the kernel counts it (Linux), so that a lock left by a killed server is not taken
+   * for a live one when its pid now belongs to another process (pids are few and reused fast in containers).
+   */
+  readonly started?: string
   readonly url: string | null
   readonly adminToken: string
 }
 
 export const lockFile = (dataDir: string) => Path.join(dataDir, "server.lock")
 
-const alive = (pid: number) => {
+/** A process's start time in clock ticks since boot (`/proc/<pid>/stat`, field 22); undefined where unknown. */
+export const processStarted = (pid: number): string | undefined => {
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (e: any) {
-    return e?.code === "EPERM"
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name (which may hold spaces and parentheses) start at field 3.
+    const started = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]
+    return started !== undefined && /^\d+$/.test(started) ? started : undefined
+  } catch {
+    return undefined
   }
+}
+
+const alive = (info: LockInfo) => {
+  try {
+    process.kill(info.pid, 0)
+  } catch (e: any) {
+    if (e?.code !== "EPERM") return false
+  }
+  // The pid is in use; by the holder only if it started when the holder did (where both are known).
+  if (info.started === undefined) return true
+  const started = processStarted(info.pid)
+  return started === undefined || started === info.started
 }
 
 /** The live lock holder, if any (a lock left by a dead process does not count). */
 export const readLock = (dataDir: string): LockInfo | undefined => {
   try {
     const info = JSON.parse(Fs.readFileSync(lockFile(dataDir), "utf8")) as LockInfo
-    return typeof info.pid === "number" && info.pid !== process.pid && alive(info.pid) ? info : undefined
+    return typeof info.pid === "number" && info.pid !== process.pid && alive(info) ? info : undefined
   } catch {
     return undefined
   }
@@ -57,7 +77,13 @@ export const acquire = (dataDir: string) =>
       try: () => {
         Fs.mkdirSync(dataDir, { recursive: true })
         const file = lockFile(dataDir)
-        const info: LockInfo = { pid: process.pid, url: null, adminToken: randomBytes(24).toString("base64url") }
+        const started = processStarted(process.pid)
+        const info: LockInfo = {
+          pid: process.pid,
+          ...(started === undefined ? {} : { started }),
+          url: null,
+          adminToken: randomBytes(24).toString("base64url")
+        }
         for (let attempt = 0; attempt < 2; attempt++) {
           try {
             write(file, info, "wx")

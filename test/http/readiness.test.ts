@@ -14,7 +14,7 @@ import { httpLayer } from "../../src/main.ts"
 import { Client } from "../sessions/support/Candidate.ts"
 import { startEngine } from "../sessions/support/Engine.ts"
 import { backends } from "../support/Backends.ts"
-import { freePort, runProcess, startProcess, statusOf } from "../support/EngineProcess.ts"
+import { freePort, runCandor, spawnEngine, statusOf } from "../support/EngineProcess.ts"
 
 const RESTARTS = Number(process.env.READINESS_RESTARTS ?? 3)
 
@@ -74,51 +74,56 @@ for (const backend of backends()) {
       for (const d of dirs) rmSync(d, { recursive: true, force: true })
     })
 
-    it(`a candidate sent the instant /readyz turns 200 gets a session, ${RESTARTS} restarts in a row`, async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), "candor-ready-"))
-      dirs.push(dataDir)
-      const { PGLITE_DIR: _memory, ...backendEnv } = await backend.env()
-      const env = { ...backendEnv, CANDOR_DATA_DIR: dataDir, CANDOR_DEMO: "false", INFERENCE_WORKERS: "1" }
-      const port = await freePort()
-      const url = `http://127.0.0.1:${port}`
-      let engine = startProcess(["serve"], env, port)
-      const waitReady = async () => {
-        const started = Date.now()
-        let early = 0
-        while (Date.now() - started < 60_000) {
-          const status = await statusOf(`${url}/readyz`)
-          if (status === 200) return { ms: Date.now() - started, early }
-          if (status === 503) early++
-          await new Promise((r) => setTimeout(r, 5))
-        }
-        throw new Error(`not ready within 60 s:\n${engine.output}`)
-      }
-      try {
-        await waitReady()
-        const seed = JSON.parse(await runProcess(["seed", "--json"], { ...env, PORT: String(port) })) as {
-          interviewId: string
-          candidateToken: string
-        }
-        const wsUrl = url.replace(/^http/, "ws")
-        for (let i = 0; i < RESTARTS; i++) {
-          engine.child.kill("SIGTERM")
-          // From the moment the engine has the signal on, never 200 again: 503 while draining, then nothing.
-          while (!engine.output.includes("SIGTERM received")) await new Promise((r) => setTimeout(r, 1))
-          for (let status = await statusOf(`${url}/readyz`); status !== 0; status = await statusOf(`${url}/readyz`)) {
-            expect(status).not.toBe(200)
+    it(
+      `a candidate sent the instant /readyz turns 200 gets a session, ${RESTARTS} restarts in a row`,
+      async () => {
+        const dataDir = mkdtempSync(join(tmpdir(), "candor-ready-"))
+        dirs.push(dataDir)
+        const { PGLITE_DIR: _memory, ...backendEnv } = await backend.env()
+        const env = { ...backendEnv, CANDOR_DATA_DIR: dataDir, CANDOR_DEMO: "false", INFERENCE_WORKERS: "1" }
+        const port = await freePort()
+        const url = `http://127.0.0.1:${port}`
+        let engine = spawnEngine(env, port)
+        const waitReady = async () => {
+          const started = Date.now()
+          let early = 0
+          while (Date.now() - started < 60_000) {
+            const status = await statusOf(`${url}/readyz`)
+            if (status === 200) return { ms: Date.now() - started, early }
+            if (status === 503) early++
+            await new Promise((r) => setTimeout(r, 5))
           }
-          expect(await engine.exited).toBe(0)
-          engine = startProcess(["serve"], env, port)
-          await waitReady()
-          const c = await Client.candidate(wsUrl, seed.interviewId, seed.candidateToken)
-          const session = await c.next("session", 0, 10_000)
-          expect(session.interviewId).toBe(seed.interviewId)
-          c.close()
+          throw new Error(`not ready within 60 s:\n${engine.output()}`)
         }
-      } finally {
-        engine.child.kill("SIGTERM")
-        await engine.exited
-      }
-    })
+        try {
+          await waitReady()
+          const seeded = await runCandor(["seed", "--json"], { ...env, PORT: String(port) })
+          expect(seeded.code, seeded.stderr).toBe(0)
+          const seed = JSON.parse(seeded.stdout) as {
+            interviewId: string
+            candidateToken: string
+          }
+          const wsUrl = url.replace(/^http/, "ws")
+          for (let i = 0; i < RESTARTS; i++) {
+            engine.signal("SIGTERM")
+            // From the moment the engine has the signal on, never 200 again: 503 while draining, then nothing.
+            while (!engine.output().includes("SIGTERM received")) await new Promise((r) => setTimeout(r, 1))
+            for (let status = await statusOf(`${url}/readyz`); status !== 0; status = await statusOf(`${url}/readyz`)) {
+              expect(status).not.toBe(200)
+            }
+            expect((await engine.exited).code).toBe(0)
+            engine = spawnEngine(env, port)
+            await waitReady()
+            const c = await Client.candidate(wsUrl, seed.interviewId, seed.candidateToken)
+            const session = await c.next("session", 0, 10_000)
+            expect(session.interviewId).toBe(seed.interviewId)
+            c.close()
+          }
+        } finally {
+          await engine.stop()
+        }
+      },
+      60_000 + RESTARTS * 15_000
+    )
   })
 }

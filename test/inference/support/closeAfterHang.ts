@@ -1,0 +1,33 @@
+// Run as its own process by PoolFaults.test.ts: a worker hangs and is stopped by the task timeout (its ONNX sessions
+// still open), another hangs while the pool closes; then the process exits normally.
+// The timeout is short (a 640×480 single-face frame takes ≈ 10–40 ms) and shorter than a replacement worker takes to
+// start (≈ 350–650 ms here): the frame queued behind the hung one is analysed only if waiting for the replacement
+// does not count against it.
+import { Effect, Exit, Scope } from "effect"
+import * as Pool from "../../../src/inference/InferencePool.ts"
+import { singleFaceJpeg } from "../fixtures.ts"
+
+const jpeg = new Uint8Array(await singleFaceJpeg())
+const scope = Effect.runSync(Scope.make())
+const pool = await Effect.runPromise(
+  Scope.provide(Pool.make({ workers: 1, taskTimeoutMs: 250, hangSessionKeyForTests: "hang" }), scope)
+)
+const analyze = (seq: number, sessionKey: string) =>
+  Effect.runPromiseExit(pool.analyze({ seq, sessionKey, capturedAt: Date.now(), image: jpeg, affectEnabled: true }))
+const tag = (exit: Exit.Exit<unknown, { _tag: string }>) => {
+  if (Exit.isSuccess(exit)) return "analysis"
+  const error = Exit.findErrorOption(exit)
+  return error._tag === "Some" ? error.value._tag : "defect"
+}
+
+const started = Date.now()
+const first = await Promise.all([analyze(0, "hang"), analyze(1, "a")])
+const firstMs = Date.now() - started
+const after = await analyze(2, "a")
+// Hangs while the pool closes: the close waits for the timeout to stop the worker, then frees the others.
+const hanging = analyze(3, "hang")
+await new Promise((resolve) => setTimeout(resolve, 200))
+await Effect.runPromise(Scope.close(scope, Exit.void))
+const closing = await hanging
+console.error(`hang stopped and the queued frame analysed by the replacement after ${firstMs} ms`)
+console.log(JSON.stringify({ first: first.map(tag), after: tag(after), closing: tag(closing) }))
