@@ -1,4 +1,5 @@
 import type { EmotionScores, Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 import { makeAnchors } from "./Anchors.ts"
 import { eyeAspect } from "./EyeAspectRatio.ts"
 import { decodeDetections } from "./FaceDetector.ts"
@@ -14,7 +15,7 @@ import {
 } from "./FaceTracker.ts"
 import { heatmapPng } from "./Heatmap.ts"
 import { DecodeError, decodeImage, GrowableBuffer, grayFromCrop, type RgbImage, sampleRegion } from "./ImageOps.ts"
-import { Blazeface, EMOTIONS, EmotionNet, FaceMesh } from "./ModelSpec.ts"
+import { Blazeface, EmotionNet, FaceMesh } from "./ModelSpec.ts"
 import type { FaceModels } from "./OnnxModels.ts"
 import type { FrameJob, FrameOutcome, WorkerSettings } from "./WorkerProtocol.ts"
 

@@ -6,7 +6,7 @@
 import type { CriterionScore } from "../../schemas/AnswerScore.ts"
 import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { QuestionReport, Report, TimelinePoint } from "../../schemas/Report.ts"
-import { EMOTIONS } from "../inference/ModelSpec.ts"
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 
 const escapeHtml = (value: unknown): string =>
   String(value)

@@ -5,7 +5,7 @@
  */
 import type { EmotionLabel, EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { AffectSummary, Attention, QuestionSignals, TimelinePoint } from "../../schemas/Report.ts"
-import { EMOTIONS } from "../inference/ModelSpec.ts"
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 
 /** One stored second of video. */
 export interface WindowRow {

@@ -3,7 +3,7 @@
  * accumulation allocates nothing.
  */
 import type { EmotionLabel, EmotionScores } from "../../../schemas/FrameAnalysis.ts"
-import { EMOTIONS } from "../../inference/ModelSpec.ts"
+import { EMOTIONS } from "../../../schemas/Emotions.ts"
 
 export const EMOTION_COUNT = EMOTIONS.length
 
