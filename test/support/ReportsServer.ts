@@ -8,10 +8,11 @@ import { AppConfig } from "../../src/config.ts"
 import { makeOpenApi } from "../../src/http/OpenApi.ts"
 import type { Route } from "../../src/http/Route.ts"
 import { interviewRoutes } from "../../src/http/routes/InterviewRoutes.ts"
+import { reportRoutes } from "../../src/http/routes/ReportRoutes.ts"
 import { systemRoutes } from "../../src/http/routes/SystemRoutes.ts"
 import { AdminToken, HttpRoutes, layer as serverLayerOf } from "../../src/http/Server.ts"
 import { servicesLayer } from "../../src/main.ts"
-import { type ReportsOptions, reportRoutes, reportsLayerWith } from "../../src/reports/Reports.ts"
+import { type ReportsOptions, reportsLayerWith } from "../../src/reports/Reports.ts"
 import { startLayer, type TestServer } from "./TestServer.ts"
 
 export const routesLayer = Layer.effect(
