@@ -1,6 +1,7 @@
 /**
- * Operator routes for `candor seed` and `candor migrate` while a server holds the embedded database (PGlite is
- * one process). Loopback only, with the admin token the server wrote into its data directory; not in OpenAPI.
+ * Operator routes for `candor seed`, `candor migrate` and `candor backup` while a server holds the embedded
+ * database (PGlite is one process). Loopback only, with the admin token the server wrote into its data directory;
+ * not in OpenAPI. What seeding creates is the composition root's business: it passes the operation in.
  */
 import { Effect, Schema } from "effect"
 import { SeedResult } from "../../../schemas/Api.ts"
@@ -12,7 +13,13 @@ import { json, route } from "../Route.ts"
 
 const MigrateResult = Schema.Struct({ applied: Schema.Array(Schema.String) })
 
-export const adminRoutes = [
+export interface AdminOperations<R> {
+  /** Creates the demo tenant, key, interview and candidate token (`candor seed`). */
+  readonly seed: () => Effect.Effect<SeedResult, unknown, R>
+}
+
+/** The operator routes, seeding with `operations.seed`. */
+export const adminRoutesWith = <R>(operations: AdminOperations<R>) => [
   route({
     method: "post",
     path: "/internal/seed",
@@ -23,7 +30,7 @@ export const adminRoutes = [
     hidden: true,
     responses: { 200: { description: "Seeded", schema: SeedResult } },
     handle: () =>
-      seedDemo().pipe(
+      operations.seed().pipe(
         Effect.map((r) => json(200, r)),
         Effect.mapError(() => ApiError.unavailable("database unavailable"))
       )
@@ -60,3 +67,8 @@ export const adminRoutes = [
       }).pipe(Effect.mapError(() => ApiError.unavailable("database unavailable")))
   })
 ]
+
+// Transitional: the composition root still takes this list, seeded with the demo seed. Remove it, the import
+// of Seed.ts above and its entry in test/architecture/layering.test.ts once the composition root calls
+// `adminRoutesWith({ seed: seedDemo })`.
+export const adminRoutes = adminRoutesWith({ seed: seedDemo })
