@@ -10,9 +10,9 @@ import { type AnswerScore, AnswerScore as AnswerScoreSchema } from "../../schema
 import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { Review } from "../../schemas/Report.ts"
 import type { InterviewRecord } from "../store/Interviews.ts"
+import { toReview } from "../store/Reviews.ts"
 import { fromJson, toIso } from "../store/Rows.ts"
 import type { AttentionRow, WindowRow } from "./SignalSummary.ts"
-import { toReview } from "./Reviews.ts"
 
 export interface AnswerRow {
   readonly id: string

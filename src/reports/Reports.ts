@@ -10,8 +10,8 @@ import { type AnswersConfig, answersConfigFromEnv } from "../answers/AnswersConf
 import { OpenAiKeyPool, prometheusText } from "../answers/OpenAiKeyPool.ts"
 import { ScoringQueue, type ScoringSettings, scoringSettingsFor } from "../answers/ScoringQueue.ts"
 import { Metrics } from "../Metrics.ts"
+import { Reviews } from "../store/Reviews.ts"
 import { ReportAggregator } from "./ReportAggregator.ts"
-import { Reviews } from "./Reviews.ts"
 import type { VisionInfo } from "./VisionModels.ts"
 
 // Transitional: the composition root still imports `reportRoutes` from here. Remove this line (and its entry in
