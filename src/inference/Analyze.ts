@@ -2,9 +2,9 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { availableParallelism } from "node:os"
 import { extname, join } from "node:path"
 import { Effect } from "effect"
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { type FrameInput, InferencePool, layer } from "./InferencePool.ts"
-import { EMOTIONS } from "../../schemas/Emotions.ts"
 
 const USAGE = `usage: candor analyze <image|dir>... [--json] [--heatmap out.png] [--no-affect]
   Detects faces and reports box, score, eye aspect ratio, eyes closed and the 7 emotion probabilities.

@@ -1,5 +1,5 @@
-import type { EmotionScores, Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { EMOTIONS } from "../../schemas/Emotions.ts"
+import type { EmotionScores, Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { makeAnchors } from "./Anchors.ts"
 import { eyeAspect } from "./EyeAspectRatio.ts"
 import { decodeDetections } from "./FaceDetector.ts"
