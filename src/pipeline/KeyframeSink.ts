@@ -22,16 +22,9 @@ export interface KeyframeJob {
   readonly wantHeatmap: boolean
 }
 
-export interface KeyframeSinkStats {
-  readonly stored: number
-  readonly refused: number
-  readonly failed: number
-}
-
 export interface KeyframeSinkShape {
   /** False when the queue is full (the keyframe is skipped). */
   readonly submit: (job: KeyframeJob) => boolean
-  readonly stats: () => KeyframeSinkStats
 }
 
 export const keyframeKey = (interviewId: string, seq: number) => `${interviewId}/keyframes/${seq}.jpg`
@@ -48,7 +41,6 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
       const pool = yield* InferencePool
       const writes = yield* WriteBehind
       const queue: Array<KeyframeJob> = []
-      const counts = { stored: 0, refused: 0, failed: 0 }
       let wake: (() => void) | undefined
       let closing = false
 
@@ -93,7 +85,6 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
             })
           }
           writes.write(job.interviewId, rows)
-          counts.stored++
         })
 
       const loop = Effect.gen(function* () {
@@ -111,7 +102,6 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
           }
           const exit = yield* Effect.exit(store(job))
           if (exit._tag === "Failure") {
-            counts.failed++
             yield* Effect.logWarning(`keyframe ${job.interviewId}/${job.seq} not stored`, exit.cause)
           }
         }
@@ -128,17 +118,13 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
 
       return {
         submit: (job) => {
-          if (closing || queue.length >= MAX_QUEUED) {
-            counts.refused++
-            return false
-          }
+          if (closing || queue.length >= MAX_QUEUED) return false
           queue.push(job)
           const w = wake
           wake = undefined
           w?.()
           return true
-        },
-        stats: () => ({ ...counts })
+        }
       }
     })
   )

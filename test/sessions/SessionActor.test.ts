@@ -94,8 +94,7 @@ const harness = (overrides: Partial<SessionSettings> = {}) => {
       stats: () => ({ published: 0, dropped: 0, paused: false })
     },
     keyframes: {
-      submit: (job: KeyframeJob) => keyframes.push(job) > 0,
-      stats: () => ({ stored: 0, refused: 0, failed: 0 })
+      submit: (job: KeyframeJob) => keyframes.push(job) > 0
     },
     settings,
     stats,
