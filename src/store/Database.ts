@@ -38,6 +38,3 @@ export const layer = Layer.effectDiscard(
     )
   )
 ).pipe(Layer.provideMerge(layerClient))
-
-/** Which backend a config selects, for logs and readiness output. */
-export const backendName = (config: AppConfig["Service"]) => (config.databaseUrl === undefined ? "pglite" : "postgres")

@@ -141,5 +141,3 @@ export const makeScoringJobs = Effect.map(SqlClient.SqlClient, (sql) => {
 
   return { claim, samples, writeSample, finish, release }
 })
-
-export type ScoringJobs = Effect.Success<typeof makeScoringJobs>
