@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { EMOTIONS } from "../src/inference/ModelSpec.ts"
+import { EMOTIONS } from "./Emotions.ts"
 
 /** The seven emotion classes, in the emotion model's output order. */
 export const EmotionLabel = Schema.Literals(EMOTIONS)

@@ -92,4 +92,3 @@ export const QuestionInput = Schema.Struct({
   ).annotate({ description: "Points a strong answer is expected to cover (at most 50, each up to 500 characters)." })
 }).annotate({ title: "QuestionInput", description: "An interview question with its optional rubric." })
 export type QuestionInput = typeof QuestionInput.Type
-export type QuestionInputEncoded = typeof QuestionInput.Encoded

@@ -107,6 +107,3 @@ export const ScoreEvent = Schema.Union([
   InterviewFinished
 ])
 export type ScoreEvent = typeof ScoreEvent.Type
-
-/** Events that exist only when the tenant has affect signals on. */
-export const affectEventTags: ReadonlySet<ScoreEvent["_tag"]> = new Set(["emotion", "blink"])

@@ -3,7 +3,6 @@
  * its own; `candor serve` launches `serverLayer`, tests build it with their own config.
  */
 import { Context, Effect, Layer } from "effect"
-import * as SqlClient from "effect/sql/SqlClient"
 import { SessionConfig, layer as SessionConfigLayer } from "./actors/SessionConfig.ts"
 import { ReportLinks } from "./actors/ReportLinks.ts"
 import { SessionRegistry } from "./actors/SessionRegistry.ts"
@@ -13,7 +12,7 @@ import { JoinTokens } from "./http/JoinTokens.ts"
 import { makeOpenApi } from "./http/OpenApi.ts"
 import { LiveSocket } from "./http/LiveSocket.ts"
 import type { Route } from "./http/Route.ts"
-import { adminRoutes } from "./http/routes/AdminRoutes.ts"
+import { adminRoutesWith } from "./http/routes/AdminRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
@@ -22,7 +21,8 @@ import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
 import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
-import { reportRoutes, reportsLayer } from "./reports/Reports.ts"
+import { reportRoutes } from "./http/routes/ReportRoutes.ts"
+import { reportsLayer } from "./reports/Reports.ts"
 import { seedDemo } from "./Seed.ts"
 import { AuditLog } from "./store/AuditLog.ts"
 import * as Database from "./store/Database.ts"
@@ -83,7 +83,13 @@ const routesLayer = Layer.effect(
         },
         config.publicUrl ?? `http://${config.host}:${config.port}`
       ))
-    routes.push(...interviewRoutes, ...reportRoutes, ...consentRoutes, ...systemRoutes(openApi), ...adminRoutes)
+    routes.push(
+      ...interviewRoutes,
+      ...reportRoutes,
+      ...consentRoutes,
+      ...systemRoutes(openApi),
+      ...adminRoutesWith({ seed: seedDemo })
+    )
     return routes
   })
 )
@@ -174,9 +180,7 @@ export const announce = Layer.effectDiscard(
     publish(server.url)
     yield* Effect.logInfo(`Candor listening on ${server.url} (docs: ${server.url}/docs)`)
     if (config.demo) {
-      const sql = yield* SqlClient.SqlClient
-      const rows = yield* sql`SELECT count(*)::int AS n FROM tenants`
-      if ((rows[0] as { n: number }).n === 0) {
+      if (!(yield* Effect.flatMap(Tenants, (t) => t.any))) {
         const demo = yield* seedDemo()
         yield* Effect.sync(() =>
           console.log(

@@ -1,24 +1,9 @@
 /**
- * What a SessionActor receives and what it persists, as Schemas: the same shapes an effect/cluster Entity would
- * use as its protocol and its durable state. Commands come from the candidate protocol; frames are volatile
- * (never persisted); the snapshot is the actor's whole restorable state.
+ * What a SessionActor persists, as a Schema: its snapshot, the whole restorable state of a session (question
+ * cursor, answers on record, scorer aggregates, keyframe policy), read back when a session resumes anywhere.
  */
 import { Schema } from "effect"
-import { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
-import { Answer, Finish, Next, SessionStatus, Start } from "../../schemas/Protocol.ts"
-
-/** Interview-changing commands (the candidate's control messages but `ping`). */
-export const Command = Schema.Union([Start, Answer, Next, Finish])
-
-/** A video frame, volatile: shed under load, never persisted. */
-export const Frame = Schema.TaggedStruct("Frame", {
-  seq: Schema.Number,
-  capturedAt: Schema.Number,
-  image: Schema.Uint8Array
-})
-
-/** A frame's analysis; where inference runs on another node than the actor, only this would cross. */
-export const FrameAnalyzed = Schema.TaggedStruct("FrameAnalyzed", { analysis: FrameAnalysis, planned: Schema.Boolean })
+import { SessionStatus } from "../../schemas/Protocol.ts"
 
 const Totals = Schema.Struct({
   frames: Schema.Number,

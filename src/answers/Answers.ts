@@ -3,9 +3,9 @@
  * share (its metrics are read from `OpenAiKeyPool`). Choose OpenAI when keys
  * are configured, the offline scorer and an unavailable transcriber otherwise.
  */
-import { type Config, Effect, Layer } from "effect"
+import { Layer } from "effect"
 import { AnswerScorer, makeOffline } from "./AnswerScorer.ts"
-import { type AnswersConfig, answersConfigFromEnv } from "./AnswersConfig.ts"
+import type { AnswersConfig } from "./AnswersConfig.ts"
 import { OpenAiKeyPool } from "./OpenAiKeyPool.ts"
 import { makeUnavailable, Transcriber } from "./Transcriber.ts"
 
@@ -22,8 +22,3 @@ export const layerAnswers = (config: AnswersConfig): Layer.Layer<AnswersServices
         Layer.succeed(Transcriber, makeUnavailable(config)),
         OpenAiKeyPool.layer(config)
       )
-
-/** `layerAnswers` with the settings read from the environment. */
-export const layerAnswersFromConfig: Layer.Layer<AnswersServices, Config.ConfigError> = Layer.unwrap(
-  Effect.map(answersConfigFromEnv, layerAnswers)
-)

@@ -10,15 +10,14 @@
  * - Answers the scorer refuses as input (empty, too long) fail at once: retrying cannot help.
  */
 import { Cause, Context, Effect, Latch, Layer, Metric, Random, Result } from "effect"
-import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { AnswerScore } from "../../schemas/AnswerScore.ts"
 import { byLabels, Metrics } from "../Metrics.ts"
+import { type ClaimedJob, type JobOutcome, makeScoringJobs } from "../store/ScoringJobs.ts"
 import type { AnswerScoringError } from "./AnswerErrors.ts"
 import { AnswerScorer } from "./AnswerScorer.ts"
 import type { AnswersConfig } from "./AnswersConfig.ts"
 import { backoffMs } from "./internal/retryPolicy.ts"
-import { type ClaimedJob, type JobOutcome, makeScoringJobs } from "./ScoringJobs.ts"
 
 export interface ScoringSettings {
   /** Jobs one process scores at the same time. */
@@ -81,10 +80,9 @@ const describe = (e: SampleFailure): string => (e._tag === "SqlError" ? `databas
 
 export const make = (settings: ScoringSettings) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const scorer = yield* AnswerScorer
     const metrics = yield* Metrics
-    const jobs = makeScoringJobs(sql)
+    const jobs = yield* makeScoringJobs
     const latch = yield* Latch.make(false)
 
     const count = (outcome: string) => metrics.update(scoringOutcomes({ outcome }), 1)

@@ -2,9 +2,9 @@ import { readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { availableParallelism } from "node:os"
 import { extname, join } from "node:path"
 import { Effect } from "effect"
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { type FrameInput, InferencePool, layer } from "./InferencePool.ts"
-import { EMOTIONS } from "./ModelSpec.ts"
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff", ".heic"])
 

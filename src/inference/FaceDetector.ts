@@ -20,8 +20,6 @@ export interface DetectorOptions {
   readonly maxFaces: number
 }
 
-export const defaultDetectorOptions: DetectorOptions = { minScore: 0.5, iouThreshold: 0.3, maxFaces: 10 }
-
 interface Candidate {
   readonly score: number
   /** xmin, ymin, xmax, ymax, then keypoints, all normalised to the detector input. */

@@ -1,3 +1,4 @@
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { EmotionScores, Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { makeAnchors } from "./Anchors.ts"
 import { eyeAspect } from "./EyeAspectRatio.ts"
@@ -14,7 +15,7 @@ import {
 } from "./FaceTracker.ts"
 import { heatmapPng } from "./Heatmap.ts"
 import { DecodeError, decodeImage, GrowableBuffer, grayFromCrop, type RgbImage, sampleRegion } from "./ImageOps.ts"
-import { Blazeface, EMOTIONS, EmotionNet, FaceMesh } from "./ModelSpec.ts"
+import { Blazeface, EmotionNet, FaceMesh } from "./ModelSpec.ts"
 import type { FaceModels } from "./OnnxModels.ts"
 import type { FrameJob, FrameOutcome, WorkerSettings } from "./WorkerProtocol.ts"
 

@@ -2,10 +2,7 @@
  * The fixed contract between the converted `.onnx` models and the code that runs them.
  * Every model takes NHWC float32 input named `input`; the batch dimension `N` is dynamic.
  */
-
-/** Emotion classes in the order of the `probs` output and the `cam` channels. */
-export const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const
-export type Emotion = (typeof EMOTIONS)[number]
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 
 /** Face detector: 256×256 RGB in [-1,1]; 896 anchors, the 512 stride-16 anchors first, then the 384 stride-32. */
 export const Blazeface = {

@@ -22,18 +22,11 @@ export interface KeyframeJob {
   readonly wantHeatmap: boolean
 }
 
-export interface KeyframeSinkStats {
-  readonly stored: number
-  readonly refused: number
-  readonly failed: number
-}
-
 export interface KeyframeSinkShape {
   /** False when the queue is full (the keyframe is skipped). */
   readonly submit: (job: KeyframeJob) => boolean
   /** Drops the interview's queued keyframes and waits for one being stored to end (erasure). */
   readonly discard: (interviewId: string) => Effect.Effect<void>
-  readonly stats: () => KeyframeSinkStats
 }
 
 export const keyframeKey = (interviewId: string, seq: number) => `${interviewId}/keyframes/${seq}.jpg`
@@ -50,7 +43,6 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
       const pool = yield* InferencePool
       const writes = yield* WriteBehind
       const queue: Array<KeyframeJob> = []
-      const counts = { stored: 0, refused: 0, failed: 0 }
       let wake: (() => void) | undefined
       let closing = false
       let current: { readonly interviewId: string; readonly done: Deferred.Deferred<void> } | undefined
@@ -96,7 +88,6 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
             })
           }
           writes.write(job.interviewId, rows)
-          counts.stored++
         })
 
       const loop = Effect.gen(function* () {
@@ -123,7 +114,6 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
             )
           )
           if (exit._tag === "Failure") {
-            counts.failed++
             yield* Effect.logWarning(`keyframe ${job.interviewId}/${job.seq} not stored`, exit.cause)
           }
         }
@@ -140,10 +130,7 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
 
       return {
         submit: (job) => {
-          if (closing || queue.length >= MAX_QUEUED) {
-            counts.refused++
-            return false
-          }
+          if (closing || queue.length >= MAX_QUEUED) return false
           queue.push(job)
           const w = wake
           wake = undefined
@@ -154,8 +141,7 @@ export class KeyframeSink extends Context.Service<KeyframeSink, KeyframeSinkShap
           Effect.suspend(() => {
             for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.interviewId === interviewId) queue.splice(i, 1)
             return current?.interviewId === interviewId ? Deferred.await(current.done) : Effect.void
-          }),
-        stats: () => ({ ...counts })
+          })
       }
     })
   )

@@ -13,8 +13,8 @@ import {
   type Signal
 } from "../../schemas/Report.ts"
 import { combineSamples } from "../answers/CombineSamples.ts"
+import type { JobRow, ReportInputs } from "../store/ReportInputs.ts"
 import { overallOf } from "./OverallScore.ts"
-import type { JobRow, ReportInputs } from "./ReportInputs.ts"
 import { affectOf, attentionOf, hasBlinks, questionSignalsOf, timelineOf } from "./SignalSummary.ts"
 import type { VisionInfo } from "./VisionModels.ts"
 

@@ -4,9 +4,9 @@
  * report is escaped; candidate answers are shown verbatim.
  */
 import type { CriterionScore } from "../../schemas/AnswerScore.ts"
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { QuestionReport, Report, TimelinePoint } from "../../schemas/Report.ts"
-import { EMOTIONS } from "../inference/ModelSpec.ts"
 
 const escapeHtml = (value: unknown): string =>
   String(value)

@@ -1,6 +1,7 @@
 /**
- * The answers-to-report feature as one layer and one route list: HTTP answer intake, durable scoring with
- * background workers, report building with its cache, human reviews, and the OpenAI key pool's metrics.
+ * The answers-to-report feature as one layer: answer intake, durable scoring with background workers, report
+ * building with its cache, human reviews, and the OpenAI key pool's metrics. Its routes are
+ * `reportRoutes` in src/http/routes/ReportRoutes.ts.
  */
 import { Config, Effect, Layer, Schema } from "effect"
 import { AnswerIntake } from "../answers/AnswerIntake.ts"
@@ -8,16 +9,10 @@ import { layerAnswers } from "../answers/Answers.ts"
 import { type AnswersConfig, answersConfigFromEnv } from "../answers/AnswersConfig.ts"
 import { OpenAiKeyPool, sampleKeyPool } from "../answers/OpenAiKeyPool.ts"
 import { ScoringQueue, type ScoringSettings, scoringSettingsFor } from "../answers/ScoringQueue.ts"
-import { answerRoutes } from "../http/routes/AnswerRoutes.ts"
-import { reportReadRoutes } from "../http/routes/ReportRoutes.ts"
-import { reviewRoutes } from "../http/routes/ReviewRoutes.ts"
 import { Metrics } from "../Metrics.ts"
+import { Reviews } from "../store/Reviews.ts"
 import { ReportAggregator } from "./ReportAggregator.ts"
-import { Reviews } from "./Reviews.ts"
 import type { VisionInfo } from "./VisionModels.ts"
-
-/** Every route of the feature: candidate answers, reports, media, reviews. */
-export const reportRoutes = [...answerRoutes, ...reportReadRoutes, ...reviewRoutes]
 
 /** Exposes the key pool's counters on `/metrics` while OpenAI is configured. */
 const poolMetrics = Layer.effectDiscard(

@@ -3,25 +3,10 @@
  * row per second of analysed video) and its attention events (for the multiple-faces share, which windows do not
  * keep). Affect values are dropped here too when the interview had affect signals off, whatever the rows hold.
  */
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { EmotionLabel, EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { AffectSummary, Attention, QuestionSignals, TimelinePoint } from "../../schemas/Report.ts"
-import { EMOTIONS } from "../inference/ModelSpec.ts"
-
-/** One stored second of video. */
-export interface WindowRow {
-  readonly second: number
-  readonly questionId: string | null
-  readonly frames: number
-  readonly facePresence: number
-  readonly blinks: number | null
-  readonly emotion: EmotionScores | null
-}
-
-/** The part of an `attention` score event a report uses. */
-export interface AttentionRow {
-  readonly frames: number
-  readonly multipleFaces: number
-}
+import type { AttentionRow, WindowRow } from "../store/ReportInputs.ts"
 
 /** A blink rate needs this much face time to mean anything. */
 export const minBlinkRateFaceSeconds = 10

@@ -4,7 +4,7 @@
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Layer } from "effect"
-import type * as SqlClient from "effect/sql/SqlClient"
+import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import * as Fs from "node:fs"
 import { AppConfig } from "../config.ts"
@@ -39,5 +39,8 @@ export const layer = Layer.effectDiscard(
   )
 ).pipe(Layer.provideMerge(layerClient))
 
-/** Which backend a config selects, for logs and readiness output. */
-export const backendName = (config: AppConfig["Service"]) => (config.databaseUrl === undefined ? "pglite" : "postgres")
+/** Whether the database answers (readiness). */
+export const ping: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql`SELECT 1`
+).pipe(Effect.asVoid)

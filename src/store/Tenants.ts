@@ -56,6 +56,8 @@ export interface TenantsShape {
   readonly issueKey: (tenantId: string, label: string) => Effect.Effect<{ id: string; key: string }, SqlError>
   readonly authenticate: (key: string) => Effect.Effect<Option.Option<ApiKeyPrincipal>, SqlError>
   readonly revokeKey: (tenantId: string, keyId: string) => Effect.Effect<boolean, SqlError>
+  /** Whether any tenant exists (a first start on an empty database has none). */
+  readonly any: Effect.Effect<boolean, SqlError>
 }
 
 /** Tenants and API keys. */
@@ -65,6 +67,9 @@ export class Tenants extends Context.Service<Tenants, TenantsShape>()("candor/Te
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       return {
+        any: sql`SELECT EXISTS (SELECT 1 FROM tenants) AS any`.pipe(
+          Effect.map((rows) => (rows[0] as { any: boolean }).any === true)
+        ),
         create: (input) =>
           Effect.gen(function* () {
             const region = input.region ?? "other"

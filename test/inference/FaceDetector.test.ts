@@ -1,9 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { makeAnchors } from "../../src/inference/Anchors.ts"
-import { decodeDetections, defaultDetectorOptions } from "../../src/inference/FaceDetector.ts"
+import { type DetectorOptions, decodeDetections } from "../../src/inference/FaceDetector.ts"
 import { letterbox } from "../../src/inference/FaceRegion.ts"
 
 const anchors = makeAnchors()
+
+/** The options the frame pipeline uses by default. */
+const defaultDetectorOptions: DetectorOptions = { minScore: 0.5, iouThreshold: 0.3, maxFaces: 10 }
 
 /** Raw detector outputs for one image: every anchor at a very low logit unless set. */
 const outputs = () => ({ scores: new Float32Array(896).fill(-20), boxes: new Float32Array(896 * 16) })

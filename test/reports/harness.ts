@@ -6,11 +6,11 @@
  */
 import { Effect, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
+import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { QuestionInput } from "../../schemas/Rubric.ts"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import { AnswerIntake } from "../../src/answers/AnswerIntake.ts"
 import { ScoringQueue } from "../../src/answers/ScoringQueue.ts"
-import { EMOTIONS } from "../../src/inference/ModelSpec.ts"
 import { ReportAggregator } from "../../src/reports/ReportAggregator.ts"
 import { type InterviewRecord, Interviews } from "../../src/store/Interviews.ts"
 import { makeSqlWriter, type SessionWrite } from "../../src/store/SessionWrites.ts"

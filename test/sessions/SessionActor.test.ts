@@ -98,8 +98,7 @@ const harness = (overrides: Partial<SessionSettings> = {}) => {
     },
     keyframes: {
       submit: (job: KeyframeJob) => keyframes.push(job) > 0,
-      discard: () => Effect.void,
-      stats: () => ({ stored: 0, refused: 0, failed: 0 })
+      discard: () => Effect.void
     },
     settings,
     stats,

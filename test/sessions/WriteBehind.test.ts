@@ -5,7 +5,7 @@ import { SqlError, UnknownError } from "effect/sql/SqlError"
 import { AppConfig } from "../../src/config.ts"
 import * as Database from "../../src/store/Database.ts"
 import { Interviews } from "../../src/store/Interviews.ts"
-import { ScoreEventsRepo } from "../../src/store/ScoreEventsRepo.ts"
+import { fromJson } from "../../src/store/Rows.ts"
 import { SessionSnapshots } from "../../src/store/SessionSnapshots.ts"
 import { makeSqlWriter, type SessionWrite, type SessionWriterShape } from "../../src/store/SessionWrites.ts"
 import { Tenants } from "../../src/store/Tenants.ts"
@@ -120,12 +120,7 @@ for (const backend of backends()) {
       () =>
         Effect.gen(function* () {
           const env = yield* Effect.promise(() => backend.env())
-          const layer = Layer.mergeAll(
-            Tenants.layer,
-            Interviews.layer,
-            ScoreEventsRepo.layer,
-            SessionSnapshots.layer
-          ).pipe(
+          const layer = Layer.mergeAll(Tenants.layer, Interviews.layer, SessionSnapshots.layer).pipe(
             Layer.provideMerge(Database.layer),
             Layer.provide(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env }))
           )
@@ -199,11 +194,26 @@ for (const backend of backends()) {
             expect(stored.snapshot).toEqual({ version: 2, state: { hello: 1 } })
             expect(stored.maxEventSeq).toBe(2)
             expect(stored.answers).toEqual([{ questionId: q, answerId: "ans-1", body: "text" }])
-            const events = yield* (yield* ScoreEventsRepo).events(id)
-            expect(events.map((e) => e.seq)).toEqual([1, 2])
-            const windows = yield* (yield* ScoreEventsRepo).windows(id)
-            expect(windows).toEqual([
-              { second: 0, questionId: q, frames: 5, facePresence: 0.8, blinks: null, earMean: null, emotion: null }
+            const events = yield* sql`SELECT seq, payload FROM score_events WHERE interview_id = ${id} ORDER BY seq`
+            expect(events.map((r: any) => [r.seq, fromJson<{ seq: number }>(r.payload).seq])).toEqual([
+              [1, 1],
+              [2, 2]
+            ])
+            const windows = yield* sql`SELECT * FROM score_windows WHERE interview_id = ${id} ORDER BY second`
+            // `real` columns come back as float4 widened to double (0.8 → 0.800000011920929).
+            expect(
+              windows.map((r: any) => ({ ...r, face_present: Math.round(Number(r.face_present) * 10_000) / 10_000 }))
+            ).toEqual([
+              {
+                interview_id: id,
+                second: 0,
+                question_id: q,
+                frames: 5,
+                face_present: 0.8,
+                blinks: null,
+                ear_mean: null,
+                emotion: null
+              }
             ])
             yield* writer.write([{ _tag: "Snapshot", interviewId: id, version: 1, state: { stale: true } }])
             expect((yield* (yield* SessionSnapshots).load(id))?.snapshot?.version).toBe(2)

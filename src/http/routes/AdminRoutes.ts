@@ -1,10 +1,10 @@
 /**
- * Operator routes for `candor seed` and `candor migrate` while a server holds the embedded database (PGlite is
- * one process). Loopback only, with the admin token the server wrote into its data directory; not in OpenAPI.
+ * Operator routes for `candor seed`, `candor migrate` and `candor backup` while a server holds the embedded
+ * database (PGlite is one process). Loopback only, with the admin token the server wrote into its data directory;
+ * not in OpenAPI. What seeding creates is the composition root's business: it passes the operation in.
  */
 import { Effect, Schema } from "effect"
 import { SeedResult } from "../../../schemas/Api.ts"
-import { seedDemo } from "../../Seed.ts"
 import { backup } from "../../store/Backup.ts"
 import { runMigrations } from "../../store/Migrations.ts"
 import { ApiError } from "../ApiError.ts"
@@ -12,7 +12,13 @@ import { json, route } from "../Route.ts"
 
 const MigrateResult = Schema.Struct({ applied: Schema.Array(Schema.String) })
 
-export const adminRoutes = [
+export interface AdminOperations<R> {
+  /** Creates the demo tenant, key, interview and candidate token (`candor seed`). */
+  readonly seed: () => Effect.Effect<SeedResult, unknown, R>
+}
+
+/** The operator routes, seeding with `operations.seed`. */
+export const adminRoutesWith = <R>(operations: AdminOperations<R>) => [
   route({
     method: "post",
     path: "/internal/seed",
@@ -23,7 +29,7 @@ export const adminRoutes = [
     hidden: true,
     responses: { 200: { description: "Seeded", schema: SeedResult } },
     handle: () =>
-      seedDemo().pipe(
+      operations.seed().pipe(
         Effect.map((r) => json(200, r)),
         Effect.mapError(() => ApiError.unavailable("database unavailable"))
       )

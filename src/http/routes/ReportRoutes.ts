@@ -1,4 +1,7 @@
-/** Recruiter routes for reading an interview's report (JSON and HTML) and the media it links to. */
+/**
+ * Recruiter routes for reading an interview's report (JSON and HTML) and the media it links to, and the route
+ * list of the whole answers-to-report feature (its services: `reportsLayer` in src/reports/Reports.ts).
+ */
 import { Effect, Option } from "effect"
 import { Report } from "../../../schemas/Report.ts"
 import { ReportAggregator } from "../../reports/ReportAggregator.ts"
@@ -6,7 +9,9 @@ import { reportHtml } from "../../reports/ReportHtml.ts"
 import { MediaStore } from "../../store/MediaStore.ts"
 import { ApiError } from "../ApiError.ts"
 import { json, route } from "../Route.ts"
+import { answerRoutes } from "./AnswerRoutes.ts"
 import { requireInterview } from "./InterviewRoutes.ts"
+import { reviewRoutes } from "./ReviewRoutes.ts"
 
 const dbUnavailable = () => ApiError.unavailable("database unavailable; retry shortly")
 
@@ -79,3 +84,6 @@ export const reportReadRoutes = [
       })
   })
 ]
+
+/** Every route of the answers-to-report feature: candidate answers, reports, media, reviews. */
+export const reportRoutes = [...answerRoutes, ...reportReadRoutes, ...reviewRoutes]

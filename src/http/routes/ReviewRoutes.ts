@@ -1,7 +1,7 @@
 /** Recruiter routes for human reviews: the person's rating and decision, stored and audited. */
 import { Effect } from "effect"
 import { CreateReviewRequest, Review, ReviewList } from "../../../schemas/Report.ts"
-import { Reviews } from "../../reports/Reviews.ts"
+import { Reviews } from "../../store/Reviews.ts"
 import { ApiError } from "../ApiError.ts"
 import { json, route } from "../Route.ts"
 import { requireInterview } from "./InterviewRoutes.ts"

@@ -1,8 +1,8 @@
 /** Operational routes: liveness, readiness, Prometheus metrics, the OpenAPI document and its docs page. */
 import { Effect } from "effect"
-import * as SqlClient from "effect/sql/SqlClient"
 import { Health } from "../../../schemas/Api.ts"
 import { Metrics } from "../../Metrics.ts"
+import * as Database from "../../store/Database.ts"
 import { LiveStore } from "../../store/LiveStore.ts"
 import { docsPage } from "../DocsPage.ts"
 import { HttpServer } from "../Server.ts"
@@ -56,9 +56,8 @@ export const systemRoutes = (openApi: () => unknown): ReadonlyArray<Route> => [
                     ? "starting: inference pool, candidate and live sockets not serving yet"
                     : "shutting down"
               }
-        const sql = yield* SqlClient.SqlClient
         const live = yield* LiveStore
-        const [database, liveStore] = yield* Effect.all([timed(sql`SELECT 1`), timed(live.ping)], {
+        const [database, liveStore] = yield* Effect.all([timed(Database.ping), timed(live.ping)], {
           concurrency: "unbounded"
         })
         const ok = sessions.ok && database.ok && liveStore.ok

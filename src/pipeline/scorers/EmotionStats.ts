@@ -2,8 +2,8 @@
  * Arithmetic on emotion distributions, kept as plain arrays in the model's class order so that per-frame
  * accumulation allocates nothing.
  */
+import { EMOTIONS } from "../../../schemas/Emotions.ts"
 import type { EmotionLabel, EmotionScores } from "../../../schemas/FrameAnalysis.ts"
-import { EMOTIONS } from "../../inference/ModelSpec.ts"
 
 export const EMOTION_COUNT = EMOTIONS.length
 

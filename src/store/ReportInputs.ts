@@ -4,15 +4,30 @@
  * events, the media index and the reviews. Rows come back in a fixed order so building is deterministic.
  */
 import { Effect, Schema } from "effect"
-import type * as SqlClient from "effect/sql/SqlClient"
+import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { type AnswerScore, AnswerScore as AnswerScoreSchema } from "../../schemas/AnswerScore.ts"
 import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { Review } from "../../schemas/Report.ts"
-import type { InterviewRecord } from "../store/Interviews.ts"
-import { fromJson, toIso } from "../store/Rows.ts"
-import type { AttentionRow, WindowRow } from "./SignalSummary.ts"
+import type { InterviewRecord } from "./Interviews.ts"
 import { toReview } from "./Reviews.ts"
+import { fromJson, toIso } from "./Rows.ts"
+
+/** One stored second of video. */
+export interface WindowRow {
+  readonly second: number
+  readonly questionId: string | null
+  readonly frames: number
+  readonly facePresence: number
+  readonly blinks: number | null
+  readonly emotion: EmotionScores | null
+}
+
+/** The part of an `attention` score event a report uses. */
+export interface AttentionRow {
+  readonly frames: number
+  readonly multipleFaces: number
+}
 
 export interface AnswerRow {
   readonly id: string
@@ -66,7 +81,7 @@ const decodeAttention = Schema.decodeUnknownOption(AttentionPayload)
 const numberOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
 
 /** Reads the inputs of `interview`'s report in one transaction. */
-export const loadReportInputs = (
+const loadReportInputs = (
   sql: SqlClient.SqlClient,
   interview: InterviewRecord
 ): Effect.Effect<ReportInputs, SqlError> =>
@@ -135,3 +150,11 @@ export const loadReportInputs = (
       reviews: reviews.map(toReview)
     }
   }).pipe(sql.withTransaction, Effect.withSpan("ReportInputs.load"))
+
+/** The report inputs reader over the SQL client of the context. */
+export const makeReportInputsReader = Effect.map(
+  SqlClient.SqlClient,
+  (sql) =>
+    (interview: InterviewRecord): Effect.Effect<ReportInputs, SqlError> =>
+      loadReportInputs(sql, interview)
+)

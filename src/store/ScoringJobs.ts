@@ -7,12 +7,14 @@
  * overwrite the newer claim's outcome, and its late sample rows collide on (answer, sample) and are dropped.
  */
 import { Effect, Schema } from "effect"
-import type * as SqlClient from "effect/sql/SqlClient"
+import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { type AnswerScore, AnswerScore as AnswerScoreSchema, type ScorerKind } from "../../schemas/AnswerScore.ts"
-import type { Rubric } from "../../schemas/Rubric.ts"
-import { fromJson } from "../store/Rows.ts"
-import type { ScorableQuestion } from "./AnswerScorer.ts"
+import type { QuestionInput, Rubric } from "../../schemas/Rubric.ts"
+import { fromJson } from "./Rows.ts"
+
+/** A question as stored for an interview: the submitted input plus its id. */
+export type JobQuestion = QuestionInput & { readonly id: string }
 
 /** A job taken by one worker until `lease` ends or it is finished. */
 export interface ClaimedJob {
@@ -25,7 +27,7 @@ export interface ClaimedJob {
   readonly scorer: ScorerKind
   /** Lease token; ends of the claim are accepted only with it. */
   readonly owner: string
-  readonly question: ScorableQuestion
+  readonly question: JobQuestion
   readonly answerText: string
 }
 
@@ -41,7 +43,7 @@ export type JobOutcome =
 
 const decodeScore = Schema.decodeUnknownSync(AnswerScoreSchema)
 
-const questionOf = (row: any): ScorableQuestion => {
+const questionOf = (row: any): JobQuestion => {
   const rubric = row.rubric === null || row.rubric === undefined ? undefined : fromJson<Rubric>(row.rubric)
   const points = fromJson<ReadonlyArray<string> | null>(row.expected_points) ?? []
   return {
@@ -52,8 +54,8 @@ const questionOf = (row: any): ScorableQuestion => {
   }
 }
 
-/** The queue's statements over one SQL client. */
-export const makeScoringJobs = (sql: SqlClient.SqlClient) => {
+/** The queue's statements over the SQL client of the context. */
+export const makeScoringJobs = Effect.map(SqlClient.SqlClient, (sql) => {
   const claim = (options: {
     readonly limit: number
     readonly leaseMs: number
@@ -138,6 +140,4 @@ export const makeScoringJobs = (sql: SqlClient.SqlClient) => {
       WHERE answer_id = ${job.answerId} AND lease_owner = ${job.owner} AND state = 'running'`.pipe(Effect.asVoid)
 
   return { claim, samples, writeSample, finish, release }
-}
-
-export type ScoringJobs = ReturnType<typeof makeScoringJobs>
+})

@@ -7,8 +7,8 @@ import { Context, Effect, Layer } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { CreateReviewRequest, Review } from "../../schemas/Report.ts"
-import { AuditLog } from "../store/AuditLog.ts"
-import { newId, toIso } from "../store/Rows.ts"
+import { AuditLog } from "./AuditLog.ts"
+import { newId, toIso } from "./Rows.ts"
 
 export interface ReviewsShape {
   readonly add: (
@@ -29,7 +29,7 @@ export const toReview = (r: any): Review => ({
   createdAt: toIso(r.created_at)
 })
 
-export class Reviews extends Context.Service<Reviews, ReviewsShape>()("candor/reports/Reviews") {
+export class Reviews extends Context.Service<Reviews, ReviewsShape>()("candor/Reviews") {
   static readonly layer = Layer.effect(
     Reviews,
     Effect.gen(function* () {
