@@ -53,67 +53,8 @@ export interface InferenceSettings {
   readonly emotionEvery?: number
   readonly maxFaces?: number
   readonly maxPixels?: number
+  readonly taskTimeoutMs?: number
 }
-
-/** One row of the configuration reference: the README table is generated from this list. */
-export interface SettingDoc {
-  readonly name: string
-  readonly default: string
-  readonly description: string
-}
-
-export const settingsDocs: ReadonlyArray<SettingDoc> = [
-  { name: "PORT", default: "8080", description: "HTTP and WebSocket port." },
-  { name: "HOST", default: "127.0.0.1", description: "Interface to listen on (`0.0.0.0` for all)." },
-  { name: "PUBLIC_URL", default: "http://HOST:PORT", description: "Base URL used in join and report links." },
-  {
-    name: "CANDOR_DATA_DIR",
-    default: ".candor",
-    description: "Directory for embedded data (database, media, secrets)."
-  },
-  { name: "DATABASE_URL", default: "(unset: embedded PGlite)", description: "Postgres connection string." },
-  {
-    name: "PGLITE_DIR",
-    default: "$CANDOR_DATA_DIR/pg",
-    description: "Embedded database directory, or `:memory:` for a throw-away database."
-  },
-  { name: "REDIS_URL", default: "(unset: in-process live store)", description: "Redis connection string." },
-  { name: "REDIS_PREFIX", default: "candor:", description: "Prefix of every Redis key and channel." },
-  { name: "S3_BUCKET", default: "(unset: local media directory)", description: "Bucket for media; enables S3." },
-  { name: "S3_ENDPOINT", default: "(AWS)", description: "Endpoint of an S3-compatible server." },
-  { name: "S3_REGION", default: "us-east-1", description: "S3 region." },
-  { name: "S3_ACCESS_KEY_ID", default: "(SDK default chain)", description: "S3 access key id." },
-  { name: "S3_SECRET_ACCESS_KEY", default: "(SDK default chain)", description: "S3 secret key." },
-  { name: "S3_FORCE_PATH_STYLE", default: "false", description: "Path-style URLs (MinIO and most S3-compatibles)." },
-  { name: "S3_PREFIX", default: "", description: "Key prefix inside the bucket." },
-  { name: "MEDIA_DIR", default: "$CANDOR_DATA_DIR/media", description: "Local media directory when S3 is unset." },
-  {
-    name: "TOKEN_SECRET",
-    default: "(generated into the data dir)",
-    description: "Secret (≥ 32 chars) that signs candidate join tokens."
-  },
-  { name: "JOIN_TOKEN_TTL_SECONDS", default: "604800", description: "Lifetime of a candidate join token." },
-  { name: "MAX_BODY_BYTES", default: "1048576", description: "Largest accepted HTTP request body." },
-  { name: "REQUEST_TIMEOUT_SECONDS", default: "30", description: "Time a client has to send a request body." },
-  { name: "LOG_LEVEL", default: "Info", description: "Trace, Debug, Info, Warn, Error or None." },
-  { name: "INFERENCE_WORKERS", default: "one per core", description: "Inference worker threads." },
-  { name: "INFERENCE_MAX_BATCH", default: "4", description: "Most frames in one worker task." },
-  { name: "INFERENCE_MAX_DELAY_MS", default: "0", description: "Longest a frame waits for companions in a batch." },
-  { name: "INFERENCE_MAX_QUEUE", default: "256", description: "Frames queued before the pool refuses more." },
-  {
-    name: "DETECT_EVERY",
-    default: "10",
-    description: "Run the face detector at least every N frames (1 = tracking off)."
-  },
-  { name: "MAX_FACES", default: "10", description: "Faces analysed per frame." },
-  { name: "MAX_IMAGE_PIXELS", default: "16777216", description: "Larger images are refused before decoding." },
-  { name: "CANDIDATE_MAX_FPS", default: "15", description: "Frames per second one candidate socket may send." },
-  {
-    name: "CANDOR_DEMO",
-    default: "true on embedded defaults",
-    description: "Create a demo tenant at first start and print its key."
-  }
-]
 
 const optionalString = (name: string) =>
   Config.String(name).pipe(
@@ -204,6 +145,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   emotionEvery: optionalPositiveInt("EMOTION_EVERY"),
   maxFaces: optionalPositiveInt("MAX_FACES"),
   maxPixels: optionalPositiveInt("MAX_IMAGE_PIXELS"),
+  taskTimeoutMs: optionalPositiveInt("INFERENCE_TASK_TIMEOUT_MS"),
   candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS")
 }).pipe(
   Config.map((raw): AppSettings => {
@@ -247,7 +189,8 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
           detectEvery: raw.detectEvery,
           emotionEvery: raw.emotionEvery,
           maxFaces: raw.maxFaces,
-          maxPixels: raw.maxPixels
+          maxPixels: raw.maxPixels,
+          taskTimeoutMs: raw.taskTimeoutMs
         }).filter(([, v]) => v !== undefined)
       ) as InferenceSettings,
       candidateMaxFps: raw.candidateMaxFps
