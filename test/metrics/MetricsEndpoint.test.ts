@@ -38,6 +38,7 @@ const families: Record<string, string> = {
   candor_pool_tracked_sessions: "gauge",
   candor_pool_frames_total: "counter",
   candor_pool_worker_crashes_total: "counter",
+  candor_pool_worker_timeouts_total: "counter",
   candor_pool_batch_size: "histogram",
   candor_pool_latency_ms: "histogram",
   candor_pool_stage_ms: "histogram",
@@ -109,7 +110,7 @@ describe("/metrics", () => {
     expect(sample(pool("candor_pool_tracked_sessions"), "candor_pool_tracked_sessions", {})).toBe(1)
     const frames = pool("candor_pool_frames_total")
     expect(frames?.samples.map((s) => s.labels["outcome"]).sort()).toEqual(
-      ["analyzed", "cancelled", "crashed", "detected", "failed", "rejected", "saturated"].sort()
+      ["analyzed", "cancelled", "crashed", "detected", "failed", "rejected", "saturated", "timedOut"].sort()
     )
     expect(sample(frames, "candor_pool_frames_total", { outcome: "analyzed" })).toBe(1)
     const stages = pool("candor_pool_stage_ms")
