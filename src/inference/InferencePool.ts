@@ -75,10 +75,21 @@ export interface InferencePoolOptions {
    * starting, models loading) does not count.
    */
   readonly taskTimeoutMs: number
-  /** Test only: frames of this session key make their worker exit (to test crash recovery). */
-  readonly crashSessionKeyForTests?: string
-  /** Test only: frames of this session key make their worker hang for good (to test the task timeout). */
-  readonly hangSessionKeyForTests?: string
+  /**
+   * Test only: worker faults by session key (see `WorkerFaultsForTests`). Only code can pass it: configuration
+   * (environment variables, JSON) never yields a `Set`, and the pool refuses to start with anything else here.
+   */
+  readonly faultsForTests?: WorkerFaultsForTests
+}
+
+/**
+ * Test only: sessions whose frames make the worker holding them exit (`crash`) or hang for good (`hang`), to test
+ * crash recovery and the task timeout. Read each time a batch is sent to a worker, so a test keeps the sets and
+ * adds a key once it knows it (a live interview's id), or removes it to let the session's frames through again.
+ */
+export interface WorkerFaultsForTests {
+  readonly crash: ReadonlySet<string>
+  readonly hang: ReadonlySet<string>
 }
 
 /**
@@ -159,6 +170,11 @@ export const make = (
 ): Effect.Effect<InferencePoolShape, InferenceFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const options: InferencePoolOptions = { ...defaultOptions(), ...overrides }
+    const faults = options.faultsForTests
+    if (faults !== undefined && !(faults.crash instanceof Set && faults.hang instanceof Set))
+      return yield* Effect.fail(
+        new InferenceFailed({ message: "faultsForTests takes two Sets of session keys, passed by test code only" })
+      )
     const settings: WorkerSettings = {
       modelsDir: options.modelsDir,
       maxPixels: options.maxPixels,
@@ -170,7 +186,7 @@ export const make = (
       minDetectionScore: options.minDetectionScore,
       minFaceScore: options.minFaceScore,
       rotate: options.rotate,
-      testHooks: options.crashSessionKeyForTests !== undefined || options.hangSessionKeyForTests !== undefined
+      testHooks: faults !== undefined
     }
     // Set once the batcher exists: the pool's release waits on in-flight batches; the gauges read the batcher.
     let inFlight = () => 0
@@ -267,6 +283,13 @@ export const make = (
       return Effect.succeed(frame.analysis)
     }
 
+    /** The test fault of a frame's session, looked up as its batch leaves (the sets change while the pool runs). */
+    const faultOf = (sessionKey: string | undefined): { readonly crash?: true; readonly hang?: true } => {
+      if (faults === undefined || sessionKey === undefined) return {}
+      if (faults.crash.has(sessionKey)) return { crash: true }
+      return faults.hang.has(sessionKey) ? { hang: true } : {}
+    }
+
     let tickets = 0
     const runBatch = async (batch: ReadonlyArray<Pending>): Promise<ReadonlyArray<Outcome>> => {
       // One buffer per batch, transferred: a single copy on this side, none across the thread boundary.
@@ -283,12 +306,7 @@ export const make = (
           affect: frame.affectEnabled,
           heatmap: frame.heatmap === true,
           track: frame.sessionKey === undefined ? null : (tracks.get(frame.sessionKey)?.state ?? null),
-          ...(frame.sessionKey !== undefined && frame.sessionKey === options.crashSessionKeyForTests
-            ? { crash: true as const }
-            : {}),
-          ...(frame.sessionKey !== undefined && frame.sessionKey === options.hangSessionKeyForTests
-            ? { hang: true as const }
-            : {})
+          ...faultOf(frame.sessionKey)
         }
         offset += frame.image.byteLength
         return job

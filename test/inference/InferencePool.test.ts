@@ -36,9 +36,16 @@ const CRASH_KEY = "crash-this-worker"
 
 // One worker keeps the machine free for other tests and makes queueing deterministic: while it holds a batch,
 // every new frame waits in the pool's queue.
-layer(poolLayer({ workers: 1, maxQueue: 4, maxDelayMs: 0, detectEvery: 10, crashSessionKeyForTests: CRASH_KEY }), {
-  timeout: "120 seconds"
-})("InferencePool", (it) => {
+layer(
+  poolLayer({
+    workers: 1,
+    maxQueue: 4,
+    maxDelayMs: 0,
+    detectEvery: 10,
+    faultsForTests: { crash: new Set([CRASH_KEY]), hang: new Set() }
+  }),
+  { timeout: "120 seconds" }
+)("InferencePool", (it) => {
   it.effect("analyses frames in TypeScript workers started through the tsx entry", () =>
     Effect.gen(function* () {
       const pool = yield* InferencePool

@@ -2,7 +2,7 @@
  * Inference workers that fail for real: one that exits while holding a batch of frames from several sessions, and
  * one that hangs (its thread blocked for good) until the pool's task timeout stops it. Every frame gets an outcome,
  * the worker is replaced, and later frames of every session are analysed. The faults are test hooks of the real
- * worker, switched on by pool options that only tests set (a session key of theirs), never by anything a client
+ * worker, switched on by a pool option that only test code sets (sets of session keys), never by anything a client
  * sends.
  */
 import { spawnSync } from "node:child_process"
@@ -81,8 +81,7 @@ layer(
     maxQueue: 16,
     maxDelayMs: 0,
     taskTimeoutMs: TIMEOUT_MS,
-    crashSessionKeyForTests: CRASH,
-    hangSessionKeyForTests: HANG
+    faultsForTests: { crash: new Set([CRASH]), hang: new Set([HANG]) }
   }),
   { timeout: "120 seconds" }
 )("InferencePool with faulty workers", (it) => {
@@ -155,6 +154,16 @@ layer(
       expect((yield* pool.metrics).inFlightFrames).toBe(0)
     })
   )
+})
+
+describe("worker faults for tests", () => {
+  it("cannot come from configuration: the pool refuses to start unless they are Sets (only code makes those)", async () => {
+    const { make } = await import("../../src/inference/InferencePool.ts")
+    const fromJson = JSON.parse('{"faultsForTests":{"crash":["a"],"hang":["b"]}}')
+    const exit = await Effect.runPromiseExit(Effect.scoped(make({ workers: 1, ...fromJson })))
+    const error = Exit.findErrorOption(exit)
+    expect(error._tag === "Some" && error.value._tag).toBe("InferenceFailed")
+  })
 })
 
 describe("task timeout default", () => {

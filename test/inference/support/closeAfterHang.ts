@@ -10,7 +10,10 @@ import { singleFaceJpeg } from "../fixtures.ts"
 const jpeg = new Uint8Array(await singleFaceJpeg())
 const scope = Effect.runSync(Scope.make())
 const pool = await Effect.runPromise(
-  Scope.provide(Pool.make({ workers: 1, taskTimeoutMs: 250, hangSessionKeyForTests: "hang" }), scope)
+  Scope.provide(
+    Pool.make({ workers: 1, taskTimeoutMs: 250, faultsForTests: { crash: new Set(), hang: new Set(["hang"]) } }),
+    scope
+  )
 )
 const analyze = (seq: number, sessionKey: string) =>
   Effect.runPromiseExit(pool.analyze({ seq, sessionKey, capturedAt: Date.now(), image: jpeg, affectEnabled: true }))
