@@ -358,7 +358,7 @@ describe("SessionActor on the test clock", () => {
       expect(h.stats.passivations).toBe(1)
       // The final snapshot took the clock's time, not the wall clock's.
       const snapshot = h.durable.at(-1)!.find((w) => w._tag === "Snapshot")
-      expect((snapshot?.state as { startedAt: number }).startedAt).toBeLessThan(1_000)
+      expect((snapshot!.state as { startedAt: number }).startedAt).toBeLessThan(1_000)
     })
   )
 
