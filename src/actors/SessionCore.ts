@@ -7,8 +7,6 @@
 import { createHash } from "node:crypto"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type {
-  AnalysisFace,
-  AnalysisMessage,
   ErrorCode,
   QuestionMessage,
   ServerMessage,
@@ -17,9 +15,11 @@ import type {
   SessionStatus
 } from "../../schemas/Protocol.ts"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
-import { type KeyframeReason, KeyframePolicy, type KeyframeSettings } from "../pipeline/KeyframePolicy.ts"
+import { KeyframePolicy, type KeyframeSettings } from "../pipeline/KeyframePolicy.ts"
 import { type ScorerSettings, type ScoreSink, SessionScorer } from "../pipeline/scorers/SessionScorer.ts"
-import type { ScoreWindowRow, SessionWrite } from "../store/SessionWrites.ts"
+import type { SessionWrite } from "../store/SessionWrites.ts"
+import { analysisMessage } from "./AnalysisMessage.ts"
+import { Outbox } from "./Outbox.ts"
 import type { SessionSnapshot } from "./SessionMessages.ts"
 
 export interface SessionQuestion {
@@ -59,59 +59,6 @@ export interface SubmittedAnswer {
 /** What changes an interview: the candidate's socket commands and answers submitted over HTTP. */
 export type CoreCommand = SessionCommand | SubmittedAnswer
 
-/** A control outcome, delivered in the order of the commands that caused it. */
-export type OrderedStep =
-  | { readonly _tag: "Reply"; readonly message: ServerMessage }
-  | {
-      readonly _tag: "Commit"
-      /** Rows to commit before anything else of this step happens. */
-      readonly writes: ReadonlyArray<SessionWrite>
-      /** Events that are part of the commit, published once it is done. */
-      readonly events: ReadonlyArray<ScoreEvent>
-      /** Replies sent once committed. */
-      readonly acks: ReadonlyArray<ServerMessage>
-      /** Close the candidate's socket normally after the acks (the interview is over). */
-      readonly close: boolean
-    }
-
-export interface KeyframeRequest {
-  readonly seq: number
-  readonly reason: KeyframeReason
-}
-
-/** What one step asks the actor to do. Reused between steps: the hot path allocates no new outbox. */
-export class Outbox {
-  /** Sent at once: analyses and frame errors. */
-  readonly replies: Array<ServerMessage> = []
-  readonly ordered: Array<OrderedStep> = []
-  /** Bulk events: written behind, published live, shown to the candidate as `score`. */
-  readonly events: Array<ScoreEvent> = []
-  readonly windows: Array<ScoreWindowRow> = []
-  readonly keyframes: Array<KeyframeRequest> = []
-  /** A periodic snapshot to write behind. */
-  snapshot: SessionSnapshot | undefined = undefined
-
-  clear(): void {
-    this.replies.length = 0
-    this.ordered.length = 0
-    this.events.length = 0
-    this.windows.length = 0
-    this.keyframes.length = 0
-    this.snapshot = undefined
-  }
-
-  isEmpty(): boolean {
-    return (
-      this.replies.length === 0 &&
-      this.ordered.length === 0 &&
-      this.events.length === 0 &&
-      this.windows.length === 0 &&
-      this.keyframes.length === 0 &&
-      this.snapshot === undefined
-    )
-  }
-}
-
 /** Where a session restarts from: its snapshot, or what the database holds when there is none. */
 export interface RestorePoint {
   readonly snapshot: SessionSnapshot | undefined
@@ -122,9 +69,6 @@ export interface RestorePoint {
 
 export const answerDigest = (text: string): string =>
   createHash("sha256").update(text, "utf8").digest("base64url").slice(0, 22)
-
-const r1 = (x: number) => Math.round(x * 10) / 10
-const r4 = (x: number) => Math.round(x * 10_000) / 10_000
 
 /** A score event before the session numbers it. */
 type Unsequenced = ScoreEvent extends infer E ? (E extends ScoreEvent ? Omit<E, "interviewId" | "seq"> : never) : never
@@ -257,7 +201,7 @@ export class SessionCore {
   frameAnalyzed(analysis: FrameAnalysis, planned: boolean, now: number, out: Outbox): void {
     this.out = out
     if (analysis.seq > this.lastSeq) this.lastSeq = analysis.seq
-    out.replies.push(this.analysisMessage(analysis))
+    out.replies.push(analysisMessage(analysis, this.info.affect))
     if (this.status !== "question") return
     this.scorer.frame(analysis, now, this.sink)
     const reason = this.keyframes.judge(analysis, planned)
@@ -437,27 +381,5 @@ export class SessionCore {
     const mark = this.out.events.length
     this.scorer.endQuestion(now, this.sink)
     return this.out.events.splice(mark)
-  }
-
-  private analysisMessage(a: FrameAnalysis): AnalysisMessage {
-    const faces: Array<AnalysisFace> = a.faces.map((f) => ({
-      box: [r1(f.box[0]), r1(f.box[1]), r1(f.box[2]), r1(f.box[3])],
-      score: r4(f.score),
-      ear: r4(f.ear.mean),
-      eyesClosed: f.eyesClosed,
-      emotion:
-        this.info.affect && f.emotion !== null
-          ? {
-              angry: r4(f.emotion.angry),
-              disgust: r4(f.emotion.disgust),
-              fear: r4(f.emotion.fear),
-              happy: r4(f.emotion.happy),
-              sad: r4(f.emotion.sad),
-              surprise: r4(f.emotion.surprise),
-              neutral: r4(f.emotion.neutral)
-            }
-          : null
-    }))
-    return { _tag: "analysis", seq: a.seq, capturedAt: a.capturedAt, faces }
   }
 }

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ServerMessage } from "../../schemas/Protocol.ts"
 import { defaultSessionSettings } from "../../src/actors/SessionConfig.ts"
-import {
-  type OrderedStep,
-  Outbox,
-  type RestorePoint,
-  SessionCore,
-  type SessionInfo
-} from "../../src/actors/SessionCore.ts"
+import { type OrderedStep, Outbox } from "../../src/actors/Outbox.ts"
+import { type RestorePoint, SessionCore, type SessionInfo } from "../../src/actors/SessionCore.ts"
 import { decodeSnapshot } from "../../src/actors/SessionMessages.ts"
 import { analysis, face, happy } from "./support/analyses.ts"
 
