@@ -2,7 +2,7 @@
  * What one step of a `SessionCore` asks its actor to do, written by the core and carried out by the actor: the
  * core stays free of I/O, and the actor does the I/O in one place after each step.
  */
-import type { ServerMessage } from "../../schemas/Protocol.ts"
+import type { ErrorCode, ServerMessage } from "../../schemas/Protocol.ts"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import type { KeyframeReason } from "../pipeline/KeyframePolicy.ts"
 import type { ScoreWindowRow, SessionWrite } from "../store/SessionWrites.ts"
@@ -40,6 +40,16 @@ export class Outbox {
   readonly keyframes: Array<KeyframeRequest> = []
   /** A periodic snapshot to write behind. */
   snapshot: SessionSnapshot | undefined = undefined
+
+  /** An outcome that needs no commit, delivered in order with the commands before it. */
+  reply(message: ServerMessage): void {
+    this.ordered.push({ _tag: "Reply", message })
+  }
+
+  /** A command refused: an `error` reply, in order like any other. */
+  refuse(code: ErrorCode, message: string): void {
+    this.reply({ _tag: "error", code, message })
+  }
 
   clear(): void {
     this.replies.length = 0

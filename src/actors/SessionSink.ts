@@ -8,7 +8,8 @@ import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import type { ActorDeps } from "./ActorMessages.ts"
 import { type Arrival, type CandidateConnection, frameError } from "./FrameFlight.ts"
 import type { KeyframeRequest } from "./Outbox.ts"
-import type { SessionCore, SessionInfo } from "./SessionCore.ts"
+import type { SessionCore } from "./SessionCore.ts"
+import type { SessionInfo } from "./SessionInfo.ts"
 import type { SessionLifecycle } from "./SessionLifecycle.ts"
 
 /** Events the candidate sees as `score` (lifecycle steps reach it as `question`, `answerSaved`, `finished`). */
