@@ -15,6 +15,7 @@ import type { SessionLifecycle } from "./SessionLifecycle.ts"
 /** Events the candidate sees as `score` (lifecycle steps reach it as `question`, `answerSaved`, `finished`). */
 const signalTags: ReadonlySet<ScoreEvent["_tag"]> = new Set(["attention", "emotion", "blink", "questionSummary"])
 
+/** The sink of one session; `clock` is read once, when arrivals start being counted. */
 export const makeSink = (info: SessionInfo, deps: ActorDeps, life: SessionLifecycle, clock: () => number) => {
   const { live, keyframes, settings, stats } = deps
   const id = info.interviewId
@@ -80,3 +81,6 @@ export const makeSink = (info: SessionInfo, deps: ActorDeps, life: SessionLifecy
     announceLive: (core: SessionCore) => live.setFields(id, core.liveFields())
   }
 }
+
+/** What `makeSink` returns: the actor's way out besides the database. */
+export type SessionSink = ReturnType<typeof makeSink>
