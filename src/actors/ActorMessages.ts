@@ -1,12 +1,14 @@
-/** What a SessionActor's mailbox carries besides commands and frames, and what the actor needs to run. */
+/** What a SessionActor's mailbox carries (internal messages, commands, frames), and what the actor needs to run. */
 import type { SessionMessage } from "../../schemas/Protocol.ts"
 import type { InferencePoolShape } from "../inference/InferencePool.ts"
 import type { KeyframeSinkShape } from "../pipeline/KeyframeSink.ts"
 import type { LiveSinkShape } from "../pipeline/LiveSink.ts"
 import type { WriteBehindShape, WriteRejected } from "../store/WriteBehind.ts"
+import type { Requester } from "./CommitQueue.ts"
 import type { Arrival, CandidateConnection } from "./FrameFlight.ts"
+import type { Mailbox } from "./Mailbox.ts"
 import type { SessionSettings } from "./SessionConfig.ts"
-import type { SessionCore } from "./SessionCore.ts"
+import type { CoreCommand, SessionCore } from "./SessionCore.ts"
 import type { StopReason } from "./SessionLifecycle.ts"
 import type { SessionStats } from "./SessionStats.ts"
 
@@ -32,6 +34,15 @@ export type ActorMessage =
   | { readonly _tag: "Tick" }
   | { readonly _tag: "Shed"; readonly arrival: Arrival }
   | { readonly _tag: "Stop"; readonly reason: StopReason }
+
+/** A command waiting in the control queue, and who waits for its outcome. */
+export interface ControlMessage {
+  readonly command: CoreCommand
+  readonly requester: Requester
+}
+
+/** A session's mailbox: internal messages first, then commands, then frames. */
+export type ActorMailbox = Mailbox<ActorMessage, ControlMessage, Arrival>
 
 /** The `session` message a (re)joining socket gets. */
 export const sessionAnnouncer =

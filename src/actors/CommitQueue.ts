@@ -12,7 +12,7 @@ import type { ServerMessage } from "../../schemas/Protocol.ts"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import type { SessionWrite } from "../store/SessionWrites.ts"
 import type { WriteRejected } from "../store/WriteBehind.ts"
-import type { OrderedStep } from "./SessionCore.ts"
+import type { OrderedStep } from "./Outbox.ts"
 
 export interface CommandOutcome {
   readonly messages: ReadonlyArray<ServerMessage>

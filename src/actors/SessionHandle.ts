@@ -5,11 +5,10 @@
 import { Deferred, Effect } from "effect"
 import type { SessionCommand } from "../../schemas/Protocol.ts"
 import type { IncomingFrame } from "../pipeline/FrameProtocol.ts"
-import type { ActorMessage } from "./ActorMessages.ts"
-import type { CommandOutcome, Requester } from "./CommitQueue.ts"
+import type { ActorMailbox } from "./ActorMessages.ts"
+import type { CommandOutcome } from "./CommitQueue.ts"
 import { socketRequester } from "./CommitQueue.ts"
-import type { Arrival, CandidateConnection } from "./FrameFlight.ts"
-import type { Mailbox } from "./Mailbox.ts"
+import type { CandidateConnection } from "./FrameFlight.ts"
 import type { CoreCommand } from "./SessionCore.ts"
 import type { StopReason } from "./SessionLifecycle.ts"
 import type { SessionStats } from "./SessionStats.ts"
@@ -48,7 +47,7 @@ export interface HandleState {
 
 export const makeHandle = (
   interviewId: string,
-  mailbox: Mailbox<ActorMessage, { command: CoreCommand; requester: Requester }, Arrival>,
+  mailbox: ActorMailbox,
   stats: SessionStats,
   state: HandleState
 ): SessionHandle => ({

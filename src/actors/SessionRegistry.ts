@@ -22,6 +22,7 @@ import type { CommandOutcome } from "./CommitQueue.ts"
 import { type ActorDeps, type SessionHandle, start } from "./SessionActor.ts"
 import { ReportLinks } from "./ReportLinks.ts"
 import { SessionConfig } from "./SessionConfig.ts"
+import { makeErasures } from "./SessionErasure.ts"
 import type { CoreCommand } from "./SessionCore.ts"
 import { decodeSnapshot } from "./SessionMessages.ts"
 import { SessionStats } from "./SessionStats.ts"
@@ -84,10 +85,18 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
         newId
       }
       const entries = new Map<string, Entry>()
-      /** Interviews being erased, and the last ones erased (a request that looked one up before may come late). */
-      const erasing = new Set<string>()
-      const erased = new Set<string>()
       let closing = false
+
+      // Stops the actor of an interview being erased, once started if it is starting.
+      const erasures = makeErasures(deps, (interviewId) =>
+        Effect.gen(function* () {
+          const entry = entries.get(interviewId)
+          if (entry === undefined) return
+          const started =
+            entry.handle === undefined ? yield* Effect.exit(Deferred.await(entry.starting)) : Exit.succeed(entry.handle)
+          if (Exit.isSuccess(started)) yield* started.value.stop("erased")
+        })
+      )
 
       const unavailable = (interviewId: string, message: string, reason: SessionUnavailable["reason"] = "busy") =>
         new SessionUnavailable({ interviewId, message, reason })
@@ -136,7 +145,7 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
         Effect.gen(function* () {
           while (true) {
             if (closing) return yield* Effect.fail(unavailable(interview.id, "server is shutting down"))
-            if (erasing.has(interview.id) || erased.has(interview.id))
+            if (erasures.blocks(interview.id))
               return yield* unavailable(interview.id, "the interview was erased", "gone")
             const entry = entries.get(interview.id)
             if (entry === undefined) {
@@ -167,30 +176,6 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
           }
         })
 
-      const erase = <A, E, R>(interviewId: string, remove: Effect.Effect<A, E, R>) =>
-        Effect.acquireUseRelease(
-          Effect.sync(() => erasing.add(interviewId)),
-          () =>
-            Effect.gen(function* () {
-              const entry = entries.get(interviewId)
-              if (entry !== undefined) {
-                const started =
-                  entry.handle === undefined
-                    ? yield* Effect.exit(Deferred.await(entry.starting))
-                    : Exit.succeed(entry.handle)
-                if (Exit.isSuccess(started)) yield* started.value.stop("erased")
-              }
-              yield* deps.keyframes.discard(interviewId)
-              yield* deps.writes.discard(interviewId)
-              yield* deps.live.discard(interviewId)
-              const result = yield* remove
-              erased.add(interviewId)
-              if (erased.size > 10_000) erased.delete(erased.values().next().value!)
-              return result
-            }),
-          () => Effect.sync(() => erasing.delete(interviewId))
-        )
-
       const shutdown = Effect.gen(function* () {
         closing = true
         const handles = [...entries.values()].flatMap((e) => (e.handle === undefined ? [] : [e.handle]))
@@ -203,7 +188,7 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
       return {
         acquire,
         ask,
-        erase,
+        erase: erasures.erase,
         find: (interviewId) => entries.get(interviewId)?.handle,
         size: () => entries.size,
         shutdown,

@@ -7,12 +7,15 @@ import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import type { ActorDeps } from "./ActorMessages.ts"
 import { type Arrival, type CandidateConnection, frameError } from "./FrameFlight.ts"
-import type { KeyframeRequest, SessionCore, SessionInfo } from "./SessionCore.ts"
+import type { KeyframeRequest } from "./Outbox.ts"
+import type { SessionCore } from "./SessionCore.ts"
+import type { SessionInfo } from "./SessionInfo.ts"
 import type { SessionLifecycle } from "./SessionLifecycle.ts"
 
 /** Events the candidate sees as `score` (lifecycle steps reach it as `question`, `answerSaved`, `finished`). */
 const signalTags: ReadonlySet<ScoreEvent["_tag"]> = new Set(["attention", "emotion", "blink", "questionSummary"])
 
+/** The sink of one session; `clock` is read once, when arrivals start being counted. */
 export const makeSink = (info: SessionInfo, deps: ActorDeps, life: SessionLifecycle, clock: () => number) => {
   const { live, keyframes, settings, stats } = deps
   const id = info.interviewId
@@ -78,3 +81,6 @@ export const makeSink = (info: SessionInfo, deps: ActorDeps, life: SessionLifecy
     announceLive: (core: SessionCore) => live.setFields(id, core.liveFields())
   }
 }
+
+/** What `makeSink` returns: the actor's way out besides the database. */
+export type SessionSink = ReturnType<typeof makeSink>

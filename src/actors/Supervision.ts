@@ -1,9 +1,11 @@
 /**
  * How a session survives its own defects: the actor's work runs under `supervise`, and a defect anywhere in it
- * (a scorer, a commit's delivery, a reply) restarts the work from the last snapshot, until `RestartBudget` says
- * the session fails too often to go on.
+ * (a scorer, a commit's delivery, a reply) restarts the work from the last snapshot (`restartFromSnapshot`),
+ * until `RestartBudget` says the session fails too often to go on.
  */
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Clock, Effect, Exit } from "effect"
+import { sessionAnnouncer } from "./ActorMessages.ts"
+import type { ActorState } from "./ActorState.ts"
 
 /** More than `max` restarts within `windowMs` spends the budget. */
 export class RestartBudget {
@@ -44,3 +46,36 @@ export const supervise = (
       if (!(yield* recover(exit.cause))) return "failed"
     }
   })
+
+/**
+ * The recovery `supervise` runs after a defect of a session's actor: the frames in flight are dropped, and, unless
+ * the budget is spent, a new core resumes from the last snapshot (or from where the session started, numbering
+ * events after the last one) and the socket is told `session` again, resumed. A spent budget stops the session as
+ * failed.
+ */
+export const restartFromSnapshot =
+  (s: ActorState, budget: RestartBudget) =>
+  (cause: Cause.Cause<unknown>): Effect.Effect<boolean> =>
+    Effect.gen(function* () {
+      const id = s.info.interviewId
+      s.deps.stats.restarts++
+      yield* s.work.interruptAnalyses
+      s.flight.clear()
+      s.out.clear()
+      if (!budget.take(yield* Clock.currentTimeMillis)) {
+        yield* Effect.logError(`session ${id} failed ${budget.recent} times; stopping it`, cause)
+        s.life.send({ _tag: "error", code: "internal", message: "the session failed; reconnect to resume" }, true)
+        s.life.stopReason = "failed"
+        return false
+      }
+      yield* Effect.logError(`session ${id} failed; restarting from its last snapshot`, cause)
+      const maxEventSeq = s.core.eventSequence
+      const { lastSnapshot, restore } = s
+      s.core = s.newCore(
+        lastSnapshot === undefined
+          ? { ...restore, maxEventSeq }
+          : { snapshot: lastSnapshot, maxEventSeq, answers: restore.answers }
+      )
+      s.life.send(sessionAnnouncer(s.deps.settings)(s.core, true), true)
+      return true
+    })

@@ -11,7 +11,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import type { ServerMessage } from "../../schemas/Protocol.ts"
 import type { CommandOutcome } from "../actors/CommitQueue.ts"
-import type { SubmittedAnswer } from "../actors/SessionCore.ts"
+import type { SubmittedAnswer } from "../actors/Answers.ts"
 import { SessionRegistry, SessionUnavailable } from "../actors/SessionRegistry.ts"
 import type { InterviewRecord } from "../store/Interviews.ts"
 import type { AnswerInputError, TranscriptionError } from "./AnswerErrors.ts"

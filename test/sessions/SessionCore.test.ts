@@ -1,14 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ServerMessage } from "../../schemas/Protocol.ts"
 import { defaultSessionSettings } from "../../src/actors/SessionConfig.ts"
-import {
-  type OrderedStep,
-  Outbox,
-  type RestorePoint,
-  SessionCore,
-  type SessionInfo
-} from "../../src/actors/SessionCore.ts"
+import { type OrderedStep, Outbox } from "../../src/actors/Outbox.ts"
+import { SessionCore } from "../../src/actors/SessionCore.ts"
+import type { SessionInfo } from "../../src/actors/SessionInfo.ts"
 import { decodeSnapshot } from "../../src/actors/SessionMessages.ts"
+import type { RestorePoint } from "../../src/actors/SessionState.ts"
 import { analysis, face, happy } from "./support/analyses.ts"
 
 const info = (affect = true): SessionInfo => ({

@@ -1,0 +1,76 @@
+/**
+ * Work a SessionActor starts off its own fiber: frames analysed by the inference pool, and rows committed through
+ * the write-behind buffer. Each completion comes back as a message in the actor's mailbox (`Analyzed`,
+ * `Committed`), so what it changes is only ever changed on the actor's fiber. Analyses and commits run in
+ * separate fiber sets: a restart interrupts the analyses in flight, not the commits.
+ */
+import { Cause, Effect, Exit, FiberSet, Option, type Scope } from "effect"
+import type { SessionWrite } from "../store/SessionWrites.ts"
+import type { ActorDeps, ActorMailbox, ActorMessage } from "./ActorMessages.ts"
+import type { Job } from "./FrameFlight.ts"
+import type { SessionInfo } from "./SessionInfo.ts"
+
+export interface ActorWork {
+  /** Starts analysing `job`; when done, its exit is set on the job and `Analyzed` is posted. */
+  readonly analyze: (job: Job) => void
+  /** Starts committing `rows` for the commit `slot`; `Committed` is posted when done. */
+  readonly commit: (slot: number, rows: ReadonlyArray<SessionWrite>) => void
+  /** Interrupts the analyses in flight (a restart: their frames are forgotten). */
+  readonly interruptAnalyses: Effect.Effect<void>
+  /** Interrupts whatever still runs (the actor has stopped). */
+  readonly interruptAll: Effect.Effect<void>
+}
+
+const ANALYZED: ActorMessage = { _tag: "Analyzed" }
+
+/** The actor's work, in fiber sets of the current scope. */
+export const makeWork = (
+  info: SessionInfo,
+  deps: ActorDeps,
+  mailbox: ActorMailbox
+): Effect.Effect<ActorWork, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const id = info.interviewId
+    const analyses = yield* FiberSet.make()
+    const forkAnalysis = yield* FiberSet.runtime(analyses)()
+    const commits = yield* FiberSet.make()
+    const forkCommit = yield* FiberSet.runtime(commits)()
+    return {
+      analyze: (job) =>
+        forkAnalysis(
+          Effect.exit(
+            deps.pool.analyze({
+              sessionKey: id,
+              seq: job.frame.seq,
+              capturedAt: job.frame.capturedAt,
+              image: job.frame.image,
+              affectEnabled: info.affect,
+              heatmap: job.planned && info.affect
+            })
+          ).pipe(
+            Effect.flatMap((exit) =>
+              Effect.sync(() => {
+                job.exit = exit
+                mailbox.offerInternal(ANALYZED)
+              })
+            )
+          )
+        ),
+      commit: (slot, rows) =>
+        forkCommit(
+          Effect.exit(deps.writes.submitDurable(id, rows)).pipe(
+            Effect.flatMap((exit) =>
+              Effect.sync(() =>
+                mailbox.offerInternal({
+                  _tag: "Committed",
+                  slot,
+                  failure: Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+                })
+              )
+            )
+          )
+        ),
+      interruptAnalyses: FiberSet.clear(analyses),
+      interruptAll: Effect.andThen(FiberSet.clear(analyses), FiberSet.clear(commits))
+    }
+  })
