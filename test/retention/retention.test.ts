@@ -2,13 +2,15 @@
  * Retention: a tenant's `retention_days` passed on the clock erases an interview everywhere (rows, live key, every
  * media object on a real S3-compatible server) through the same path as an erasure on request, leaving a tombstone
  * and one audit row; younger interviews stay; concurrent sweeps (two in one engine, two engines on one database)
- * erase each interview exactly once; an erasure left half done by a stopped engine is finished by a later sweep.
+ * erase each interview exactly once; a sweep interrupted mid-way gives its claim back to the next one, and an
+ * erasure left half done by a stopped engine is finished by a later sweep once its lease has expired.
  */
 import { mkdtempSync, rmSync } from "node:fs"
+import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Fiber } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import S3rver from "s3rver"
 import { liveKey } from "../../src/pipeline/LiveSink.ts"
@@ -159,6 +161,42 @@ const records = (engine: Engine, id: string) =>
       detail: (typeof a.detail === "string" ? JSON.parse(a.detail) : a.detail) as Record<string, unknown>
     }))
   }))
+
+/** A TCP relay to the S3 server that, while holding, accepts connections and never answers them. */
+const holdingRelay = async (targetPort: number) => {
+  let holding = false
+  const sockets = new Set<Net.Socket>()
+  const server = Net.createServer((client) => {
+    sockets.add(client)
+    client.on("close", () => sockets.delete(client))
+    client.on("error", () => {})
+    if (holding) return
+    const upstream = Net.connect(targetPort, "127.0.0.1")
+    upstream.on("error", () => client.destroy())
+    client.on("close", () => upstream.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const drop = () => {
+    for (const socket of sockets) socket.destroy()
+  }
+  return {
+    port: (server.address() as Net.AddressInfo).port,
+    hold: () => {
+      holding = true
+      drop()
+    },
+    pass: () => {
+      holding = false
+      drop()
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        drop()
+        server.close(() => resolve())
+      })
+  }
+}
 
 for (const backend of backends()) {
   describe(`retention on ${backend.name}`, () => {
@@ -326,6 +364,41 @@ for (const backend of backends()) {
         tombstones: [{ tenantId: seed.tenantId, reason: "retention" }],
         audits: [{ actor: "system", detail: { reason: "retention", mediaObjects: 0 } }]
       })
+    })
+
+    it("a sweep interrupted mid-way gives its claim back and the next sweep finishes the erasure", async () => {
+      const relay = await holdingRelay(Number(new URL(s3Endpoint).port))
+      try {
+        const e = await engine({ ...(await environment()), S3_ENDPOINT: `http://127.0.0.1:${relay.port}` })
+        const seed = await e.seed()
+        await setRetention(e, seed.tenantId, 1)
+        const id = seed.interviewId
+        const answer = await populate(e, id)
+        // The media server stops answering: the sweep claims the interview and waits on its media.
+        relay.hold()
+        const claims = () =>
+          sql(e, (s) => s<{ n: number }>`SELECT count(*)::int AS n FROM retention_claims`).then((r) => r[0]!.n)
+        await e.run(
+          Effect.gen(function* () {
+            const fiber = yield* Effect.forkChild(Effect.flatMap(Retention, (r) => r.sweep).pipe(aheadBy(2 * DAY)))
+            const deadline = Date.now() + 10_000
+            while ((yield* Effect.promise(claims)) === 0 && Date.now() < deadline) yield* Effect.sleep("20 millis")
+            expect(yield* Effect.promise(claims)).toBe(1)
+            yield* Fiber.interrupt(fiber)
+          })
+        )
+        expect(await claims()).toBe(0)
+        expect(await records(e, id)).toEqual({ tombstones: [], audits: [] })
+
+        // No lease to wait for: the next sweep takes it up at once.
+        relay.pass()
+        expect((await traces(e, id, answer)).rows).toMatchObject({ interviews: 1, answers: 1, media_objects: 3 })
+        expect(await sweepAt(e, 2 * DAY)).toEqual({ claimed: 1, erased: 1, failed: 0 })
+        expect(await traces(e, id, answer)).toEqual(erasedTraces)
+        expect((await records(e, id)).audits).toHaveLength(1)
+      } finally {
+        await relay.close()
+      }
     })
 
     it("the engine sweeps on its own every RETENTION_SWEEP_SECONDS", async () => {
