@@ -42,6 +42,8 @@ export interface AppSettings {
   readonly inference: InferenceSettings
   /** Frames per second one candidate socket may send; unset keeps the session default (15). */
   readonly candidateMaxFps: number | undefined
+  /** Seconds between retention sweeps (interviews past their tenant's retention are erased); 0: no sweeps. */
+  readonly retentionSweepSeconds: number
 }
 
 export interface InferenceSettings {
@@ -146,7 +148,13 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   maxFaces: optionalPositiveInt("MAX_FACES"),
   maxPixels: optionalPositiveInt("MAX_IMAGE_PIXELS"),
   taskTimeoutMs: optionalPositiveInt("INFERENCE_TASK_TIMEOUT_MS"),
-  candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS")
+  candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS"),
+  retentionSweepSeconds: Config.Int("RETENTION_SWEEP_SECONDS").pipe(
+    Config.withDefault(60),
+    Config.mapEffect((n) =>
+      n >= 0 ? Effect.succeed(n) : invalid("RETENTION_SWEEP_SECONDS", `expected 0 or more seconds, got ${n}`)
+    )
+  )
 }).pipe(
   Config.map((raw): AppSettings => {
     const dataDir = Path.resolve(raw.dataDir)
@@ -193,7 +201,8 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
           taskTimeoutMs: raw.taskTimeoutMs
         }).filter(([, v]) => v !== undefined)
       ) as InferenceSettings,
-      candidateMaxFps: raw.candidateMaxFps
+      candidateMaxFps: raw.candidateMaxFps,
+      retentionSweepSeconds: raw.retentionSweepSeconds
     }
   })
 )

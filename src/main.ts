@@ -23,10 +23,13 @@ import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
 import { reportRoutes } from "./http/routes/ReportRoutes.ts"
 import { reportsLayer } from "./reports/Reports.ts"
+import { Erasure } from "./retention/Erasure.ts"
+import { Retention } from "./retention/Retention.ts"
 import { seedDemo } from "./Seed.ts"
 import { AuditLog } from "./store/AuditLog.ts"
 import * as Database from "./store/Database.ts"
 import * as EmbeddedLock from "./store/EmbeddedLock.ts"
+import { Erasures } from "./store/Erasures.ts"
 import { Interviews } from "./store/Interviews.ts"
 import { LiveStore } from "./store/LiveStore.ts"
 import { MediaStore } from "./store/MediaStore.ts"
@@ -37,7 +40,8 @@ import { WriteBehind } from "./store/WriteBehind.ts"
 import { VERSION } from "./Version.ts"
 
 /** Repositories over the configured database, migrated. */
-export const storageLayer = Layer.mergeAll(Tenants.layer, Interviews.layer, AuditLog.layer).pipe(
+export const storageLayer = Erasures.layer.pipe(
+  Layer.provideMerge(Layer.mergeAll(Tenants.layer, Interviews.layer, AuditLog.layer)),
   Layer.provideMerge(Database.layer)
 )
 
@@ -130,6 +134,10 @@ const openLayer = Layer.effectDiscard(
 
 export const liveLayer = openLayer.pipe(
   Layer.provideMerge(Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, eventLoopDelayLayer)),
+  // Erasure (on request and by retention sweeps) stops the interview's live session first.
+  Layer.provideMerge(Retention.scheduler),
+  Layer.provideMerge(Retention.layer()),
+  Layer.provideMerge(Erasure.layer),
   Layer.provideMerge(SessionRegistry.layer),
   Layer.provideMerge(
     Layer.effect(

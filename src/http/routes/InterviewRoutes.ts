@@ -7,13 +7,10 @@ import {
   InterviewPage,
   ListInterviewsQuery
 } from "../../../schemas/Api.ts"
-import { liveKey } from "../../pipeline/LiveSink.ts"
+import { Erasure } from "../../retention/Erasure.ts"
 import { AuditLog } from "../../store/AuditLog.ts"
 import { Interviews, InvalidCursor } from "../../store/Interviews.ts"
-import { LiveStore } from "../../store/LiveStore.ts"
-import { MediaStore } from "../../store/MediaStore.ts"
 import { Tenants } from "../../store/Tenants.ts"
-import { SessionRegistry } from "../../actors/SessionRegistry.ts"
 import { ApiError } from "../ApiError.ts"
 import { JoinTokens } from "../JoinTokens.ts"
 import { json, route } from "../Route.ts"
@@ -116,33 +113,21 @@ export const interviewRoutes = [
     handle: ({ params, principal }) =>
       Effect.gen(function* () {
         const interview = yield* requireInterview(principal.tenantId, params.id!)
-        const media = yield* MediaStore
-        const live = yield* LiveStore
-        const sessions = yield* SessionRegistry
-        // The live session stops first and nothing of it is written afterwards; then media (if that fails the rows
-        // still point at it and the erasure can be retried), rows and the live view go.
-        const objects = yield* sessions.erase(
-          interview.id,
-          Effect.gen(function* () {
-            const objects = yield* media
-              .deletePrefix(`${interview.id}/`)
-              .pipe(Effect.mapError(() => ApiError.unavailable("media store unavailable; nothing was erased, retry")))
-            yield* Effect.flatMap(Interviews, (r) => r.erase(principal.tenantId, interview.id)).pipe(
-              Effect.mapError(dbUnavailable)
-            )
-            yield* live.del(liveKey(interview.id)).pipe(Effect.ignore)
-            return objects
-          })
-        )
-        yield* Effect.flatMap(AuditLog, (a) =>
-          a.record({
+        // The same path as retention: live session stopped first, media, live view, then rows with a tombstone.
+        yield* Effect.flatMap(Erasure, (e) =>
+          e.erase({
             tenantId: principal.tenantId,
-            actor: `key:${principal.keyId}`,
-            action: "interview.erase",
-            subject: interview.id,
-            detail: { mediaObjects: objects }
+            interviewId: interview.id,
+            reason: "request",
+            actor: `key:${principal.keyId}`
           })
-        ).pipe(Effect.mapError(dbUnavailable))
+        ).pipe(
+          Effect.mapError((e) =>
+            e.stage === "media"
+              ? ApiError.unavailable("media store unavailable; nothing was erased, retry")
+              : dbUnavailable()
+          )
+        )
         return { status: 204 }
       })
   })
