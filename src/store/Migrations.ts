@@ -7,14 +7,14 @@ import initial from "./migrations/0001_initial.ts"
 import liveSessions from "./migrations/0002_live_sessions.ts"
 import scoringJobs from "./migrations/0003_scoring_jobs.ts"
 import tenancy from "./migrations/0004_tenancy.ts"
-import retentionClaims from "./migrations/0007_retention_claims.ts"
+import retentionClaims from "./migrations/0005_retention_claims.ts"
 
 const loader = Migrator.fromRecord({
   "0001_initial": initial,
   "0002_live_sessions": liveSessions,
   "0003_scoring_jobs": scoringJobs,
   "0004_tenancy": tenancy,
-  "0007_retention_claims": retentionClaims
+  "0005_retention_claims": retentionClaims
 })
 
 const migrator = Migrator.make({})
