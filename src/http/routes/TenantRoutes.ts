@@ -35,9 +35,8 @@ const toApiError = (e: { readonly _tag: string; readonly message: string }): Api
     case "EuAffectRefused":
       return ApiError.conflict(e.message)
     case "TenantNotFound":
-      return ApiError.notFound("tenant")
     case "KeyNotFound":
-      return ApiError.notFound("API key")
+      return new ApiError({ status: 404, code: "not_found", message: e.message })
     default:
       return ApiError.unavailable("database unavailable; retry shortly")
   }
