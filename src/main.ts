@@ -16,6 +16,7 @@ import { adminRoutesWith } from "./http/routes/AdminRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
+import { tenantRoutes } from "./http/routes/TenantRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
 import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
@@ -91,6 +92,7 @@ const routesLayer = Layer.effect(
       ...interviewRoutes,
       ...reportRoutes,
       ...consentRoutes,
+      ...tenantRoutes,
       ...systemRoutes(openApi),
       ...adminRoutesWith({ seed: seedDemo })
     )

@@ -8,6 +8,7 @@ import { Argument, CliError, Command, Flag } from "effect/cli"
 import { MODEL_NAMES, type ModelName } from "../inference/converter/Recipes.ts"
 import { VERSION } from "../Version.ts"
 import { bench } from "./BenchVerb.ts"
+import { key, tenant } from "./TenancyVerbs.ts"
 import { exitCode, type VerbFailed } from "./Verb.ts"
 
 const serve = Command.make("serve", {}, () => exitCode(async () => (await import("./Serve.ts")).serve())).pipe(
@@ -138,5 +139,5 @@ export const candor = Command.make("candor").pipe(
     `candor ${VERSION}, real-time interview analysis engine. Configuration comes from environment variables; ` +
       "see README.md."
   ),
-  Command.withSubcommands([serve, models, analyze, bench, migrate, seed, backup, help])
+  Command.withSubcommands([serve, models, analyze, bench, migrate, seed, tenant, key, backup, help])
 )

@@ -5,6 +5,8 @@
  */
 import { Cause, Effect, Exit, Layer } from "effect"
 import * as Fs from "node:fs"
+import type { CreatedKey, CreatedTenant, TenantSettings } from "../../schemas/Tenancy.ts"
+import { euAffectRefusal } from "../../schemas/Tenancy.ts"
 import { AppConfig, type AppSettings } from "../config.ts"
 import { JoinTokens } from "../http/JoinTokens.ts"
 import { storageLayer } from "../main.ts"
@@ -13,6 +15,17 @@ import { backup as backupTables } from "../store/Backup.ts"
 import * as Database from "../store/Database.ts"
 import * as EmbeddedLock from "../store/EmbeddedLock.ts"
 import { runMigrations } from "../store/Migrations.ts"
+import {
+  createKey,
+  createTenant,
+  EuAffectRefused,
+  KeyNotFound,
+  listKeys,
+  listTenants,
+  operatorActor,
+  revokeKey,
+  TenantNotFound
+} from "../TenantAdmin.ts"
 import { loadSettings, withLogLevel } from "./Settings.ts"
 
 type Storage = Layer.Success<typeof storageLayer> | JoinTokens
@@ -36,20 +49,47 @@ const direct = async <A>(settings: AppSettings, effect: Effect.Effect<A, unknown
   return Effect.runPromiseExit(scoped.pipe(Effect.provide(withLogLevel({ ...settings, logLevel: "Warn" }))))
 }
 
+/** An operator route: POST without a body unless said otherwise. */
+interface RemoteCall {
+  readonly path: string
+  readonly method?: "GET" | "POST" | "DELETE"
+  readonly body?: unknown
+}
+
+/** The message of the server's `{error: {message}}` answer, or its text. */
+const remoteError = (text: string) => {
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message
+    return typeof message === "string" ? message : text
+  } catch {
+    return text
+  }
+}
+
 /** Asks the running server that owns the embedded database, if there is one; `undefined` when there is none. */
-const viaServer = async (settings: AppSettings, path: string, as: "json" | "text"): Promise<unknown | undefined> => {
+const viaServer = async (
+  settings: AppSettings,
+  call: RemoteCall,
+  as: "json" | "text"
+): Promise<unknown | undefined> => {
   if (settings.databaseUrl !== undefined || settings.pgliteDir === ":memory:") return undefined
   const holder = EmbeddedLock.readLock(settings.dataDir)
   if (holder === undefined) return undefined
   if (holder.url === null) {
     throw new Error(`a Candor server (pid ${holder.pid}) is starting on this data directory; try again in a moment`)
   }
-  const response = await fetch(`${holder.url}${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${holder.adminToken}` }
+  const response = await fetch(`${holder.url}${call.path}`, {
+    method: call.method ?? "POST",
+    headers: {
+      authorization: `Bearer ${holder.adminToken}`,
+      ...(call.body === undefined ? {} : { "content-type": "application/json" })
+    },
+    ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) })
   })
+  if (response.status === 404 || response.status === 409) throw new Error(remoteError(await response.text()))
   if (!response.ok)
     throw new Error(`the running server (pid ${holder.pid}) answered ${response.status}: ${await response.text()}`)
+  if (response.status === 204) return null
   return as === "json" ? response.json() : response.text()
 }
 
@@ -64,14 +104,18 @@ interface OperatorOptions<A> {
 
 /** Runs an operator command through the running server when it owns the embedded database, else directly. */
 const operator = async <A>(
-  path: string,
+  call: string | RemoteCall,
   effect: Effect.Effect<A, unknown, Storage>,
   options: OperatorOptions<A>
 ): Promise<number> => {
   const settings = await loadSettings()
   if (settings === undefined) return 2
   try {
-    const remote = await viaServer(settings, path, options.printRemote === undefined ? "json" : "text")
+    const remote = await viaServer(
+      settings,
+      typeof call === "string" ? { path: call } : call,
+      options.printRemote === undefined ? "json" : "text"
+    )
     if (remote !== undefined) {
       if (options.printRemote === undefined) options.print(remote as A)
       else options.printRemote(remote as string)
@@ -87,9 +131,13 @@ const operator = async <A>(
     return 0
   }
   const busy = Cause.findErrorOption(exit.cause)
-  console.error(
-    `candor: ${busy._tag === "Some" && busy.value instanceof EmbeddedLock.EmbeddedDatabaseBusy ? busy.value.message : Cause.pretty(exit.cause)}`
-  )
+  const plain =
+    busy._tag === "Some" &&
+    (busy.value instanceof EmbeddedLock.EmbeddedDatabaseBusy ||
+      busy.value instanceof TenantNotFound ||
+      busy.value instanceof KeyNotFound ||
+      busy.value instanceof EuAffectRefused)
+  console.error(`candor: ${plain ? (busy.value as Error).message : Cause.pretty(exit.cause)}`)
   return 1
 }
 
@@ -134,3 +182,128 @@ export const backup = async (options: { readonly out: string | undefined }): Pro
   await finish()
   return code
 }
+
+/** Lines of aligned columns, the header first. */
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd()
+    )
+    .join("\n")
+}
+
+export interface TenantCreateOptions {
+  readonly name: string
+  readonly region: "eu" | "us" | "other"
+  readonly affect: "on" | "off" | undefined
+  readonly json: boolean
+}
+
+/** `candor tenant create`: a tenant and its first admin key. Affect on for an EU tenant is refused (exit 2). */
+export const tenantCreate = async (options: TenantCreateOptions): Promise<number> => {
+  if (options.region === "eu" && options.affect === "on") {
+    console.error(`candor: ${euAffectRefusal}`)
+    return 2
+  }
+  const input = {
+    name: options.name,
+    region: options.region,
+    ...(options.affect === undefined ? {} : { affect: options.affect === "on" })
+  }
+  return operator<CreatedTenant>(
+    { path: "/internal/tenants", body: input },
+    Effect.map(createTenant(input), (r) => ({ tenantId: r.tenant.id, apiKey: r.apiKey })),
+    {
+      print: (r) =>
+        console.log(options.json ? JSON.stringify(r) : `tenant:          ${r.tenantId}\nadmin API key:   ${r.apiKey}`)
+    }
+  )
+}
+
+/** `candor tenant list`. */
+export const tenantList = (options: { readonly json: boolean }): Promise<number> =>
+  operator<{ items: ReadonlyArray<TenantSettings> }>(
+    { path: "/internal/tenants", method: "GET" },
+    Effect.map(listTenants, (items) => ({ items })),
+    {
+      print: ({ items }) =>
+        console.log(
+          options.json
+            ? JSON.stringify(items)
+            : table(
+                ["ID", "NAME", "REGION", "AFFECT", "RETENTION", "CREATED"],
+                items.map((t) => [t.id, t.name, t.region, t.affectPolicy, `${t.retentionDays}d`, t.createdAt])
+              )
+        )
+    }
+  )
+
+export interface KeyCreateOptions {
+  readonly tenant: string
+  readonly role: "admin" | "recruiter" | "reader"
+  readonly label: string
+  readonly json: boolean
+}
+
+/** `candor key create`: the secret is printed once. */
+export const keyCreate = (options: KeyCreateOptions): Promise<number> =>
+  operator<CreatedKey>(
+    { path: "/internal/keys", body: { tenantId: options.tenant, role: options.role, label: options.label } },
+    createKey(options.tenant, options.role, options.label, operatorActor),
+    {
+      print: (r) =>
+        console.log(
+          options.json
+            ? JSON.stringify({ keyId: r.keyId, apiKey: r.apiKey })
+            : `key:     ${r.keyId}\nrole:    ${r.role}\nAPI key: ${r.apiKey}`
+        )
+    }
+  )
+
+interface KeyRow {
+  readonly id: string
+  readonly prefix: string
+  readonly label: string
+  readonly role: string
+  readonly createdAt: string
+  readonly revokedAt: string | null
+}
+
+/** `candor key list`: never the secrets, only their first characters. */
+export const keyList = (options: { readonly tenant: string; readonly json: boolean }): Promise<number> =>
+  operator<{ items: ReadonlyArray<KeyRow> }>(
+    { path: `/internal/keys?tenant=${encodeURIComponent(options.tenant)}`, method: "GET" },
+    Effect.map(listKeys(options.tenant), (keys) => ({
+      items: keys.map((k) => ({
+        id: k.id,
+        prefix: k.prefix,
+        label: k.label,
+        role: k.role,
+        createdAt: k.createdAt,
+        revokedAt: k.revokedAt
+      }))
+    })),
+    {
+      print: ({ items }) =>
+        console.log(
+          options.json
+            ? JSON.stringify(items)
+            : table(
+                ["ID", "ROLE", "LABEL", "PREFIX", "CREATED", "REVOKED"],
+                items.map((k) => [k.id, k.role, k.label, `${k.prefix}…`, k.createdAt, k.revokedAt ?? "-"])
+              )
+        )
+    }
+  )
+
+/** `candor key revoke`: the key is refused from its next request on. */
+export const keyRevoke = (keyId: string): Promise<number> =>
+  operator<unknown>(
+    { path: `/internal/keys/${encodeURIComponent(keyId)}`, method: "DELETE" },
+    revokeKey(keyId, operatorActor),
+    { print: () => console.log(`key ${keyId} revoked`) }
+  )

@@ -4,7 +4,7 @@
  */
 import { Schema } from "effect"
 import { ErrorBody } from "../../schemas/Api.ts"
-import type { Route } from "./Route.ts"
+import { requiredRole, type Route } from "./Route.ts"
 
 type JsonSchema = Record<string, unknown>
 
@@ -24,7 +24,7 @@ const toComponentRefs = (value: unknown): unknown => {
 const statusText: Record<number, string> = {
   400: "Invalid request (the message names the field)",
   401: "Missing or invalid API key",
-  403: "Not allowed",
+  403: "Not allowed (an API key whose role is below the one this operation needs)",
   404: "Not found (or not this tenant's)",
   405: "Method not allowed",
   409: "Conflict",
@@ -84,6 +84,7 @@ export const makeOpenApi = (routes: ReadonlyArray<Route>, info: OpenApiInfo, ser
     }
     const errorStatuses = new Set<number>([400])
     if (route.access !== "public") errorStatuses.add(401)
+    if (route.access === "apiKey" || route.access === "admin") errorStatuses.add(403)
     if (route.path.includes(":")) errorStatuses.add(404)
     if (route.body !== undefined || route.rawBody !== undefined) for (const s of [413, 415]) errorStatuses.add(s)
     for (const s of errorStatuses) {
@@ -96,6 +97,12 @@ export const makeOpenApi = (routes: ReadonlyArray<Route>, info: OpenApiInfo, ser
     paths[path]![route.method] = {
       operationId: route.operationId,
       summary: route.summary,
+      ...(route.access === "apiKey"
+        ? {
+            description: `Needs an API key with role \`${requiredRole(route)}\` or above (reader < recruiter < admin).`,
+            "x-candor-role": requiredRole(route)
+          }
+        : {}),
       tags: route.tags,
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body !== undefined

@@ -3,7 +3,7 @@
  * validates requests with those Schemas and `/v1/openapi.json` is generated from the very same ones.
  */
 import type { Effect, Schema } from "effect"
-import type { ApiKeyPrincipal } from "../store/Tenants.ts"
+import type { ApiKeyPrincipal, Role } from "../store/Tenants.ts"
 import type { ApiError } from "./ApiError.ts"
 
 export type Method = "get" | "post" | "put" | "patch" | "delete"
@@ -13,6 +13,14 @@ export type Method = "get" | "post" | "put" | "patch" | "delete"
  * candidate with the interview's join token (checked by the handler against the interview in the path).
  */
 export type Access = "apiKey" | "public" | "admin" | "candidate"
+
+export type { Role }
+
+/** Roles from least to most: each may do what the ones before it may. */
+const roleRank: Readonly<Record<Role, number>> = { reader: 0, recruiter: 1, admin: 2 }
+
+/** Whether a key with role `have` may call a route that needs `need`. */
+export const roleAllows = (have: Role, need: Role): boolean => roleRank[have] >= roleRank[need]
 
 export interface Reply {
   readonly status: number
@@ -55,6 +63,11 @@ export interface Route<R = any> {
   readonly summary: string
   readonly tags: ReadonlyArray<string>
   readonly access: Access
+  /**
+   * The least role an `apiKey` route needs (see `requiredRole`): by default `reader` for GET and HEAD and
+   * `recruiter` for the rest; `admin` for running the tenant (settings, keys, audit log).
+   */
+  readonly role?: Role
   readonly query?: Schema.Top
   readonly body?: Schema.Top
   /** Mutually exclusive with `body`. */
@@ -73,6 +86,10 @@ export const route = <R, Q extends Schema.Top = Schema.Top, B extends Schema.Top
     readonly handle: (ctx: RequestContext<Q["Type"], B["Type"]>) => Effect.Effect<Reply, ApiError, R>
   }
 ): Route<R> => definition as Route<R>
+
+/** The role an `apiKey` route needs: its own `role`, else `reader` to read and `recruiter` to change anything. */
+export const requiredRole = (route: Pick<Route, "method" | "role">): Role =>
+  route.role ?? (route.method === "get" ? "reader" : "recruiter")
 
 export const json = (status: number, value: unknown): Reply => ({ status, json: value })
 

@@ -14,7 +14,7 @@ import { Metrics } from "../Metrics.ts"
 import { Tenants } from "../store/Tenants.ts"
 import { ApiError, errorJson, statusLine } from "./ApiError.ts"
 import { recordRequest } from "./HttpMetrics.ts"
-import { bearerToken, type Reply, type Route } from "./Route.ts"
+import { bearerToken, type Reply, type Route, requiredRole, roleAllows } from "./Route.ts"
 
 export interface HttpServerShape {
   /** The uWS app, for modules that add WebSocket routes. */
@@ -179,9 +179,18 @@ export const layer = (options: ServerOptions = {}) =>
         }
         if (token.length === 0)
           return Effect.fail(ApiError.unauthorized("send the tenant API key as 'Authorization: Bearer <key>'"))
+        // Looked up on every request, never cached: a revoked key is refused from its next request on.
         return tenants.authenticate(token).pipe(
           Effect.catch(() => Effect.fail(ApiError.unavailable("database unavailable"))),
-          Effect.flatMap(Option.match({ onNone: () => Effect.fail(ApiError.unauthorized()), onSome: Effect.succeed }))
+          Effect.flatMap(Option.match({ onNone: () => Effect.fail(ApiError.unauthorized()), onSome: Effect.succeed })),
+          Effect.flatMap((principal) => {
+            const need = requiredRole(route)
+            return roleAllows(principal.role, need)
+              ? Effect.succeed(principal)
+              : Effect.fail(
+                  ApiError.forbidden(`this needs an API key with role ${need}; this key's role is ${principal.role}`)
+                )
+          })
         )
       }
 

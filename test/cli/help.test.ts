@@ -64,6 +64,28 @@ describe("candor --help", () => {
     for (const flag of expected) expect(lists(r.stdout, flag), flag).toBe(true)
   })
 
+  it.each([
+    [
+      ["tenant", "create"],
+      ["--name N", "--region eu|us|other", "--affect on|off", "--json"]
+    ],
+    [["tenant", "list"], ["--json"]],
+    [
+      ["key", "create"],
+      ["--tenant ID", "--role admin|recruiter|reader", "--label L", "--json"]
+    ],
+    [
+      ["key", "list"],
+      ["--tenant ID", "--json"]
+    ],
+    [["key", "revoke"], ["KEY_ID"]]
+  ] as const)("for %j lists its flags, on stdout", async (words, expected) => {
+    const r = await cli([...words, "--help"])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`candor ${words.join(" ")}`)
+    for (const flag of expected) expect(lists(r.stdout, flag), flag).toBe(true)
+  })
+
   it("is the same through `candor help <verb>`, `-h` and the `start` alias", async () => {
     const seed = await cli(["seed", "--help"])
     expect(await cli(["help", "seed"])).toEqual(seed)

@@ -9,6 +9,7 @@ import { backup } from "../../store/Backup.ts"
 import { runMigrations } from "../../store/Migrations.ts"
 import { ApiError } from "../ApiError.ts"
 import { json, route } from "../Route.ts"
+import { tenantOperatorRoutes } from "./TenantRoutes.ts"
 
 const MigrateResult = Schema.Struct({ applied: Schema.Array(Schema.String) })
 
@@ -64,5 +65,6 @@ export const adminRoutesWith = <R>(operations: AdminOperations<R>) => [
         yield* backup((chunk) => chunks.push(chunk))
         return { status: 200, body: chunks.join(""), contentType: "application/sql; charset=utf-8" }
       }).pipe(Effect.mapError(() => ApiError.unavailable("database unavailable")))
-  })
+  }),
+  ...tenantOperatorRoutes
 ]
