@@ -14,6 +14,9 @@ export type Method = "get" | "post" | "put" | "patch" | "delete"
  */
 export type Access = "apiKey" | "public" | "admin" | "candidate"
 
+/** The least role of a tenant's API key that may call an `apiKey` route (unset: any key). */
+export type Role = "reader" | "recruiter" | "admin"
+
 export interface Reply {
   readonly status: number
   readonly json?: unknown
@@ -55,6 +58,8 @@ export interface Route<R = any> {
   readonly summary: string
   readonly tags: ReadonlyArray<string>
   readonly access: Access
+  /** On `apiKey` routes: the least key role allowed. */
+  readonly role?: Role
   readonly query?: Schema.Top
   readonly body?: Schema.Top
   /** Mutually exclusive with `body`. */
