@@ -34,6 +34,8 @@ export interface RequestContext<Q, B> {
   /** Set on `apiKey` routes. */
   readonly principal: ApiKeyPrincipal
   readonly headers: Readonly<Record<string, string>>
+  /** The client's address as the server saw it (for audit rows). */
+  readonly remote: string
 }
 
 /** Takes the body as bytes (uploads) instead of JSON. */

@@ -38,7 +38,7 @@ export const interviewRoutes = [
     access: "apiKey",
     body: CreateInterviewRequest,
     responses: { 201: { description: "Created", schema: CreateInterviewResponse } },
-    handle: ({ body, principal }) =>
+    handle: ({ body, principal, remote }) =>
       Effect.gen(function* () {
         const server = yield* HttpServer
         const tenants = yield* Tenants
@@ -61,7 +61,8 @@ export const interviewRoutes = [
             actor: `key:${principal.keyId}`,
             action: "interview.create",
             subject: interview.id,
-            detail: { questions: interview.questions.length, affectSignals: interview.affectSignals }
+            detail: { questions: interview.questions.length, affectSignals: interview.affectSignals },
+            source: remote
           })
           .pipe(Effect.mapError(dbUnavailable))
         const wsBase = server.publicUrl.replace(/^http/, "ws")
