@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { makeAnswersConfig } from "../../src/answers/AnswersConfig.ts"
+import { auditRoutes } from "../../src/http/routes/AuditRoutes.ts"
 import { MediaStore } from "../../src/store/MediaStore.ts"
 import { Tenants } from "../../src/store/Tenants.ts"
 import { answer, type Client, client, completeReport, goodAnswers } from "../reports/support.ts"
@@ -36,6 +37,20 @@ interface Created {
   token: string
   questionId: string
 }
+
+describe("audit routes", () => {
+  it("declares the audit log, the export and impact ratios admin-only, and self-identification the candidate's", () => {
+    const declared = auditRoutes.map((r) => `${r.method} ${r.path} ${r.access} ${r.role ?? "-"}`)
+    expect(declared.sort()).toEqual(
+      [
+        "get /v1/audit apiKey admin",
+        "get /v1/interviews/:id/export apiKey admin",
+        "get /v1/audits/impact-ratios apiKey admin",
+        "post /v1/interviews/:id/demographics candidate -"
+      ].sort()
+    )
+  })
+})
 
 const loopback = /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1|0000:0000:0000:0000:0000:ffff:7f00:0001)$/u
 
@@ -128,6 +143,7 @@ for (const backend of backends()) {
         "interview.create"
       ])
       for (const e of page.items) {
+        expect(e).not.toHaveProperty("tenantId")
         expect(e.actor, e.action).toBe(`key:${keyId}`)
         expect(e.subject).toBe(i.id)
         expect(e.source ?? "", e.action).toMatch(loopback)
