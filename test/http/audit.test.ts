@@ -129,17 +129,22 @@ for (const backend of backends()) {
       const wsUrl = `${server.url.replace(/^http/, "ws")}/v1/interviews/${i.id}/live`
       expect(await upgradeStatus(`${wsUrl}?key=${encodeURIComponent(seeded.apiKey)}`)).toBe(101)
       expect((await review(i, "hold")).status).toBe(201)
+      expect((await c.call(`/v1/interviews/${i.id}/reviews`)).status).toBe(200)
+      expect((await c.call(`/v1/interviews/${i.id}/consents`)).status).toBe(200)
       // A refused read is no read: not on record.
       expect((await c.call(`/v1/interviews/${i.id}/media/keyframes/missing.jpg`)).status).toBe(404)
 
       const page = await auditPage({ subject: i.id })
       expect(page.items.map((e) => e.action)).toEqual([
+        "consents.read",
+        "reviews.read",
         "review.create",
         "live.view",
         "interview.export",
         "media.read",
         "report.html.read",
         "report.read",
+        "interview.read",
         "interview.create"
       ])
       for (const e of page.items) {
@@ -164,6 +169,7 @@ for (const backend of backends()) {
       expect(all.map((e) => e.action)).toEqual([
         "demographics.submit",
         ...Array(5).fill("report.read"),
+        "interview.read",
         "interview.create"
       ])
 
@@ -184,7 +190,7 @@ for (const backend of backends()) {
       expect((await auditPage({ subject: j.id, actor: `candidate:${j.id}` })).items.map((e) => e.action)).toEqual([
         "demographics.submit"
       ])
-      expect((await auditPage({ subject: j.id, actor: `key:${keyId}` })).items).toHaveLength(6)
+      expect((await auditPage({ subject: j.id, actor: `key:${keyId}` })).items).toHaveLength(7)
 
       // [from, to): the third newest entry starts the window of `from` and ends the one of `to`.
       const pivot = all[2]!.at

@@ -15,6 +15,7 @@ import { MediaStore } from "../../store/MediaStore.ts"
 import { Tenants } from "../../store/Tenants.ts"
 import { SessionRegistry } from "../../actors/SessionRegistry.ts"
 import { ApiError } from "../ApiError.ts"
+import { audit } from "../Audited.ts"
 import { JoinTokens } from "../JoinTokens.ts"
 import { json, route } from "../Route.ts"
 import { HttpServer } from "../Server.ts"
@@ -104,7 +105,12 @@ export const interviewRoutes = [
     tags: ["interviews"],
     access: "apiKey",
     responses: { 200: { description: "The interview", schema: Interview } },
-    handle: ({ params, principal }) => Effect.map(requireInterview(principal.tenantId, params.id!), (i) => json(200, i))
+    handle: (request) =>
+      Effect.gen(function* () {
+        const interview = yield* requireInterview(request.principal.tenantId, request.params.id!)
+        yield* audit(request, "interview.read", interview.id)
+        return json(200, interview)
+      })
   }),
   route({
     method: "delete",
