@@ -50,6 +50,8 @@ export interface ResponseDoc {
   readonly description: string
   readonly schema?: Schema.Top
   readonly contentType?: string
+  /** Other media types the same answer comes in, by `Accept` (documented as text). */
+  readonly alternatives?: ReadonlyArray<string>
 }
 
 export interface Route<R = any> {

@@ -376,6 +376,11 @@ for (const backend of backends()) {
       expect(lines).toContain("race_ethnicity,asian,,asian,2,0,0,0,false,true")
       expect(lines).toContain("sex,unknown,,,2,,,,,")
       expect(lines).toContain("sex,declined,,,1,,,,,")
+      const spec = (await (await t.call("/v1/openapi.json")).json()) as any
+      expect(Object.keys(spec.paths["/v1/audits/impact-ratios"].get.responses["200"].content)).toEqual([
+        "application/json",
+        "text/csv"
+      ])
 
       // Scoring: above the median overall score of the complete reports (the demo interview has none).
       const scores = new Map<string, number>()

@@ -106,7 +106,11 @@ export const auditRoutes = [
     role: "admin",
     query: ImpactRatiosQuery,
     responses: {
-      200: { description: "The table (JSON, or CSV with `Accept: text/csv`)", schema: ImpactRatios }
+      200: {
+        description: "The table (JSON, or CSV with `Accept: text/csv`)",
+        schema: ImpactRatios,
+        alternatives: ["text/csv"]
+      }
     },
     handle: ({ query, principal, headers }) =>
       Effect.gen(function* () {
