@@ -13,6 +13,7 @@ import { makeOpenApi } from "./http/OpenApi.ts"
 import { LiveSocket } from "./http/LiveSocket.ts"
 import type { Route } from "./http/Route.ts"
 import { adminRoutesWith } from "./http/routes/AdminRoutes.ts"
+import { auditRoutes } from "./http/routes/AuditRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
@@ -93,6 +94,7 @@ const routesLayer = Layer.effect(
       ...reportRoutes,
       ...consentRoutes,
       ...tenantRoutes,
+      ...auditRoutes,
       ...systemRoutes(openApi),
       ...adminRoutesWith({ seed: seedDemo })
     )

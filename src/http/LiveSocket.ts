@@ -12,6 +12,7 @@ import uWS from "uWebSockets.js"
 import { CloseCodes } from "../../schemas/Protocol.ts"
 import { SessionConfig } from "../actors/SessionConfig.ts"
 import { liveChannel, liveKey } from "../pipeline/LiveSink.ts"
+import { AuditLog } from "../store/AuditLog.ts"
 import { Interviews } from "../store/Interviews.ts"
 import { LiveStore } from "../store/LiveStore.ts"
 import { Tenants } from "../store/Tenants.ts"
@@ -39,13 +40,14 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
       const tenants = yield* Tenants
       const interviews = yield* Interviews
       const live = yield* LiveStore
+      const audit = yield* AuditLog
       const settings = yield* SessionConfig
       const run = Effect.runForkWith(yield* Effect.context<never>())
       const sockets = new Set<LiveSocketData>()
       let accepting = true
       let nextId = 1
 
-      const check = (id: string, key: string) =>
+      const check = (id: string, key: string, remote: string) =>
         Effect.gen(function* () {
           if (key.length === 0)
             return yield* Effect.fail(
@@ -59,6 +61,16 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
             .get(principal.value.tenantId, id)
             .pipe(Effect.mapError(() => ApiError.unavailable("database unavailable; retry shortly")))
           if (Option.isNone(interview)) return yield* Effect.fail(ApiError.notFound("interview"))
+          // Opening the view is a read of candidate data: on record before the socket opens, or refused.
+          yield* audit
+            .record({
+              tenantId: principal.value.tenantId,
+              actor: `key:${principal.value.keyId}`,
+              action: "live.view",
+              subject: id,
+              source: remote
+            })
+            .pipe(Effect.mapError(() => ApiError.unavailable("audit log unavailable; retry shortly")))
           const data: LiveSocketData = {
             interviewId: id,
             base: {
@@ -105,7 +117,8 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
           upgradeAfter(res, req, context, {
             run,
             accepting: accepting && server.phase() === "serving",
-            check: (request) => check(request.id, bearerToken(request.headers) || (request.query.get("key") ?? ""))
+            check: (request) =>
+              check(request.id, bearerToken(request.headers) || (request.query.get("key") ?? ""), request.remote)
           }),
         open: (ws) => {
           const s = ws.getUserData()

@@ -78,7 +78,8 @@ export const makeOpenApi = (routes: ReadonlyArray<Route>, info: OpenApiInfo, ser
               content: {
                 [doc.contentType ?? "application/json"]: {
                   schema: doc.schema === undefined ? { type: "string" } : schemaOf(doc.schema, false)
-                }
+                },
+                ...Object.fromEntries((doc.alternatives ?? []).map((type) => [type, { schema: { type: "string" } }]))
               }
             }
     }

@@ -39,6 +39,8 @@ export interface RequestContext<Q, B> {
   /** Set on `apiKey` routes. */
   readonly principal: ApiKeyPrincipal
   readonly headers: Readonly<Record<string, string>>
+  /** The client's address as the server saw it (for audit rows). */
+  readonly remote: string
 }
 
 /** Takes the body as bytes (uploads) instead of JSON. */
@@ -53,6 +55,8 @@ export interface ResponseDoc {
   readonly description: string
   readonly schema?: Schema.Top
   readonly contentType?: string
+  /** Other media types the same answer comes in, by `Accept` (documented as text). */
+  readonly alternatives?: ReadonlyArray<string>
 }
 
 export interface Route<R = any> {

@@ -326,7 +326,8 @@ export const layer = (options: ServerOptions = {}) =>
               body: decodedBody,
               raw: route.rawBody === undefined ? undefined : (body ?? new Uint8Array(0)),
               principal: principal as never,
-              headers
+              headers,
+              remote
             })
             const doc = route.responses[reply.status]
             if (reply.json !== undefined && doc?.schema !== undefined) {

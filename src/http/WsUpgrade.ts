@@ -13,6 +13,8 @@ export interface UpgradeRequest {
   readonly query: URLSearchParams
   /** Lower-case header names. */
   readonly headers: Readonly<Record<string, string>>
+  /** The client's address. */
+  readonly remote: string
 }
 
 type RunFork = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
@@ -49,7 +51,8 @@ export const upgradeAfter = <D>(
   const request: UpgradeRequest = {
     id: req.getParameter(0) ?? "",
     query: new URLSearchParams(req.getQuery() ?? ""),
-    headers
+    headers,
+    remote: Buffer.from(res.getRemoteAddressAsText()).toString()
   }
   let aborted = false
   let fiber: Fiber.Fiber<D, ApiError> | undefined

@@ -14,7 +14,9 @@ export interface ReviewsShape {
   readonly add: (
     target: { readonly tenantId: string; readonly interviewId: string },
     input: CreateReviewRequest,
-    actor: string
+    actor: string,
+    /** The client's address, for the audit entry. */
+    source?: string
   ) => Effect.Effect<Review, SqlError>
   readonly list: (interviewId: string) => Effect.Effect<ReadonlyArray<Review>, SqlError>
 }
@@ -36,7 +38,7 @@ export class Reviews extends Context.Service<Reviews, ReviewsShape>()("candor/Re
       const sql = yield* SqlClient.SqlClient
       const audit = yield* AuditLog
       return {
-        add: (target, input, actor) =>
+        add: (target, input, actor, source) =>
           Effect.gen(function* () {
             const rows = yield* sql`
               INSERT INTO reviews (id, interview_id, reviewer, rating, decision, notes)
@@ -50,7 +52,8 @@ export class Reviews extends Context.Service<Reviews, ReviewsShape>()("candor/Re
               actor,
               action: "review.create",
               subject: target.interviewId,
-              detail: { reviewId: review.id, decision: review.decision, rating: review.rating }
+              detail: { reviewId: review.id, decision: review.decision, rating: review.rating },
+              ...(source === undefined ? {} : { source })
             })
             return review
           }).pipe(sql.withTransaction, Effect.withSpan("Reviews.add")),

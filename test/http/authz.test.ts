@@ -60,6 +60,11 @@ const candidateCalls = (target: Target): Array<Call> => {
       label: "post /v1/interviews/{id}/consents",
       path: `${base}/consents`,
       init: json({ kind: "recording", granted: true, noticeVersion: "v1" })
+    },
+    {
+      label: "post /v1/interviews/{id}/demographics",
+      path: `${base}/demographics`,
+      init: json({ sex: "female", raceEthnicity: "asian" })
     }
   ]
 }

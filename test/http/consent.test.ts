@@ -52,7 +52,7 @@ for (const backend of backends()) {
         ["affect_analysis", false]
       ])
       const audit = await server.run(Effect.flatMap(AuditLog, (a) => a.list(seed.tenantId, seed.interviewId)))
-      expect(audit.map((e) => e.action).sort()).toEqual(["consent.grant", "consent.refuse"])
+      expect(audit.map((e) => e.action).sort()).toEqual(["consent.grant", "consent.refuse", "consents.read"])
       const foreign = await fetch(`${server.url}/v1/interviews/${seed.interviewId}/consents`, {
         headers: { authorization: `Bearer ${other.apiKey}` }
       })

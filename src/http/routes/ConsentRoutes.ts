@@ -6,6 +6,7 @@ import { Effect } from "effect"
 import { Consent, ConsentList, RecordConsentRequest } from "../../../schemas/Consent.ts"
 import { listConsents, recordConsent } from "../../store/Consents.ts"
 import { ApiError } from "../ApiError.ts"
+import { audit } from "../Audited.ts"
 import { json, route } from "../Route.ts"
 import { candidateInterview } from "./AnswerRoutes.ts"
 import { requireInterview } from "./InterviewRoutes.ts"
@@ -37,10 +38,11 @@ export const consentRoutes = [
     tags: ["consent"],
     access: "apiKey",
     responses: { 200: { description: "Consent decisions", schema: ConsentList } },
-    handle: ({ params, principal }) =>
+    handle: (request) =>
       Effect.gen(function* () {
-        const interview = yield* requireInterview(principal.tenantId, params.id!)
+        const interview = yield* requireInterview(request.principal.tenantId, request.params.id!)
         const items = yield* listConsents(interview.id).pipe(Effect.mapError(dbUnavailable))
+        yield* audit(request, "consents.read", interview.id)
         return json(200, { items })
       })
   })

@@ -12,6 +12,7 @@ import { AuditLog } from "../../store/AuditLog.ts"
 import { Interviews, InvalidCursor } from "../../store/Interviews.ts"
 import { Tenants } from "../../store/Tenants.ts"
 import { ApiError } from "../ApiError.ts"
+import { audit } from "../Audited.ts"
 import { JoinTokens } from "../JoinTokens.ts"
 import { json, route } from "../Route.ts"
 import { HttpServer } from "../Server.ts"
@@ -35,7 +36,7 @@ export const interviewRoutes = [
     access: "apiKey",
     body: CreateInterviewRequest,
     responses: { 201: { description: "Created", schema: CreateInterviewResponse } },
-    handle: ({ body, principal }) =>
+    handle: ({ body, principal, remote }) =>
       Effect.gen(function* () {
         const server = yield* HttpServer
         const tenants = yield* Tenants
@@ -58,7 +59,8 @@ export const interviewRoutes = [
             actor: `key:${principal.keyId}`,
             action: "interview.create",
             subject: interview.id,
-            detail: { questions: interview.questions.length, affectSignals: interview.affectSignals }
+            detail: { questions: interview.questions.length, affectSignals: interview.affectSignals },
+            source: remote
           })
           .pipe(Effect.mapError(dbUnavailable))
         const wsBase = server.publicUrl.replace(/^http/, "ws")
@@ -100,7 +102,12 @@ export const interviewRoutes = [
     tags: ["interviews"],
     access: "apiKey",
     responses: { 200: { description: "The interview", schema: Interview } },
-    handle: ({ params, principal }) => Effect.map(requireInterview(principal.tenantId, params.id!), (i) => json(200, i))
+    handle: (request) =>
+      Effect.gen(function* () {
+        const interview = yield* requireInterview(request.principal.tenantId, request.params.id!)
+        yield* audit(request, "interview.read", interview.id)
+        return json(200, interview)
+      })
   }),
   route({
     method: "delete",

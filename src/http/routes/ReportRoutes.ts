@@ -8,6 +8,7 @@ import { ReportAggregator } from "../../reports/ReportAggregator.ts"
 import { reportHtml } from "../../reports/ReportHtml.ts"
 import { MediaStore } from "../../store/MediaStore.ts"
 import { ApiError } from "../ApiError.ts"
+import { audit } from "../Audited.ts"
 import { json, route } from "../Route.ts"
 import { answerRoutes } from "./AnswerRoutes.ts"
 import { requireInterview } from "./InterviewRoutes.ts"
@@ -35,7 +36,12 @@ export const reportReadRoutes = [
     tags: ["reports"],
     access: "apiKey",
     responses: { 200: { description: "The report (provisional until `complete`)", schema: Report } },
-    handle: ({ params, principal }) => Effect.map(buildFor(principal.tenantId, params.id!), (r) => json(200, r))
+    handle: (request) =>
+      Effect.gen(function* () {
+        const report = yield* buildFor(request.principal.tenantId, request.params.id!)
+        yield* audit(request, "report.read", report.interviewId)
+        return json(200, report)
+      })
   }),
   route({
     method: "get",
@@ -45,13 +51,17 @@ export const reportReadRoutes = [
     tags: ["reports"],
     access: "apiKey",
     responses: { 200: { description: "HTML page", contentType: "text/html" } },
-    handle: ({ params, principal }) =>
-      Effect.map(buildFor(principal.tenantId, params.id!), (report) => ({
-        status: 200,
-        body: reportHtml(report),
-        contentType: "text/html; charset=utf-8",
-        headers: { "content-security-policy": pagePolicy, "cache-control": "no-store" }
-      }))
+    handle: (request) =>
+      Effect.gen(function* () {
+        const report = yield* buildFor(request.principal.tenantId, request.params.id!)
+        yield* audit(request, "report.html.read", report.interviewId)
+        return {
+          status: 200,
+          body: reportHtml(report),
+          contentType: "text/html; charset=utf-8",
+          headers: { "content-security-policy": pagePolicy, "cache-control": "no-store" }
+        }
+      })
   }),
   route({
     method: "get",
@@ -61,8 +71,9 @@ export const reportReadRoutes = [
     tags: ["reports"],
     access: "apiKey",
     responses: { 200: { description: "The object's bytes", contentType: "application/octet-stream" } },
-    handle: ({ params, principal }) =>
+    handle: (request) =>
       Effect.gen(function* () {
+        const { params, principal } = request
         const interview = yield* requireInterview(principal.tenantId, params.id!)
         const media = yield* MediaStore
         const object = yield* media
@@ -75,6 +86,7 @@ export const reportReadRoutes = [
             )
           )
         if (Option.isNone(object)) return yield* ApiError.notFound("media object")
+        yield* audit(request, "media.read", interview.id, { key: `${params.kind}/${params.name}` })
         return {
           status: 200,
           body: object.value.bytes,

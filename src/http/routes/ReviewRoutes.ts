@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { CreateReviewRequest, Review, ReviewList } from "../../../schemas/Report.ts"
 import { Reviews } from "../../store/Reviews.ts"
 import { ApiError } from "../ApiError.ts"
+import { audit, keyActor } from "../Audited.ts"
 import { json, route } from "../Route.ts"
 import { requireInterview } from "./InterviewRoutes.ts"
 
@@ -18,12 +19,12 @@ export const reviewRoutes = [
     access: "apiKey",
     body: CreateReviewRequest,
     responses: { 201: { description: "Stored and audited", schema: Review } },
-    handle: ({ params, principal, body }) =>
+    handle: ({ params, principal, body, remote }) =>
       Effect.gen(function* () {
         const interview = yield* requireInterview(principal.tenantId, params.id!)
         const reviews = yield* Reviews
         const review = yield* reviews
-          .add({ tenantId: principal.tenantId, interviewId: interview.id }, body, `key:${principal.keyId}`)
+          .add({ tenantId: principal.tenantId, interviewId: interview.id }, body, keyActor(principal), remote)
           .pipe(Effect.mapError(dbUnavailable))
         return json(201, review)
       })
@@ -36,10 +37,11 @@ export const reviewRoutes = [
     tags: ["reviews"],
     access: "apiKey",
     responses: { 200: { description: "Reviews", schema: ReviewList } },
-    handle: ({ params, principal }) =>
+    handle: (request) =>
       Effect.gen(function* () {
-        const interview = yield* requireInterview(principal.tenantId, params.id!)
+        const interview = yield* requireInterview(request.principal.tenantId, request.params.id!)
         const items = yield* Effect.flatMap(Reviews, (r) => r.list(interview.id)).pipe(Effect.mapError(dbUnavailable))
+        yield* audit(request, "reviews.read", interview.id)
         return json(200, { items })
       })
   })
