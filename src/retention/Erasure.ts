@@ -25,6 +25,8 @@ export interface ErasureRequest {
   readonly reason: ErasureReason
   /** Who asks, for the audit row: `key:<id>` on request, `system` for retention. */
   readonly actor: string
+  /** Where the request came from, for the audit row. */
+  readonly source?: string
 }
 
 export interface ErasureOutcome {
@@ -66,6 +68,7 @@ export class Erasure extends Context.Service<Erasure, ErasureShape>()("candor/Er
                     reason: request.reason,
                     erasedAt,
                     actor: request.actor,
+                    ...(request.source === undefined ? {} : { source: request.source }),
                     detail: { mediaObjects }
                   })
                   .pipe(Effect.mapError(failed(request, "database")))

@@ -26,6 +26,8 @@ export interface ErasureCommit {
   readonly erasedAt: Date
   /** The audit row's actor (`key:<id>`, `system`) and detail. */
   readonly actor: string
+  /** The address the request came from (none for retention sweeps). */
+  readonly source?: string
   readonly detail?: Record<string, unknown>
 }
 
@@ -77,7 +79,8 @@ export class Erasures extends Context.Service<Erasures, ErasuresShape>()("candor
                   actor: e.actor,
                   action: "interview.erase",
                   subject: e.interviewId,
-                  detail: { reason: e.reason, ...e.detail }
+                  detail: { reason: e.reason, ...e.detail },
+                  ...(e.source === undefined ? {} : { source: e.source })
                 })
                 return true
               }).pipe(sql.withTransaction, Effect.withSpan("Erasures.commit"))

@@ -117,7 +117,7 @@ export const interviewRoutes = [
     tags: ["interviews"],
     access: "apiKey",
     responses: { 204: { description: "Erased" } },
-    handle: ({ params, principal }) =>
+    handle: ({ params, principal, remote }) =>
       Effect.gen(function* () {
         const interview = yield* requireInterview(principal.tenantId, params.id!)
         // The same path as retention: live session stopped first, media, live view, then rows with a tombstone.
@@ -126,7 +126,8 @@ export const interviewRoutes = [
             tenantId: principal.tenantId,
             interviewId: interview.id,
             reason: "request",
-            actor: `key:${principal.keyId}`
+            actor: `key:${principal.keyId}`,
+            source: remote
           })
         ).pipe(
           Effect.mapError((e) =>
