@@ -34,6 +34,7 @@ for (const backend of backends()) {
     beforeAll(async () => {
       server = await startReportsServer(await backend.env(), makeAnswersConfig({ apiKeys: [], maxAudioBytes: 1024 }))
       seeded = await server.seed()
+      await consentToAll(server.url, seeded)
       c = client(server, seeded.apiKey)
     })
     afterAll(async () => {

@@ -167,6 +167,7 @@ for (const backend of backends()) {
       let interviewId = ""
       try {
         const seeded = await first.seed()
+        await consentToAll(first.url, seeded)
         interviewId = seeded.interviewId
         const c = client(first, seeded.apiKey)
         const [q] = await questionIds(c, interviewId)

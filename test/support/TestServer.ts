@@ -4,12 +4,10 @@ import { AppConfig } from "../../src/config.ts"
 import { HttpServer } from "../../src/http/Server.ts"
 import { serverLayer } from "../../src/main.ts"
 import { seedDemo } from "../../src/Seed.ts"
-import { consentToAll } from "./Consent.ts"
 
 export interface TestServer {
   readonly url: string
   readonly run: <A, E>(effect: Effect.Effect<A, E, any>) => Promise<A>
-  /** A demo tenant and interview whose candidate consented to data processing and affect analysis. */
   readonly seed: () => Promise<{ tenantId: string; apiKey: string; interviewId: string; candidateToken: string }>
   readonly close: () => Promise<void>
 }
@@ -41,11 +39,7 @@ export const startLayer = async (
   return {
     url: server.url,
     run,
-    seed: async () => {
-      const seeded = await run(seedDemo(tenantName))
-      await consentToAll(server.url, seeded)
-      return seeded
-    },
+    seed: () => run(seedDemo(tenantName)),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
