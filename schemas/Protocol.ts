@@ -64,7 +64,13 @@ export const SessionMessage = Schema.TaggedStruct("session", {
   question: Schema.NullOr(QuestionMessage),
   answered: Schema.Array(Schema.String),
   questionCount: Schema.Int,
+  /** Affect signals in force: the interview has them on and the candidate consented to affect analysis. */
   affectSignals: Schema.Boolean,
+  /**
+   * True while no consent to data processing on the tenant's current notice is recorded: frames are refused
+   * (`consent_required`) until the candidate records one (`POST /v1/interviews/:id/consents`).
+   */
+  consentRequired: Schema.Boolean,
   maxFps: Schema.Number,
   /** Highest frame seq analysed so far (-1: none); a resuming client continues after it. */
   lastSeq: Schema.Number,
@@ -119,6 +125,8 @@ export const ErrorCode = Schema.Literals([
   // goes on and later frames are analysed.
   "frame_failed",
   "erased",
+  // No consent to data processing on the tenant's current notice is recorded (or it was withdrawn).
+  "consent_required",
   "busy",
   "replaced",
   "write_failed",

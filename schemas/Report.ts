@@ -6,11 +6,12 @@
  * build time for that reason.
  */
 import { Schema } from "effect"
+import { Consent } from "./Consent.ts"
 import { AnswerScore, ScorerKind } from "./AnswerScore.ts"
 import { EmotionLabel, EmotionScores } from "./FrameAnalysis.ts"
 
 /** Bumped whenever a report's shape or arithmetic changes, so cached reports of an older version are rebuilt. */
-export const REPORT_VERSION = 1
+export const REPORT_VERSION = 2
 
 const percent = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 100 }))
 const unit = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
@@ -216,6 +217,16 @@ export const Report = Schema.Struct({
   scoring: ScoringSummary,
   overall: Overall,
   signalsUsed: Schema.Array(Signal),
+  affectNotUsed: Schema.NullOr(Schema.Literals(["off_for_interview", "candidate_declined"])).annotate({
+    description:
+      "Why affect signals (emotion, blinks) were not used, or null when they were: `off_for_interview`: the tenant or interview has them off; `candidate_declined`: the candidate's consent to affect analysis is not in force (refused, withdrawn, never given, or given on an older notice)."
+  }),
+  consents: Schema.Array(Consent).annotate({
+    description: "The candidate's consent decisions with the notice version and time of each, oldest first."
+  }),
+  noticeVersion: Schema.String.annotate({
+    description: "The tenant's current notice version: only decisions on it count."
+  }),
   questions: Schema.Array(QuestionReport),
   attention: Schema.NullOr(Attention),
   affect: Schema.NullOr(AffectSummary).annotate({

@@ -44,8 +44,8 @@ export const makeWork = (
               seq: job.frame.seq,
               capturedAt: job.frame.capturedAt,
               image: job.frame.image,
-              affectEnabled: info.affect,
-              heatmap: job.planned && info.affect
+              affectEnabled: job.affect,
+              heatmap: job.planned && job.affect
             })
           ).pipe(
             Effect.flatMap((exit) =>

@@ -30,6 +30,8 @@ export interface Arrival {
 export interface Job extends Arrival {
   /** Due as the periodic keyframe: its heat-map is wanted. */
   readonly planned: boolean
+  /** Affect signals in force when the frame was taken: without them it is analysed without emotion and blinks. */
+  readonly affect: boolean
   exit: Exit.Exit<FrameAnalysis, AnalyzeError> | undefined
   retried: boolean
 }
@@ -67,8 +69,8 @@ export class FrameFlight {
     return this.jobs.length < this.limit
   }
 
-  start(arrival: Arrival, planned: boolean): void {
-    const job: Job = { frame: arrival.frame, origin: arrival.origin, planned, exit: undefined, retried: false }
+  start(arrival: Arrival, planned: boolean, affect: boolean): void {
+    const job: Job = { frame: arrival.frame, origin: arrival.origin, planned, affect, exit: undefined, retried: false }
     this.jobs.push(job)
     this.hooks.analyze(job)
   }

@@ -87,8 +87,14 @@ export const start = (
 
     const onFrame = (arrival: Arrival) => {
       sink.arrived()
-      if (s.core.acceptsFrames) return flight.start(arrival, s.core.planFrame(arrival.frame.capturedAt))
+      const consent = s.core.consent
+      if (s.core.acceptsFrames && consent.processing)
+        return flight.start(arrival, s.core.planFrame(arrival.frame.capturedAt), consent.affect)
       stats.frameErrors++
+      if (!consent.processing) {
+        const refusal = "the candidate has not consented to data processing"
+        return arrival.origin.send(frameError(arrival.frame.seq, "consent_required", refusal), false)
+      }
       const waiting = s.core.sessionStatus === "waiting"
       arrival.origin.send(
         frameError(

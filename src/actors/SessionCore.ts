@@ -14,6 +14,7 @@ import type { SessionWrite } from "../store/SessionWrites.ts"
 import { analysisMessage } from "./AnalysisMessage.ts"
 import { answerDigest, answerWrite, type SubmittedAnswer } from "./Answers.ts"
 import { Outbox } from "./Outbox.ts"
+import type { ConsentCommand, ConsentStanding } from "./SessionConsent.ts"
 import type { SessionInfo } from "./SessionInfo.ts"
 import { SessionScoring } from "./SessionScoring.ts"
 import { type RestorePoint, SessionState } from "./SessionState.ts"
@@ -26,13 +27,14 @@ export interface CoreSettings {
   readonly keyframes: KeyframeSettings
 }
 
-/** What changes an interview: the candidate's socket commands and answers submitted over HTTP. */
-export type CoreCommand = SessionCommand | SubmittedAnswer
+/** What changes an interview: the candidate's socket commands, answers submitted and consents recorded over HTTP. */
+export type CoreCommand = SessionCommand | SubmittedAnswer | ConsentCommand
 
 /** One interview's session, stepped by its actor: each call applies one input and fills the given outbox. */
 export class SessionCore {
   private readonly state: SessionState
   private readonly scoring: SessionScoring
+  private readonly maxFps: number
   private out: Outbox = new Outbox()
 
   constructor(
@@ -43,6 +45,7 @@ export class SessionCore {
   ) {
     this.state = new SessionState(info, restore, settings.scorer, settings.keyframes)
     this.scoring = new SessionScoring(this.state, settings.snapshotEveryMs)
+    this.maxFps = settings.maxFps
   }
 
   get sessionStatus(): SessionStatus {
@@ -51,6 +54,12 @@ export class SessionCore {
 
   get acceptsFrames(): boolean {
     return this.state.status === "question"
+  }
+
+  /** The candidate's consent as it stands: frames need `processing`; affect signals are in force with `affect`. */
+  get consent(): Pick<SessionState, "processing" | "affect"> & { readonly standing: ConsentStanding } {
+    const s = this.state
+    return { processing: s.processing, affect: s.affect, standing: s.consent.standing() }
   }
 
   get eventSequence(): number {
@@ -78,7 +87,13 @@ export class SessionCore {
         this.answer(command.questionId, command.text, now)
         break
       case "submitAnswer":
-        this.answer(command.questionId, command.text, now, command)
+        if (this.state.processing) this.answer(command.questionId, command.text, now, command)
+        else this.out.refuse("consent_required", "the candidate has not consented to data processing")
+        break
+      case "consent":
+        // The decision's row is committed: it counts from the next frame on, and the socket hears of it.
+        this.state.applyConsent(command)
+        this.out.reply(this.state.sessionMessage(this.maxFps, this.state.status !== "waiting"))
         break
       case "next":
         this.next(command.fromQuestionId, now)
@@ -97,7 +112,7 @@ export class SessionCore {
   /** Scores an analysed frame and replies with its analysis. */
   frameAnalyzed(analysis: FrameAnalysis, planned: boolean, now: number, out: Outbox): void {
     if (analysis.seq > this.state.lastSeq) this.state.lastSeq = analysis.seq
-    out.replies.push(analysisMessage(analysis, this.info.affect))
+    out.replies.push(analysisMessage(analysis, this.state.affect))
     if (this.state.status === "question") this.scoring.frame(analysis, planned, now, out)
   }
 

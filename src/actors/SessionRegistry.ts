@@ -123,7 +123,7 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
               questions: interview.questions.map((q) => ({ id: q.id, index: q.index, prompt: q.prompt })),
               reportUrl: reportLinks(interview.id)
             },
-            { snapshot, maxEventSeq: stored.maxEventSeq, answers: stored.answers },
+            { snapshot, maxEventSeq: stored.maxEventSeq, answers: stored.answers, consent: stored.consent },
             deps
           ).pipe(Scope.provide(actorScope))
           entry.handle = handle

@@ -10,6 +10,7 @@ import { KeyframePolicy, type KeyframeSettings } from "../pipeline/KeyframePolic
 import { type ScorerSettings, SessionScorer } from "../pipeline/scorers/SessionScorer.ts"
 import type { SessionWrite } from "../store/SessionWrites.ts"
 import { type AnswerOnRecord, answerDigest } from "./Answers.ts"
+import { type ConsentCommand, type ConsentStanding, SessionConsent } from "./SessionConsent.ts"
 import type { SessionInfo, SessionQuestion } from "./SessionInfo.ts"
 import type { SessionSnapshot } from "./SessionMessages.ts"
 
@@ -19,6 +20,8 @@ export interface RestorePoint {
   /** Highest event sequence already written; numbering continues after it. */
   readonly maxEventSeq: number
   readonly answers: ReadonlyArray<{ readonly questionId: string; readonly answerId: string; readonly body: string }>
+  /** The candidate's consent decisions and the tenant's notice version (stored rows, newer than any snapshot). */
+  readonly consent: ConsentStanding
 }
 
 /** A score event before the session numbers it. */
@@ -38,6 +41,7 @@ export class SessionState {
   readonly answers = new Map<string, AnswerOnRecord>()
   readonly scorer: SessionScorer
   readonly keyframes: KeyframePolicy
+  readonly consent: SessionConsent
   /** Since when the aggregates have changed without a snapshot; undefined when nothing is unsaved. */
   dirtySince: number | undefined
   lastSnapshotAt = 0
@@ -68,8 +72,28 @@ export class SessionState {
       this.status = "question"
       this.cursor = Math.max(...info.questions.filter((q) => this.answers.has(q.id)).map((q) => q.index))
     }
-    this.scorer = new SessionScorer(info.affect, scorer, s?.scorer)
-    this.keyframes = new KeyframePolicy(info.affect, keyframes, s?.keyframes)
+    this.consent = new SessionConsent(restore.consent)
+    this.scorer = new SessionScorer(this.affect, scorer, s?.scorer)
+    this.keyframes = new KeyframePolicy(this.affect, keyframes, s?.keyframes)
+  }
+
+  /** Whether the candidate's data may be processed: frames are analysed only then. */
+  get processing(): boolean {
+    return this.consent.counts("data_processing")
+  }
+
+  /** Affect signals in force: the interview has them on and the candidate consented. */
+  get affect(): boolean {
+    return this.info.affect && this.consent.counts("affect_analysis")
+  }
+
+  /** A consent decision recorded over HTTP: the scorers and the keyframe policy follow at once. */
+  applyConsent(command: ConsentCommand): void {
+    this.consent.notice(command.currentNotice)
+    const { kind, granted, noticeVersion, at } = command
+    this.consent.record({ kind, granted, noticeVersion, at })
+    this.scorer.affect = this.affect
+    this.keyframes.affect = this.affect
   }
 
   /** Numbers a score event of this interview: its sequence continues after every event already written. */
@@ -96,7 +120,8 @@ export class SessionState {
       question: this.status === "question" ? this.questionMessage() : null,
       answered: this.info.questions.filter((q) => this.answers.has(q.id)).map((q) => q.id),
       questionCount: this.info.questions.length,
-      affectSignals: this.info.affect,
+      affectSignals: this.affect,
+      consentRequired: !this.processing,
       maxFps,
       lastSeq: this.lastSeq,
       resumed

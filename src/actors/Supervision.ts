@@ -70,11 +70,13 @@ export const restartFromSnapshot =
       }
       yield* Effect.logError(`session ${id} failed; restarting from its last snapshot`, cause)
       const maxEventSeq = s.core.eventSequence
+      // Consent decisions are committed rows, told to the core after: they carry over, like the event sequence.
+      const consent = s.core.consent.standing
       const { lastSnapshot, restore } = s
       s.core = s.newCore(
         lastSnapshot === undefined
-          ? { ...restore, maxEventSeq }
-          : { snapshot: lastSnapshot, maxEventSeq, answers: restore.answers }
+          ? { ...restore, maxEventSeq, consent }
+          : { snapshot: lastSnapshot, maxEventSeq, answers: restore.answers, consent }
       )
       s.life.send(sessionAnnouncer(s.deps.settings)(s.core, true), true)
       return true

@@ -53,6 +53,17 @@ export class InterviewClosed extends Schema.TaggedError<InterviewClosed>()(
   }
 }
 
+/** The candidate has not consented to data processing on the tenant's current notice (or withdrew it). */
+export class ConsentRequired extends Schema.TaggedError<ConsentRequired>()(
+  "ConsentRequired",
+  { interviewId: Schema.String },
+  { httpApiStatus: 403 }
+) {
+  override get message(): string {
+    return `no consent to data processing is recorded for interview ${this.interviewId} on the current notice; record it (POST /v1/interviews/${this.interviewId}/consents) before answering`
+  }
+}
+
 export interface StoredAnswer {
   readonly answerId: string
   readonly questionId: string
@@ -62,7 +73,13 @@ export interface StoredAnswer {
   readonly duplicate: boolean
 }
 
-export type IntakeError = UnknownQuestion | AlreadyAnswered | InterviewClosed | AnswerInputError | SessionUnavailable
+export type IntakeError =
+  | UnknownQuestion
+  | AlreadyAnswered
+  | InterviewClosed
+  | ConsentRequired
+  | AnswerInputError
+  | SessionUnavailable
 
 /** Needed at call time: the interview's actor. */
 export type IntakeContext = SessionRegistry
@@ -100,6 +117,8 @@ const ask = (interview: InterviewRecord, command: SubmittedAnswer | { readonly _
         return yield* new AlreadyAnswered({ questionId })
       case "finished":
         return yield* new InterviewClosed({ interviewId: interview.id, status: "finished" })
+      case "consent_required":
+        return yield* new ConsentRequired({ interviewId: interview.id })
       case "erased":
         return yield* new SessionUnavailable({ interviewId: interview.id, message: first.message, reason: "gone" })
       default:

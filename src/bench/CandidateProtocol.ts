@@ -101,3 +101,27 @@ export const decodeServerMessage = (text: string): ServerMessage => {
 }
 
 export const encodeMessage = (message: ClientMessage): string => JSON.stringify(message)
+
+/**
+ * Records the candidate's consent to data processing and affect analysis on notice `noticeVersion`, as a browser
+ * client does before it streams frames (the engine refuses frames without it). `baseUrl` may be ws(s) or http(s).
+ */
+export const recordConsents = async (
+  baseUrl: string,
+  interviewId: string,
+  token: string,
+  noticeVersion = "1"
+): Promise<boolean> => {
+  const http = baseUrl.replace(/^ws/, "http")
+  for (const kind of ["data_processing", "affect_analysis"]) {
+    const res = await fetch(`${http}/v1/interviews/${encodeURIComponent(interviewId)}/consents`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ kind, granted: true, noticeVersion }),
+      signal: AbortSignal.timeout(30_000)
+    }).catch(() => undefined)
+    await res?.body?.cancel()
+    if (res?.status !== 201) return false
+  }
+  return true
+}

@@ -4,7 +4,13 @@
  * `slowDown`, and records what happened to every frame it offered.
  */
 import WebSocket from "ws"
-import { decodeServerMessage, encodeFrame, encodeMessage, type QuestionMessage } from "./CandidateProtocol.ts"
+import {
+  decodeServerMessage,
+  encodeFrame,
+  encodeMessage,
+  type QuestionMessage,
+  recordConsents
+} from "./CandidateProtocol.ts"
 import type { CandidateMode, CandidateSpec } from "./LoadProtocol.ts"
 
 /** Where a candidate reports; one per worker thread, shared by all its candidates. */
@@ -75,7 +81,13 @@ export class SimulatedCandidate {
 
   /** Resolves once open (true) or refused (false). Later drops are reconnected, as a browser client would. */
   connect(): Promise<boolean> {
-    return new Promise((resolve) => this.dial(resolve))
+    return recordConsents(this.url, this.spec.interviewId, this.spec.token).then((consented) => {
+      if (!consented) {
+        this.sink.event("refused:consent")
+        return false
+      }
+      return new Promise((resolve) => this.dial(resolve))
+    })
   }
 
   private dial(settle?: (opened: boolean) => void): void {

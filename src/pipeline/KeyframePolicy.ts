@@ -45,7 +45,8 @@ export class KeyframePolicy {
   private s: { -readonly [K in keyof KeyframeState]: KeyframeState[K] }
 
   constructor(
-    private readonly affect: boolean,
+    /** Affect signals in force (the tenant allows them and the candidate consented); may change mid-session. */
+    public affect: boolean,
     private readonly settings: KeyframeSettings = defaultKeyframeSettings,
     state: KeyframeState = emptyKeyframeState
   ) {

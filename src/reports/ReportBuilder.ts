@@ -42,11 +42,23 @@ const scoringOf = (job: JobRow | undefined, score: AnswerScore | null): Question
   }
 }
 
+/**
+ * Why affect signals are left out of the report, or null when they are used: the interview has them off, or the
+ * candidate's latest decision on affect analysis does not grant it on the tenant's current notice (whatever the
+ * rows of a session hold, e.g. signals before a withdrawal).
+ */
+const affectNotUsedOf = (inputs: ReportInputs): Report["affectNotUsed"] => {
+  if (!inputs.interview.affectSignals) return "off_for_interview"
+  const latest = inputs.consents.filter((c) => c.kind === "affect_analysis").at(-1)
+  return latest?.granted === true && latest.noticeVersion === inputs.noticeVersion ? null : "candidate_declined"
+}
+
 const scorerKey = (s: AnswerScore) => `${s.scorer}\u0000${s.model}\u0000${s.promptVersion}\u0000${s.temperature}`
 
 export const buildReport = (inputs: ReportInputs, vision: VisionInfo | null): Report => {
   const { interview } = inputs
-  const affect = interview.affectSignals
+  const affectNotUsed = affectNotUsedOf(inputs)
+  const affect = affectNotUsed === null
   const jobs = new Map(inputs.jobs.map((j) => [j.answerId, j]))
   const usedScores: Array<AnswerScore> = []
 
@@ -145,6 +157,9 @@ export const buildReport = (inputs: ReportInputs, vision: VisionInfo | null): Re
     scoring,
     overall,
     signalsUsed,
+    affectNotUsed,
+    consents: inputs.consents,
+    noticeVersion: inputs.noticeVersion,
     questions,
     attention,
     affect: affectSummary,

@@ -126,7 +126,7 @@ export const reportHtml = (report: Report): string => {
     .join("")
   const affect =
     report.affect === null
-      ? `<p class="muted">${report.affectSignals ? "No affect signals were recorded." : "Affect signals (emotion, blinks) were off for this interview."}</p>`
+      ? `<p class="muted">${report.affectNotUsed === "candidate_declined" ? "Affect signals (emotion, blinks) were not used: the candidate did not consent to affect analysis." : report.affectSignals ? "No affect signals were recorded." : "Affect signals (emotion, blinks) were off for this interview."}</p>`
       : `<p>Dominant expression: <b>${report.affect.dominant}</b> · blinks: ${report.affect.blinks}${report.affect.blinksPerMinute === null ? "" : ` (${num(report.affect.blinksPerMinute)} per minute)`}</p>${emotionBars(report.affect.emotion)}
 <p class="muted">Expressions and blinks describe a face on camera, not ability, honesty or fit.</p>`
   const attention =

@@ -11,6 +11,28 @@ import { newId, toIso } from "./Rows.ts"
 
 type Consent = typeof ConsentSchema.Type
 
+/** One decision as a session holds it: `at` is when it was recorded (ms), so the latest per kind wins. */
+export interface ConsentDecision {
+  readonly kind: Consent["kind"]
+  readonly granted: boolean
+  readonly noticeVersion: string
+  readonly at: number
+}
+
+/** What decides consent for a session: the tenant's current notice version and the latest decision per kind. */
+export interface ConsentStanding {
+  readonly noticeVersion: string
+  readonly decisions: ReadonlyArray<ConsentDecision>
+}
+
+/** A stored decision as a session holds it. */
+export const toDecision = (c: Consent): ConsentDecision => ({
+  kind: c.kind,
+  granted: c.granted,
+  noticeVersion: c.noticeVersion,
+  at: Date.parse(c.createdAt)
+})
+
 /** A `consents` row as the API shows it. */
 const toConsent = (r: any): Consent => ({
   id: r.id,
@@ -54,4 +76,26 @@ export const listConsents = (
     sql`SELECT * FROM consents WHERE interview_id = ${interviewId} ORDER BY created_at, id`.pipe(
       Effect.map((rows) => rows.map(toConsent))
     )
+  )
+
+/** The version of the notice the tenant shows its candidates now; a consent counts only for this version. */
+export const currentNoticeVersion = (
+  tenantId: string
+): Effect.Effect<string | undefined, SqlError, SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`SELECT notice_version FROM tenants WHERE id = ${tenantId}`.pipe(
+      Effect.map((rows) => (rows[0] === undefined ? undefined : String((rows[0] as any).notice_version)))
+    )
+  )
+
+/** The consent standing of an interview of `tenantId`, as a session starts with it. */
+export const consentStanding = (
+  tenantId: string,
+  interviewId: string
+): Effect.Effect<ConsentStanding, SqlError, SqlClient.SqlClient> =>
+  Effect.all([currentNoticeVersion(tenantId), listConsents(interviewId)]).pipe(
+    Effect.map(([noticeVersion, consents]) => ({
+      noticeVersion: noticeVersion ?? "1",
+      decisions: consents.map(toDecision)
+    }))
   )

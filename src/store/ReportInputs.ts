@@ -8,7 +8,9 @@ import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { type AnswerScore, AnswerScore as AnswerScoreSchema } from "../../schemas/AnswerScore.ts"
 import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
+import type { Consent } from "../../schemas/Consent.ts"
 import type { Review } from "../../schemas/Report.ts"
+import { listConsents } from "./Consents.ts"
 import type { InterviewRecord } from "./Interviews.ts"
 import { toReview } from "./Reviews.ts"
 import { fromJson, toIso } from "./Rows.ts"
@@ -71,6 +73,9 @@ export interface ReportInputs {
   readonly attention: ReadonlyArray<AttentionRow>
   readonly media: ReadonlyArray<MediaRow>
   readonly reviews: ReadonlyArray<Review>
+  /** The candidate's consent decisions, oldest first, and the tenant's current notice version. */
+  readonly consents: ReadonlyArray<typeof Consent.Type>
+  readonly noticeVersion: string
 }
 
 const decodeScore = Schema.decodeUnknownSync(AnswerScoreSchema)
@@ -87,7 +92,7 @@ const loadReportInputs = (
 ): Effect.Effect<ReportInputs, SqlError> =>
   Effect.gen(function* () {
     const id = interview.id
-    const tenant = yield* sql`SELECT score_weights FROM tenants WHERE id = ${interview.tenantId}`
+    const tenant = yield* sql`SELECT score_weights, notice_version FROM tenants WHERE id = ${interview.tenantId}`
     const answers = yield* sql`
       SELECT id, question_id, source, body, created_at, transcription FROM answers
       WHERE interview_id = ${id} ORDER BY created_at, id`
@@ -102,9 +107,12 @@ const loadReportInputs = (
       SELECT payload FROM score_events WHERE interview_id = ${id} AND tag = 'attention' ORDER BY seq`
     const media = yield* sql`SELECT * FROM media_objects WHERE interview_id = ${id} ORDER BY created_at, key`
     const reviews = yield* sql`SELECT * FROM reviews WHERE interview_id = ${id} ORDER BY created_at, id`
+    const consents = yield* listConsents(id).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     return {
       interview,
       scoreWeights: fromJson<Record<string, unknown> | null>((tenant[0] as any)?.score_weights ?? null) ?? {},
+      consents,
+      noticeVersion: String((tenant[0] as any)?.notice_version ?? "1"),
       answers: answers.map((r: any) => ({
         id: r.id,
         questionId: r.question_id,

@@ -170,8 +170,8 @@ for (const backend of backends()) {
           token: seeded.candidateToken
         }
       }
-      a = await target(await engine.seed())
-      b = await target(await engine.seed())
+      a = await target(await engine.seedWithoutConsent())
+      b = await target(await engine.seedWithoutConsent())
       sibling = await interviewOfA("Sibling")
     })
     afterAll(async () => {
@@ -276,7 +276,7 @@ for (const backend of backends()) {
       expect(operator.map((o) => o.path)).toEqual(
         expect.arrayContaining(["/internal/seed", "/internal/migrate", "/internal/backup"])
       )
-      const apiKey = (await engine.seed()).apiKey
+      const apiKey = (await engine.seedWithoutConsent()).apiKey
       for (const { method, path } of operator) {
         for (const [what, token] of [
           ["no token", undefined],

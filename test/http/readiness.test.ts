@@ -30,7 +30,7 @@ describe("readiness in one process", () => {
       httpLayer(options)
     )
     try {
-      const seed = await engine.seed()
+      const seed = await engine.seedWithoutConsent()
       const ready = await readyz(engine.url)
       expect(ready.status).toBe(503)
       expect(ready.body.status).toBe("starting")

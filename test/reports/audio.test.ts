@@ -6,6 +6,7 @@ import { backends } from "../support/Backends.ts"
 import { startReportsServer } from "../support/ReportsServer.ts"
 import type { TestServer } from "../support/TestServer.ts"
 import { type Client, client, completeReport, countRows, questionIds } from "./support.ts"
+import { consentToAll } from "../support/Consent.ts"
 
 for (const backend of backends()) {
   describe(`audio answers on ${backend.name}`, () => {
@@ -20,6 +21,7 @@ for (const backend of backends()) {
         body: JSON.stringify({ candidate: { name: "Vox Example" }, questions: [{ prompt: "Why this role?" }] })
       })
       const body = (await r.json()) as { id: string; candidateToken: string }
+      await consentToAll(server.url, { interviewId: body.id, candidateToken: body.candidateToken })
       const [questionId] = await questionIds(c, body.id)
       return { id: body.id, token: body.candidateToken, questionId: questionId! }
     }

@@ -12,6 +12,7 @@ import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import { AnswerIntake } from "../../src/answers/AnswerIntake.ts"
 import { ScoringQueue } from "../../src/answers/ScoringQueue.ts"
 import { ReportAggregator } from "../../src/reports/ReportAggregator.ts"
+import { recordConsent } from "../../src/store/Consents.ts"
 import { type InterviewRecord, Interviews } from "../../src/store/Interviews.ts"
 import { makeSqlWriter, type SessionWrite } from "../../src/store/SessionWrites.ts"
 import { type AffectPolicy, Tenants } from "../../src/store/Tenants.ts"
@@ -40,7 +41,13 @@ export const answers = [
 
 export const createInterview = (
   server: TestServer,
-  options: { affect?: AffectPolicy; weights?: Record<string, number>; questions?: ReadonlyArray<QuestionInput> } = {}
+  options: {
+    affect?: AffectPolicy
+    weights?: Record<string, number>
+    questions?: ReadonlyArray<QuestionInput>
+    /** The candidate's consent to data processing and affect analysis is recorded unless false. */
+    consent?: boolean
+  } = {}
 ): Promise<InterviewRecord> =>
   server.run(
     Effect.gen(function* () {
@@ -51,13 +58,18 @@ export const createInterview = (
           ...(options.weights === undefined ? {} : { scoreWeights: options.weights })
         })
       )
-      return yield* Effect.flatMap(Interviews, (i) =>
+      const interview = yield* Effect.flatMap(Interviews, (i) =>
         i.create(
           tenant.id,
           { candidate: { name: "Sam Sample" }, questions: options.questions ?? questions },
           tenant.affectPolicy === "enabled"
         )
       )
+      if (options.consent !== false) {
+        for (const kind of ["data_processing", "affect_analysis"] as const)
+          yield* recordConsent(interview, { kind, granted: true, noticeVersion: "1" })
+      }
+      return interview
     })
   )
 

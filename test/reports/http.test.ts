@@ -8,6 +8,7 @@ import { backends } from "../support/Backends.ts"
 import { startReportsServer } from "../support/ReportsServer.ts"
 import type { TestServer } from "../support/TestServer.ts"
 import { answer, type Client, client, completeReport, countRows, goodAnswers, questionIds } from "./support.ts"
+import { consentToAll } from "../support/Consent.ts"
 
 for (const backend of backends()) {
   describe(`answers and reports over HTTP, offline scoring, on ${backend.name}`, () => {
@@ -25,6 +26,7 @@ for (const backend of backends()) {
         })
       })
       const body = (await r.json()) as { id: string; candidateToken: string }
+      await consentToAll(server.url, { interviewId: body.id, candidateToken: body.candidateToken })
       const [questionId] = await questionIds(c, body.id)
       return { id: body.id, token: body.candidateToken, questionId: questionId! }
     }
@@ -32,6 +34,7 @@ for (const backend of backends()) {
     beforeAll(async () => {
       server = await startReportsServer(await backend.env(), makeAnswersConfig({ apiKeys: [], maxAudioBytes: 1024 }))
       seeded = await server.seed()
+      await consentToAll(server.url, seeded)
       c = client(server, seeded.apiKey)
     })
     afterAll(async () => {

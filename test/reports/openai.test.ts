@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
 import type { Report } from "../../schemas/Report.ts"
+import { consentToAll } from "../support/Consent.ts"
 import { OpenAiKeyPool } from "../../src/answers/OpenAiKeyPool.ts"
 import { readVisionInfo } from "../../src/reports/VisionModels.ts"
 import { Interviews } from "../../src/store/Interviews.ts"
@@ -76,6 +77,7 @@ for (const backend of backends()) {
         const created = (await (
           await c.call("/v1/interviews", { method: "POST", body: JSON.stringify(interviewBody) })
         ).json()) as { id: string; candidateToken: string }
+        await consentToAll(server.url, { interviewId: created.id, candidateToken: created.candidateToken })
         const ids = await questionIds(c, created.id)
         const texts = [goodAnswers[0]!, goodAnswers[1]!, "I would write the load test before the launch, not after."]
         for (const [i, id] of ids.entries()) {
@@ -165,6 +167,7 @@ for (const backend of backends()) {
       let interviewId = ""
       try {
         const seeded = await first.seed()
+        await consentToAll(first.url, seeded)
         interviewId = seeded.interviewId
         const c = client(first, seeded.apiKey)
         const [q] = await questionIds(c, interviewId)
@@ -215,6 +218,7 @@ for (const backend of backends()) {
             const created = (await (
               await c.call("/v1/interviews", { method: "POST", body: JSON.stringify(interviewBody) })
             ).json()) as { id: string; candidateToken: string }
+            await consentToAll(a.url, { interviewId: created.id, candidateToken: created.candidateToken })
             interviews.push(created.id)
             for (const [n, id] of (await questionIds(c, created.id)).entries()) {
               await answer(c, created.candidateToken, created.id, id, `${goodAnswers[n % 2]!} (${i})`)

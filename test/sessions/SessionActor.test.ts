@@ -134,7 +134,18 @@ const until = (predicate: () => boolean, what: string, timeoutMs = 5_000) =>
     }
   })
 
-const fresh = { snapshot: undefined, maxEventSeq: 0, answers: [] }
+/** The candidate consented to everything on the tenant's notice. */
+const consented = {
+  noticeVersion: "1",
+  decisions: (["data_processing", "affect_analysis"] as const).map((kind) => ({
+    kind,
+    granted: true,
+    noticeVersion: "1",
+    at: 0
+  }))
+}
+
+const fresh = { snapshot: undefined, maxEventSeq: 0, answers: [], consent: consented }
 
 describe("SessionActor", () => {
   it.live("acknowledges commands after their commits and in command order, while frames keep flowing", () =>

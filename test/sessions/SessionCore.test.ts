@@ -19,7 +19,15 @@ const info = (affect = true): SessionInfo => ({
   reportUrl: "http://x/v1/interviews/i1/report"
 })
 
-const fresh: RestorePoint = { snapshot: undefined, maxEventSeq: 0, answers: [] }
+/** The candidate consented to data processing and affect analysis on the tenant's notice. */
+const consented: RestorePoint["consent"] = {
+  noticeVersion: "1",
+  decisions: [
+    { kind: "data_processing", granted: true, noticeVersion: "1", at: 0 },
+    { kind: "affect_analysis", granted: true, noticeVersion: "1", at: 0 }
+  ]
+}
+const fresh: RestorePoint = { snapshot: undefined, maxEventSeq: 0, answers: [], consent: consented }
 const settings = defaultSessionSettings
 
 const make = (restore: RestorePoint = fresh, affect = true) => {
@@ -164,7 +172,7 @@ describe("SessionCore", () => {
     const snapshot = decodeSnapshot(JSON.parse(JSON.stringify((written as any).state)))
     expect(snapshot._tag).toBe("Some")
     if (snapshot._tag !== "Some") return
-    const resumed = make({ snapshot: snapshot.value, maxEventSeq: 0, answers: [] })
+    const resumed = make({ snapshot: snapshot.value, maxEventSeq: 0, answers: [], consent: consented })
     expect(resumed.sessionMessage(15, true)).toMatchObject({
       status: "question",
       question: { questionId: "q2", index: 1 },
@@ -181,7 +189,8 @@ describe("SessionCore", () => {
     const resumed = make({
       snapshot: undefined,
       maxEventSeq: 12,
-      answers: [{ questionId: "q1", answerId: "x", body: "B" }]
+      answers: [{ questionId: "q1", answerId: "x", body: "B" }],
+      consent: consented
     })
     expect(resumed.sessionMessage(15, true)).toMatchObject({ status: "question", answered: ["q1"] })
     const again = step(resumed, (o) => resumed.command({ _tag: "answer", questionId: "q1", text: "B" }, 0, o))

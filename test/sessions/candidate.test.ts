@@ -7,6 +7,7 @@ import { backends } from "../support/Backends.ts"
 import { Client, upgradeStatus } from "./support/Candidate.ts"
 import { type Engine, startEngine } from "./support/Engine.ts"
 import { singleFace } from "./support/faces.ts"
+import { consentToAll } from "../support/Consent.ts"
 
 const jpeg = await singleFace()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -31,7 +32,9 @@ for (const backend of backends()) {
           )
         )
       )
-      return { id: created.id, token: (await issue(created.id, a.tenantId)).token, questions: created.questions }
+      const token = (await issue(created.id, a.tenantId)).token
+      await consentToAll(engine.url, { interviewId: created.id, candidateToken: token })
+      return { id: created.id, token, questions: created.questions }
     }
 
     beforeAll(async () => {

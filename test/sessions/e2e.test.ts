@@ -19,6 +19,7 @@ import { backends } from "../support/Backends.ts"
 import { Client } from "./support/Candidate.ts"
 import { type Engine, startEngine } from "./support/Engine.ts"
 import { faceFrames } from "./support/faces.ts"
+import { consentToAll } from "../support/Consent.ts"
 
 const photos = await faceFrames()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -197,6 +198,8 @@ for (const backend of backends()) {
             return { id: interview.id, token: token.token, key: key.key }
           })
         )
+        // The candidate consents to everything: affect stays off because the tenant's region does not allow it.
+        await consentToAll(engine.url, { interviewId: setup.id, candidateToken: setup.token })
         const recruiter = await Client.connect(liveUrl(engine, setup.id, setup.key))
         const c = await Client.candidate(engine.wsUrl, setup.id, setup.token)
         expect((await c.next("session", 0)).affectSignals).toBe(false)

@@ -16,6 +16,7 @@ import { type EngineProcess, freePort, runCandor, startEngineProcess } from "../
 import { getJson } from "../support/Http.ts"
 import { Client } from "./support/Candidate.ts"
 import { singleFace } from "./support/faces.ts"
+import { consentToAll } from "../support/Consent.ts"
 
 const jpeg = await singleFace()
 
@@ -70,6 +71,7 @@ for (const backend of backends()) {
       engines.push(first)
       const started = Date.now() - t0
       const s = await seed(env)
+      await consentToAll(first.url, s)
       const c = await Client.candidate(first.wsUrl, s.interviewId, s.candidateToken)
       const hello = await c.next("session", 0)
       expect(hello.resumed).toBe(false)

@@ -15,6 +15,7 @@ import { type Backend, backends } from "../support/Backends.ts"
 import { Client } from "./support/Candidate.ts"
 import { type Engine, startEngine } from "./support/Engine.ts"
 import { singleFace } from "./support/faces.ts"
+import { consentToAll } from "../support/Consent.ts"
 
 const jpeg = await singleFace()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -115,7 +116,9 @@ const createInterview = async (url: string, apiKey: string) => {
   })
   if (res.status !== 201) throw new Error(`POST /v1/interviews: ${res.status} ${await res.text()}`)
   const body = (await res.json()) as typeof CreateInterviewResponse.Type
-  return { interviewId: body.id, candidateToken: body.candidateToken }
+  const created = { interviewId: body.id, candidateToken: body.candidateToken }
+  await consentToAll(url, created)
+  return created
 }
 
 const joinAndStart = async (engine: Engine, name: string, interviewId: string, token: string) => {

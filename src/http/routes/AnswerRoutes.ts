@@ -67,6 +67,8 @@ const intakeError =
         return new ApiError({ status: 409, code: "already_answered", message: e.message })
       case "InterviewClosed":
         return new ApiError({ status: 409, code: "interview_closed", message: e.message })
+      case "ConsentRequired":
+        return new ApiError({ status: 403, code: "consent_required", message: e.message })
       case "EmptyAnswer":
       case "AnswerTooLong":
       case "InvalidAnswerEncoding":
@@ -106,7 +108,10 @@ const submitted = (a: StoredAnswer) =>
 
 const errors = {
   401: { description: "Missing, invalid or expired candidate token", schema: ErrorBody },
-  403: { description: "The token is for another interview", schema: ErrorBody },
+  403: {
+    description: "The token is for another interview, or no consent to data processing is recorded (consent_required)",
+    schema: ErrorBody
+  },
   409: { description: "The question already has another answer, or the interview is over", schema: ErrorBody }
 }
 

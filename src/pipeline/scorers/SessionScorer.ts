@@ -85,7 +85,8 @@ export class SessionScorer {
   private lastFrameWall = 0
 
   constructor(
-    private readonly affect: boolean,
+    /** Affect signals in force (the tenant allows them and the candidate consented); may change mid-session. */
+    public affect: boolean,
     private readonly settings: ScorerSettings = defaultScorerSettings,
     state: ScorerState = emptyScorerState
   ) {

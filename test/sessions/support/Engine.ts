@@ -6,12 +6,23 @@ import { HttpServer, type ServerOptions } from "../../../src/http/Server.ts"
 import { serverLayer } from "../../../src/main.ts"
 import { seedDemo } from "../../../src/Seed.ts"
 import { quiet } from "../../support/TestServer.ts"
+import { consentToAll } from "../../support/Consent.ts"
+
+export interface Seeded {
+  readonly tenantId: string
+  readonly apiKey: string
+  readonly interviewId: string
+  readonly candidateToken: string
+}
 
 export interface Engine {
   readonly url: string
   readonly wsUrl: string
   readonly run: <A, E>(effect: Effect.Effect<A, E, any>) => Promise<A>
-  readonly seed: () => Promise<{ tenantId: string; apiKey: string; interviewId: string; candidateToken: string }>
+  /** A demo tenant and interview whose candidate consented to data processing and affect analysis. */
+  readonly seed: () => Promise<Seeded>
+  /** The same without any consent recorded. */
+  readonly seedWithoutConsent: () => Promise<Seeded>
   readonly close: () => Promise<void>
 }
 
@@ -49,7 +60,12 @@ export const startEngine = async (
     url: server.url,
     wsUrl: server.url.replace(/^http/, "ws"),
     run,
-    seed: () => run(seedDemo("Session tests")),
+    seed: async () => {
+      const seeded = await run(seedDemo("Session tests"))
+      await consentToAll(server.url, seeded)
+      return seeded
+    },
+    seedWithoutConsent: () => run(seedDemo("Session tests")),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
