@@ -131,7 +131,7 @@ describe("candor command line on embedded defaults", () => {
     const direct = await run(["seed", "--json"], env)
     expect(direct.code).toBe(0)
     expect(JSON.parse(direct.stdout).apiKey).toMatch(/^cnd_/)
-  })
+  }, 120_000)
 
   it("does not start a second server on a data directory that is in use", async () => {
     const dataDir = tmp()

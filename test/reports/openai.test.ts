@@ -200,7 +200,7 @@ for (const backend of backends()) {
         await fine.close()
         rmSync(dir, { recursive: true, force: true })
       }
-    })
+    }, 120_000)
 
     it.skipIf(backend.name === "embedded")(
       "shares one queue between two engines: every answer is graded once",
