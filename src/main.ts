@@ -12,6 +12,7 @@ import { JoinTokens } from "./http/JoinTokens.ts"
 import { makeOpenApi } from "./http/OpenApi.ts"
 import { LiveSocket } from "./http/LiveSocket.ts"
 import type { Route } from "./http/Route.ts"
+import { accountRoutes } from "./http/routes/AccountRoutes.ts"
 import { adminRoutesWith } from "./http/routes/AdminRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
@@ -33,11 +34,12 @@ import { MediaStore } from "./store/MediaStore.ts"
 import { SessionSnapshots } from "./store/SessionSnapshots.ts"
 import { SessionWriter } from "./store/SessionWrites.ts"
 import { Tenants } from "./store/Tenants.ts"
+import { Users } from "./store/Users.ts"
 import { WriteBehind } from "./store/WriteBehind.ts"
 import { VERSION } from "./Version.ts"
 
 /** Repositories over the configured database, migrated. */
-export const storageLayer = Layer.mergeAll(Tenants.layer, Interviews.layer, AuditLog.layer).pipe(
+export const storageLayer = Layer.mergeAll(Tenants.layer, Users.layer, Interviews.layer, AuditLog.layer).pipe(
   Layer.provideMerge(Database.layer)
 )
 
@@ -87,6 +89,7 @@ const routesLayer = Layer.effect(
       ...interviewRoutes,
       ...reportRoutes,
       ...consentRoutes,
+      ...accountRoutes,
       ...systemRoutes(openApi),
       ...adminRoutesWith({ seed: seedDemo })
     )

@@ -27,8 +27,17 @@ export interface CreateTenant {
   readonly scoreWeights?: Record<string, number>
 }
 
-export interface ApiKeyPrincipal {
+export type Role = "admin" | "recruiter" | "reader"
+
+/** Who a request acts for: an API key or a signed-in person (`UserPrincipal`). */
+export interface Principal {
   readonly tenantId: string
+  readonly role: Role
+  /** For audit rows: `key:<id>` or `user:<id>`. */
+  readonly actor: string
+}
+
+export interface ApiKeyPrincipal extends Principal {
   readonly keyId: string
 }
 
@@ -96,9 +105,17 @@ export class Tenants extends Context.Service<Tenants, TenantsShape>()("candor/Te
           }).pipe(Effect.withSpan("Tenants.issueKey")),
         authenticate: (key) =>
           key.startsWith(KEY_PREFIX) && key.length < 200
-            ? sql`SELECT id, tenant_id FROM api_keys WHERE key_hash = ${hashApiKey(key)} AND revoked_at IS NULL`.pipe(
+            ? sql`SELECT id, tenant_id, role FROM api_keys WHERE key_hash = ${hashApiKey(key)} AND revoked_at IS NULL`.pipe(
                 Effect.map((rows) =>
-                  Option.map(Option.fromNullishOr(rows[0] as any), (r: any) => ({ tenantId: r.tenant_id, keyId: r.id }))
+                  Option.map(
+                    Option.fromNullishOr(rows[0] as any),
+                    (r: any): ApiKeyPrincipal => ({
+                      tenantId: r.tenant_id,
+                      keyId: r.id,
+                      role: r.role,
+                      actor: `key:${r.id}`
+                    })
+                  )
                 ),
                 Effect.withSpan("Tenants.authenticate")
               )

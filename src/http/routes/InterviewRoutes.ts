@@ -58,7 +58,7 @@ export const interviewRoutes = [
         yield* audit
           .record({
             tenantId: tenant.id,
-            actor: `key:${principal.keyId}`,
+            actor: principal.actor,
             action: "interview.create",
             subject: interview.id,
             detail: { questions: interview.questions.length, affectSignals: interview.affectSignals }
@@ -137,7 +137,7 @@ export const interviewRoutes = [
         yield* Effect.flatMap(AuditLog, (a) =>
           a.record({
             tenantId: principal.tenantId,
-            actor: `key:${principal.keyId}`,
+            actor: principal.actor,
             action: "interview.erase",
             subject: interview.id,
             detail: { mediaObjects: objects }

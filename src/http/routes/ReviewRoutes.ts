@@ -23,7 +23,7 @@ export const reviewRoutes = [
         const interview = yield* requireInterview(principal.tenantId, params.id!)
         const reviews = yield* Reviews
         const review = yield* reviews
-          .add({ tenantId: principal.tenantId, interviewId: interview.id }, body, `key:${principal.keyId}`)
+          .add({ tenantId: principal.tenantId, interviewId: interview.id }, body, principal.actor)
           .pipe(Effect.mapError(dbUnavailable))
         return json(201, review)
       })
