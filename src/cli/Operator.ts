@@ -1,5 +1,5 @@
 /**
- * The operator verbs (`migrate`, `seed`, `backup`). On embedded defaults the database belongs to one process, so
+ * The operator verbs (`migrate`, `seed`, `backup`, `user invite`). On embedded defaults the database belongs to one process, so
  * while a server runs on the data directory they ask it over loopback (admin route, with the token it keeps in its
  * lock); otherwise they open the database themselves.
  */
@@ -9,6 +9,9 @@ import { AppConfig, type AppSettings } from "../config.ts"
 import { JoinTokens } from "../http/JoinTokens.ts"
 import { storageLayer } from "../main.ts"
 import { seedDemo } from "../Seed.ts"
+import { invite, type OneTimeLink, TenantNotFound } from "../accounts/Accounts.ts"
+import type { Role } from "../store/Tenants.ts"
+import { UserExists } from "../store/Users.ts"
 import { backup as backupTables } from "../store/Backup.ts"
 import * as Database from "../store/Database.ts"
 import * as EmbeddedLock from "../store/EmbeddedLock.ts"
@@ -37,7 +40,12 @@ const direct = async <A>(settings: AppSettings, effect: Effect.Effect<A, unknown
 }
 
 /** Asks the running server that owns the embedded database, if there is one; `undefined` when there is none. */
-const viaServer = async (settings: AppSettings, path: string, as: "json" | "text"): Promise<unknown | undefined> => {
+const viaServer = async (
+  settings: AppSettings,
+  path: string,
+  as: "json" | "text",
+  body?: unknown
+): Promise<unknown | undefined> => {
   if (settings.databaseUrl !== undefined || settings.pgliteDir === ":memory:") return undefined
   const holder = EmbeddedLock.readLock(settings.dataDir)
   if (holder === undefined) return undefined
@@ -46,7 +54,11 @@ const viaServer = async (settings: AppSettings, path: string, as: "json" | "text
   }
   const response = await fetch(`${holder.url}${path}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${holder.adminToken}` }
+    headers: {
+      authorization: `Bearer ${holder.adminToken}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" })
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
   })
   if (!response.ok)
     throw new Error(`the running server (pid ${holder.pid}) answered ${response.status}: ${await response.text()}`)
@@ -60,18 +72,25 @@ interface OperatorOptions<A> {
   readonly printRemote?: (text: string) => void
   /** `migrate` reports what it applies, so it gets a client that has not migrated on its own. */
   readonly migrated?: boolean
+  /** JSON body sent to the running server. */
+  readonly body?: unknown
+}
+
+/** A refusal an operator command explains in one line (no trace). */
+export class OperatorRefusal extends Error {
+  readonly _tag = "OperatorRefusal"
 }
 
 /** Runs an operator command through the running server when it owns the embedded database, else directly. */
 const operator = async <A>(
   path: string,
-  effect: Effect.Effect<A, unknown, Storage>,
+  effect: Effect.Effect<A, unknown, Storage> | ((settings: AppSettings) => Effect.Effect<A, unknown, Storage>),
   options: OperatorOptions<A>
 ): Promise<number> => {
   const settings = await loadSettings()
   if (settings === undefined) return 2
   try {
-    const remote = await viaServer(settings, path, options.printRemote === undefined ? "json" : "text")
+    const remote = await viaServer(settings, path, options.printRemote === undefined ? "json" : "text", options.body)
     if (remote !== undefined) {
       if (options.printRemote === undefined) options.print(remote as A)
       else options.printRemote(remote as string)
@@ -81,14 +100,18 @@ const operator = async <A>(
     console.error(`candor: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   }
-  const exit = await direct(settings, effect, options.migrated ?? true)
+  const exit = await direct(
+    settings,
+    typeof effect === "function" ? effect(settings) : effect,
+    options.migrated ?? true
+  )
   if (Exit.isSuccess(exit)) {
     options.print(exit.value)
     return 0
   }
   const busy = Cause.findErrorOption(exit.cause)
   console.error(
-    `candor: ${busy._tag === "Some" && busy.value instanceof EmbeddedLock.EmbeddedDatabaseBusy ? busy.value.message : Cause.pretty(exit.cause)}`
+    `candor: ${busy._tag === "Some" && (busy.value instanceof EmbeddedLock.EmbeddedDatabaseBusy || busy.value instanceof OperatorRefusal) ? busy.value.message : Cause.pretty(exit.cause)}`
   )
   return 1
 }
@@ -134,3 +157,36 @@ export const backup = async (options: { readonly out: string | undefined }): Pro
   await finish()
   return code
 }
+
+/** `candor user invite`: a one-time link for a person to set their password (printed: there is no mail server). */
+export const userInvite = (options: {
+  readonly tenant: string
+  readonly email: string
+  readonly role: Role
+  readonly json: boolean
+}): Promise<number> =>
+  operator<OneTimeLink>(
+    "/internal/users/invite",
+    (settings) =>
+      invite({
+        tenantId: options.tenant,
+        email: options.email,
+        role: options.role,
+        linkBase: settings.publicUrl ?? `http://${settings.host}:${settings.port}`,
+        actor: "operator"
+      }).pipe(
+        Effect.mapError((e) =>
+          e instanceof UserExists || e instanceof TenantNotFound ? new OperatorRefusal(e.message) : e
+        )
+      ),
+    {
+      body: { tenantId: options.tenant, email: options.email, role: options.role },
+      print: (r) => {
+        if (options.json) console.log(JSON.stringify(r))
+        else
+          console.log(
+            `user:     ${r.userId} (${r.email}, ${r.role})\nlink:     ${r.link}\ntoken:    ${r.token}\nexpires:  ${r.expiresAt}`
+          )
+      }
+    }
+  )
