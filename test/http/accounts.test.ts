@@ -179,6 +179,9 @@ for (const backend of backends()) {
       expect(((await disabled.json()) as { status: string }).status).toBe("disabled")
       expect((await call("/v1/interviews", { auth: user.session })).status).toBe(401)
       expect((await signIn(user.email)).status).toBe(401)
+      // Not only because the sessions were revoked: any session of a disabled user is refused.
+      const late = await server.run(Effect.flatMap(Users, (u) => u.createSession(user.userId, 60)))
+      expect((await call("/v1/interviews", { auth: late.token })).status).toBe(401)
       expect((await post(`/v1/users/${user.userId}/reset`, {})).status).toBe(404)
       const audit = await server.run(Effect.flatMap(AuditLog, (a) => a.list(tenantId, user.userId)))
       expect(audit.map((r) => r.action)).toContain("user.disable")
