@@ -12,11 +12,12 @@ import { JoinTokens } from "./http/JoinTokens.ts"
 import { makeOpenApi } from "./http/OpenApi.ts"
 import { LiveSocket } from "./http/LiveSocket.ts"
 import type { Route } from "./http/Route.ts"
-import { accountRoutes } from "./http/routes/AccountRoutes.ts"
 import { adminRoutesWith } from "./http/routes/AdminRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
+import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
+import { userRoutes } from "./http/routes/UserRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
 import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
@@ -89,7 +90,8 @@ const routesLayer = Layer.effect(
       ...interviewRoutes,
       ...reportRoutes,
       ...consentRoutes,
-      ...accountRoutes,
+      ...userRoutes,
+      ...sessionRoutes,
       ...systemRoutes(openApi),
       ...adminRoutesWith({ seed: seedDemo })
     )
