@@ -33,6 +33,10 @@ export interface AppSettings {
   /** Secret for candidate join tokens; generated and kept in the data directory when absent. */
   readonly tokenSecret: Redacted.Redacted<string> | undefined
   readonly joinTokenTtlSeconds: number
+  /** How long a person stays signed in (default 12 h). */
+  readonly sessionTtlSeconds: number
+  /** How long an address is locked after repeated failed sign-ins (default 15 min). */
+  readonly signInLockSeconds: number
   readonly maxBodyBytes: number
   readonly requestTimeoutSeconds: number
   readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error" | "None"
@@ -133,6 +137,8 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
     )
   ),
   joinTokenTtlSeconds: positiveInt("JOIN_TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+  sessionTtlSeconds: positiveInt("SESSION_TTL_SECONDS", 12 * 3600),
+  signInLockSeconds: positiveInt("SIGN_IN_LOCK_SECONDS", 15 * 60),
   maxBodyBytes: positiveInt("MAX_BODY_BYTES", 1024 * 1024),
   requestTimeoutSeconds: positiveInt("REQUEST_TIMEOUT_SECONDS", 30),
   logLevel: Config.Literals(["Trace", "Debug", "Info", "Warn", "Error", "None"], "LOG_LEVEL").pipe(
@@ -184,6 +190,8 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       mediaDir: Path.resolve(raw.mediaDir ?? Path.join(dataDir, "media")),
       tokenSecret: raw.tokenSecret,
       joinTokenTtlSeconds: raw.joinTokenTtlSeconds,
+      sessionTtlSeconds: raw.sessionTtlSeconds,
+      signInLockSeconds: raw.signInLockSeconds,
       maxBodyBytes: raw.maxBodyBytes,
       requestTimeoutSeconds: raw.requestTimeoutSeconds,
       logLevel: raw.logLevel,

@@ -16,8 +16,10 @@ import { adminRoutesWith } from "./http/routes/AdminRoutes.ts"
 import { auditRoutes } from "./http/routes/AuditRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
+import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { tenantRoutes } from "./http/routes/TenantRoutes.ts"
+import { userRoutes } from "./http/routes/UserRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
 import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
@@ -38,12 +40,13 @@ import { MediaStore } from "./store/MediaStore.ts"
 import { SessionSnapshots } from "./store/SessionSnapshots.ts"
 import { SessionWriter } from "./store/SessionWrites.ts"
 import { Tenants } from "./store/Tenants.ts"
+import { Users } from "./store/Users.ts"
 import { WriteBehind } from "./store/WriteBehind.ts"
 import { VERSION } from "./Version.ts"
 
 /** Repositories over the configured database, migrated. */
 export const storageLayer = Erasures.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(Tenants.layer, Interviews.layer, AuditLog.layer)),
+  Layer.provideMerge(Layer.mergeAll(Tenants.layer, Users.layer, Interviews.layer, AuditLog.layer)),
   Layer.provideMerge(Database.layer)
 )
 
@@ -95,6 +98,8 @@ const routesLayer = Layer.effect(
       ...consentRoutes,
       ...tenantRoutes,
       ...auditRoutes,
+      ...userRoutes,
+      ...sessionRoutes,
       ...systemRoutes(openApi),
       ...adminRoutesWith({ seed: seedDemo })
     )

@@ -125,6 +125,29 @@ const backup = Command.make(
   ({ out }) => exitCode(async () => (await import("./Operator.ts")).backup({ out: Option.getOrUndefined(out) }))
 ).pipe(Command.withDescription("export every table as SQL (pg_dump plain format, data only)"))
 
+const userInvite = Command.make(
+  "invite",
+  {
+    tenant: Flag.String("tenant").pipe(Flag.withMetavar("ID"), Flag.withDescription("the tenant the person joins")),
+    email: Flag.String("email").pipe(Flag.withMetavar("EMAIL"), Flag.withDescription("the person's email address")),
+    role: Flag.Literals("role", ["admin", "recruiter", "reader"]).pipe(
+      Flag.withDescription("admin (manages users and keys), recruiter (runs interviews) or reader (reads)")
+    ),
+    json: toggle("json", "print one JSON object instead of lines")
+  },
+  ({ tenant, email, role, json }) =>
+    exitCode(async () => (await import("./Operator.ts")).userInvite({ tenant, email, role, json }))
+).pipe(
+  Command.withDescription(
+    "invite a person into a tenant: prints a one-time link (and its token) to set their password; no mail is sent"
+  )
+)
+
+const user = Command.make("user").pipe(
+  Command.withDescription("people's accounts (people sign in as themselves; API keys are for integrations)"),
+  Command.withSubcommands([userInvite])
+)
+
 /** `candor help [verb]` is `candor [verb] --help`, for those who type it that way. */
 const help = Command.make(
   "help",
@@ -139,5 +162,5 @@ export const candor = Command.make("candor").pipe(
     `candor ${VERSION}, real-time interview analysis engine. Configuration comes from environment variables; ` +
       "see README.md."
   ),
-  Command.withSubcommands([serve, models, analyze, bench, migrate, seed, tenant, key, backup, help])
+  Command.withSubcommands([serve, models, analyze, bench, migrate, seed, tenant, key, user, backup, help])
 )

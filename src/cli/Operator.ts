@@ -1,5 +1,5 @@
 /**
- * The operator verbs (`migrate`, `seed`, `backup`). On embedded defaults the database belongs to one process, so
+ * The operator verbs (`migrate`, `seed`, `backup`, `user invite`). On embedded defaults the database belongs to one process, so
  * while a server runs on the data directory they ask it over loopback (admin route, with the token it keeps in its
  * lock); otherwise they open the database themselves.
  */
@@ -11,6 +11,9 @@ import { AppConfig, type AppSettings } from "../config.ts"
 import { JoinTokens } from "../http/JoinTokens.ts"
 import { storageLayer } from "../main.ts"
 import { seedDemo } from "../Seed.ts"
+import { invite, type OneTimeLink } from "../accounts/Accounts.ts"
+import type { Role } from "../store/Tenants.ts"
+import { UserExists } from "../store/Users.ts"
 import { backup as backupTables } from "../store/Backup.ts"
 import * as Database from "../store/Database.ts"
 import * as EmbeddedLock from "../store/EmbeddedLock.ts"
@@ -102,10 +105,15 @@ interface OperatorOptions<A> {
   readonly migrated?: boolean
 }
 
+/** A refusal an operator command explains in one line (no trace). */
+export class OperatorRefusal extends Error {
+  readonly _tag = "OperatorRefusal"
+}
+
 /** Runs an operator command through the running server when it owns the embedded database, else directly. */
 const operator = async <A>(
   call: string | RemoteCall,
-  effect: Effect.Effect<A, unknown, Storage>,
+  effect: Effect.Effect<A, unknown, Storage> | ((settings: AppSettings) => Effect.Effect<A, unknown, Storage>),
   options: OperatorOptions<A>
 ): Promise<number> => {
   const settings = await loadSettings()
@@ -125,7 +133,11 @@ const operator = async <A>(
     console.error(`candor: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   }
-  const exit = await direct(settings, effect, options.migrated ?? true)
+  const exit = await direct(
+    settings,
+    typeof effect === "function" ? effect(settings) : effect,
+    options.migrated ?? true
+  )
   if (Exit.isSuccess(exit)) {
     options.print(exit.value)
     return 0
@@ -136,7 +148,8 @@ const operator = async <A>(
     (busy.value instanceof EmbeddedLock.EmbeddedDatabaseBusy ||
       busy.value instanceof TenantNotFound ||
       busy.value instanceof KeyNotFound ||
-      busy.value instanceof EuAffectRefused)
+      busy.value instanceof EuAffectRefused ||
+      busy.value instanceof OperatorRefusal)
   console.error(`candor: ${plain ? (busy.value as Error).message : Cause.pretty(exit.cause)}`)
   return 1
 }
@@ -306,4 +319,36 @@ export const keyRevoke = (keyId: string): Promise<number> =>
     { path: `/internal/keys/${encodeURIComponent(keyId)}`, method: "DELETE" },
     revokeKey(keyId, operatorActor),
     { print: () => console.log(`key ${keyId} revoked`) }
+  )
+
+/** `candor user invite`: a one-time link for a person to set their password (printed: there is no mail server). */
+export const userInvite = (options: {
+  readonly tenant: string
+  readonly email: string
+  readonly role: Role
+  readonly json: boolean
+}): Promise<number> =>
+  operator<OneTimeLink>(
+    { path: "/internal/users/invite", body: { tenantId: options.tenant, email: options.email, role: options.role } },
+    (settings) =>
+      invite({
+        tenantId: options.tenant,
+        email: options.email,
+        role: options.role,
+        linkBase: settings.publicUrl ?? `http://${settings.host}:${settings.port}`,
+        actor: "operator"
+      }).pipe(
+        Effect.mapError((e) =>
+          e instanceof UserExists || e instanceof TenantNotFound ? new OperatorRefusal(e.message) : e
+        )
+      ),
+    {
+      print: (r) => {
+        if (options.json) console.log(JSON.stringify(r))
+        else
+          console.log(
+            `user:     ${r.userId} (${r.email}, ${r.role})\nlink:     ${r.link}\ntoken:    ${r.token}\nexpires:  ${r.expiresAt}`
+          )
+      }
+    }
   )

@@ -11,7 +11,8 @@ import { timingSafeEqual } from "node:crypto"
 import uWS from "uWebSockets.js"
 import { AppConfig } from "../config.ts"
 import { Metrics } from "../Metrics.ts"
-import { Tenants } from "../store/Tenants.ts"
+import { type ApiKeyPrincipal, Tenants } from "../store/Tenants.ts"
+import { type UserPrincipal, Users } from "../store/Users.ts"
 import { ApiError, errorJson, statusLine } from "./ApiError.ts"
 import { recordRequest } from "./HttpMetrics.ts"
 import { bearerToken, type Reply, type Route, requiredRole, roleAllows } from "./Route.ts"
@@ -135,6 +136,15 @@ const notServing = (phase: Phase) =>
     ? new ApiError({ status: 503, code: "starting", message: "Candor is starting; retry in a moment" })
     : new ApiError({ status: 503, code: "shutting_down", message: "server is shutting down" })
 
+/** The session cookie of the console (`candor_session`), or "" when there is none. */
+const sessionCookie = (headers: Readonly<Record<string, string>>): string => {
+  for (const part of (headers.cookie ?? "").split(";")) {
+    const [name, ...value] = part.trim().split("=")
+    if (name === "candor_session") return value.join("=")
+  }
+  return ""
+}
+
 const loopback = new Set(["127.0.0.1", "::1", "0000:0000:0000:0000:0000:0000:0000:0001", "::ffff:127.0.0.1"])
 
 const sameSecret = (a: string, b: string) => {
@@ -156,6 +166,7 @@ export const layer = (options: ServerOptions = {}) =>
       const config = yield* AppConfig
       const routes = compile(yield* HttpRoutes)
       const tenants = yield* Tenants
+      const users = yield* Users
       const metrics = yield* Metrics
       const adminToken = yield* AdminToken
       // Routes run with every service of the layer that built the server (see main.ts).
@@ -177,19 +188,28 @@ export const layer = (options: ServerOptions = {}) =>
             ? Effect.succeed(undefined)
             : Effect.fail(ApiError.forbidden("operator endpoint: loopback and the admin token only"))
         }
-        if (token.length === 0)
+        // An API key, else a person's session (header, or the console's cookie).
+        const credential = token.length > 0 ? token : sessionCookie(headers)
+        if (credential.length === 0)
           return Effect.fail(ApiError.unauthorized("send the tenant API key as 'Authorization: Bearer <key>'"))
-        // Looked up on every request, never cached: a revoked key is refused from its next request on.
-        return tenants.authenticate(token).pipe(
+        // Looked up on every request, never cached: a revoked key or session is refused from its next request on.
+        return tenants.authenticate(credential).pipe(
+          Effect.flatMap(
+            (key): Effect.Effect<Option.Option<ApiKeyPrincipal | UserPrincipal>, unknown> =>
+              Option.isSome(key) ? Effect.succeed(key) : users.authenticate(credential)
+          ),
           Effect.catch(() => Effect.fail(ApiError.unavailable("database unavailable"))),
-          Effect.flatMap(Option.match({ onNone: () => Effect.fail(ApiError.unauthorized()), onSome: Effect.succeed })),
+          Effect.flatMap(
+            Option.match({
+              onNone: () => Effect.fail(ApiError.unauthorized("missing or invalid API key or session")),
+              onSome: Effect.succeed
+            })
+          ),
           Effect.flatMap((principal) => {
             const need = requiredRole(route)
             return roleAllows(principal.role, need)
               ? Effect.succeed(principal)
-              : Effect.fail(
-                  ApiError.forbidden(`this needs an API key with role ${need}; this key's role is ${principal.role}`)
-                )
+              : Effect.fail(ApiError.forbidden(`this needs the role ${need}; these credentials have ${principal.role}`))
           })
         )
       }

@@ -9,7 +9,7 @@ import { fromJson, isId, newId, toIso } from "./Rows.ts"
 
 export interface AuditEntry {
   readonly tenantId: string
-  /** `key:<id>`, `candidate:<interview id>` or `system`. */
+  /** `key:<id>`, `user:<id>`, `candidate:<interview id>`, `operator` (the command line) or `system`. */
   readonly actor: string
   readonly action: string
   readonly subject: string

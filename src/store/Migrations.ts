@@ -8,13 +8,15 @@ import liveSessions from "./migrations/0002_live_sessions.ts"
 import scoringJobs from "./migrations/0003_scoring_jobs.ts"
 import tenancy from "./migrations/0004_tenancy.ts"
 import retentionClaims from "./migrations/0005_retention_claims.ts"
+import users from "./migrations/0006_users.ts"
 
 const loader = Migrator.fromRecord({
   "0001_initial": initial,
   "0002_live_sessions": liveSessions,
   "0003_scoring_jobs": scoringJobs,
   "0004_tenancy": tenancy,
-  "0005_retention_claims": retentionClaims
+  "0005_retention_claims": retentionClaims,
+  "0006_users": users
 })
 
 const migrator = Migrator.make({})

@@ -56,10 +56,16 @@ export interface CreateTenant {
   readonly scoreWeights?: Record<string, number>
 }
 
-export interface ApiKeyPrincipal {
+/** Who a request acts for: an API key or a signed-in person (`UserPrincipal`). */
+export interface Principal {
   readonly tenantId: string
-  readonly keyId: string
   readonly role: Role
+  /** For audit rows: `key:<id>` or `user:<id>`. */
+  readonly actor: string
+}
+
+export interface ApiKeyPrincipal extends Principal {
+  readonly keyId: string
 }
 
 const KEY_PREFIX = "cnd_"
@@ -184,7 +190,12 @@ export class Tenants extends Context.Service<Tenants, TenantsShape>()("candor/Te
                 Effect.map((rows) =>
                   Option.map(
                     Option.fromNullishOr(rows[0] as any),
-                    (r: any): ApiKeyPrincipal => ({ tenantId: r.tenant_id, keyId: r.id, role: r.role })
+                    (r: any): ApiKeyPrincipal => ({
+                      tenantId: r.tenant_id,
+                      keyId: r.id,
+                      role: r.role,
+                      actor: `key:${r.id}`
+                    })
                   )
                 ),
                 Effect.withSpan("Tenants.authenticate")

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
+import { recordConsent } from "../support/Consent.ts"
 import { makeAnswersConfig } from "../../src/answers/AnswersConfig.ts"
 import { auditRoutes } from "../../src/http/routes/AuditRoutes.ts"
 import { MediaStore } from "../../src/store/MediaStore.ts"
@@ -64,7 +65,8 @@ for (const backend of backends()) {
     const keyIdOf = async (apiKey: string) =>
       Option.getOrThrow(await server.run(Effect.flatMap(Tenants, (t) => t.authenticate(apiKey)))).keyId
 
-    const newInterview = async (as: Client, name: string): Promise<Created> => {
+    /** A new interview whose candidate consented to data processing (answers need it), unless `consent` is false. */
+    const newInterview = async (as: Client, name: string, consent = true): Promise<Created> => {
       const r = await as.call("/v1/interviews", {
         method: "POST",
         body: JSON.stringify({
@@ -77,6 +79,12 @@ for (const backend of backends()) {
       const interview = (await (await as.call(`/v1/interviews/${body.id}`)).json()) as {
         questions: Array<{ id: string }>
       }
+      if (consent)
+        await recordConsent(
+          server.url,
+          { interviewId: body.id, candidateToken: body.candidateToken },
+          "data_processing"
+        )
       return { id: body.id, token: body.candidateToken, questionId: interview.questions[0]!.id }
     }
 
@@ -116,7 +124,7 @@ for (const backend of backends()) {
     })
 
     it("records each read of candidate data and each decision with the key as actor and the request's address as source", async () => {
-      const i = await newInterview(c, "Read Often")
+      const i = await newInterview(c, "Read Often", false)
       await server.run(
         Effect.flatMap(MediaStore, (m) =>
           m.put(`${i.id}/keyframes/1.jpg`, new Uint8Array([255, 216, 255]), "image/jpeg")
@@ -161,7 +169,7 @@ for (const backend of backends()) {
     })
 
     it("filters by subject, actor, action and time, and pages newest first with a cursor", async () => {
-      const j = await newInterview(c, "Paged")
+      const j = await newInterview(c, "Paged", false)
       for (let n = 0; n < 5; n++) expect((await c.call(`/v1/interviews/${j.id}/report`)).status).toBe(200)
       expect((await demographics(j, { sex: "male" })).status).toBe(201)
 
@@ -209,15 +217,15 @@ for (const backend of backends()) {
     })
 
     it("exports everything held about the candidate: answers, consents, reviews, self-identification, media", async () => {
-      const k = await newInterview(c, "Access Request")
+      const k = await newInterview(c, "Access Request", false)
       const text = goodAnswers[0]!
-      expect((await answer(c, k.token, k.id, k.questionId, text)).status).toBe(201)
       const consent = await c.call(`/v1/interviews/${k.id}/consents`, {
         method: "POST",
         bearer: k.token,
-        body: JSON.stringify({ kind: "data_processing", granted: true, noticeVersion: "2026-05" })
+        body: JSON.stringify({ kind: "data_processing", granted: true, noticeVersion: "1" })
       })
       expect(consent.status).toBe(201)
+      expect((await answer(c, k.token, k.id, k.questionId, text)).status).toBe(201)
       expect((await demographics(k, { sex: "declined", raceEthnicity: "asian" })).status).toBe(201)
       expect((await review(k, "advance")).status).toBe(201)
       await server.run(
@@ -238,7 +246,7 @@ for (const backend of backends()) {
       expect(doc.interview.questions.map((q: any) => q.id)).toEqual([k.questionId])
       expect(doc.answers).toEqual([expect.objectContaining({ questionId: k.questionId, source: "text", body: text })])
       expect(doc.consents).toEqual([
-        expect.objectContaining({ kind: "data_processing", granted: true, noticeVersion: "2026-05" })
+        expect.objectContaining({ kind: "data_processing", granted: true, noticeVersion: "1" })
       ])
       expect(doc.reviews).toEqual([expect.objectContaining({ reviewer: "Rita Recruiter", decision: "advance" })])
       expect(doc.demographics).toMatchObject({ sex: "declined", raceEthnicity: "asian", declined: false })

@@ -86,7 +86,12 @@ for (const backend of backends()) {
       expect(stored).toEqual([{ key_hash: hashApiKey(key.key) }])
       expect(JSON.stringify(stored)).not.toContain(key.key)
       const auth = (k: string) => server.run(Effect.flatMap(Tenants, (t) => t.authenticate(k)))
-      expect(Option.getOrThrow(await auth(key.key))).toEqual({ tenantId: tenant.id, keyId: key.id })
+      expect(Option.getOrThrow(await auth(key.key))).toEqual({
+        tenantId: tenant.id,
+        keyId: key.id,
+        role: "admin",
+        actor: `key:${key.id}`
+      })
       expect(Option.isNone(await auth(`${key.key}x`))).toBe(true)
       expect(await server.run(Effect.flatMap(Tenants, (t) => t.revokeKey(tenant.id, key.id)))).toBe(true)
       expect(Option.isNone(await auth(key.key))).toBe(true)

@@ -56,7 +56,7 @@ export const interviewRoutes = [
         yield* audit
           .record({
             tenantId: tenant.id,
-            actor: `key:${principal.keyId}`,
+            actor: principal.actor,
             action: "interview.create",
             subject: interview.id,
             detail: { questions: interview.questions.length, affectSignals: interview.affectSignals },
@@ -126,7 +126,7 @@ export const interviewRoutes = [
             tenantId: principal.tenantId,
             interviewId: interview.id,
             reason: "request",
-            actor: `key:${principal.keyId}`,
+            actor: principal.actor,
             source: remote
           })
         ).pipe(

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { CreateReviewRequest, Review, ReviewList } from "../../../schemas/Report.ts"
 import { Reviews } from "../../store/Reviews.ts"
 import { ApiError } from "../ApiError.ts"
-import { audit, keyActor } from "../Audited.ts"
+import { audit } from "../Audited.ts"
 import { json, route } from "../Route.ts"
 import { requireInterview } from "./InterviewRoutes.ts"
 
@@ -24,7 +24,7 @@ export const reviewRoutes = [
         const interview = yield* requireInterview(principal.tenantId, params.id!)
         const reviews = yield* Reviews
         const review = yield* reviews
-          .add({ tenantId: principal.tenantId, interviewId: interview.id }, body, keyActor(principal), remote)
+          .add({ tenantId: principal.tenantId, interviewId: interview.id }, body, principal.actor, remote)
           .pipe(Effect.mapError(dbUnavailable))
         return json(201, review)
       })

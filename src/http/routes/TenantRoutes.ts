@@ -42,8 +42,6 @@ const toApiError = (e: { readonly _tag: string; readonly message: string }): Api
   }
 }
 
-const actorOf = (principal: { readonly keyId: string }) => `key:${principal.keyId}`
-
 const keyItem = (k: {
   id: string
   prefix: string
@@ -91,7 +89,7 @@ export const tenantRoutes = [
       409: { description: "Affect signals asked for an EU tenant (EU AI Act)" }
     },
     handle: ({ principal, body }) =>
-      updateTenant(principal.tenantId, body, actorOf(principal)).pipe(
+      updateTenant(principal.tenantId, body, principal.actor).pipe(
         Effect.map((t) => json(200, t)),
         Effect.mapError(toApiError)
       )
@@ -122,7 +120,7 @@ export const tenantRoutes = [
     body: CreateKeyRequest,
     responses: { 201: { description: "Issued", schema: CreatedKey } },
     handle: ({ principal, body }) =>
-      createKey(principal.tenantId, body.role, body.label ?? "", actorOf(principal)).pipe(
+      createKey(principal.tenantId, body.role, body.label ?? "", principal.actor).pipe(
         Effect.map((k) => json(201, k)),
         Effect.mapError(toApiError)
       )
@@ -138,7 +136,7 @@ export const tenantRoutes = [
     responses: { 204: { description: "Revoked" } },
     handle: ({ principal, params }) =>
       (isId(params.id!)
-        ? revokeKey(params.id!, actorOf(principal), principal.tenantId)
+        ? revokeKey(params.id!, principal.actor, principal.tenantId)
         : Effect.fail(new KeyNotFound({ keyId: params.id! }))
       ).pipe(Effect.as({ status: 204 }), Effect.mapError(toApiError))
   })
