@@ -61,6 +61,16 @@ export const startFakeEngine = async (options: FakeEngineOptions): Promise<FakeE
       })
       return
     }
+    const consent = /^\/v1\/interviews\/([^/]+)\/consents$/.exec(req.url ?? "")
+    if (req.method === "POST" && consent !== null) {
+      // Candidates record their consent before they stream, as the engine requires.
+      const id = decodeURIComponent(consent[1]!)
+      if (req.headers.authorization !== `Bearer ${tokens.get(id)}`)
+        return send(401, '{"error":{"code":"unauthorized"}}')
+      req.resume()
+      req.on("end", () => send(201, JSON.stringify({ id: `c-${id}` })))
+      return
+    }
     if (req.method === "GET" && req.url === "/metrics") {
       const u = process.cpuUsage()
       return send(

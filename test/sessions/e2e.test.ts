@@ -234,6 +234,15 @@ for (const backend of backends()) {
           true
         )
         expect(rows.media.some((m: any) => m.kind === "heatmap")).toBe(false)
+        // The report says affect signals were not used, and why.
+        const report = (await (
+          await fetch(`${engine.url}/v1/interviews/${setup.id}/report`, {
+            headers: { authorization: `Bearer ${setup.key}` }
+          })
+        ).json()) as { affectNotUsed: string | null; signalsUsed: Array<string> }
+        expect(report.affectNotUsed).toBe("off_for_interview")
+        expect(report.signalsUsed).not.toContain("emotion")
+        expect(report.signalsUsed).not.toContain("blinks")
         recruiter.close()
       } finally {
         await engine.close()
