@@ -15,6 +15,12 @@ export interface ConsentCommand extends ConsentDecision {
   readonly currentNotice: string
 }
 
+/** The tenant published a new notice: live sessions count consent on that version from now on. */
+export interface NoticeCommand {
+  readonly _tag: "notice"
+  readonly version: string
+}
+
 export class SessionConsent {
   private noticeVersion: string
   private readonly latest = new Map<ConsentDecision["kind"], ConsentDecision>()

@@ -14,7 +14,7 @@ import type { SessionWrite } from "../store/SessionWrites.ts"
 import { analysisMessage } from "./AnalysisMessage.ts"
 import { answerDigest, answerWrite, type SubmittedAnswer } from "./Answers.ts"
 import { Outbox } from "./Outbox.ts"
-import type { ConsentCommand, ConsentStanding } from "./SessionConsent.ts"
+import type { ConsentCommand, ConsentStanding, NoticeCommand } from "./SessionConsent.ts"
 import type { SessionInfo } from "./SessionInfo.ts"
 import { SessionScoring } from "./SessionScoring.ts"
 import { type RestorePoint, SessionState } from "./SessionState.ts"
@@ -28,7 +28,7 @@ export interface CoreSettings {
 }
 
 /** What changes an interview: the candidate's socket commands, answers submitted and consents recorded over HTTP. */
-export type CoreCommand = SessionCommand | SubmittedAnswer | ConsentCommand
+export type CoreCommand = SessionCommand | SubmittedAnswer | ConsentCommand | NoticeCommand
 
 /** One interview's session, stepped by its actor: each call applies one input and fills the given outbox. */
 export class SessionCore {
@@ -91,7 +91,9 @@ export class SessionCore {
         else this.out.refuse("consent_required", "the candidate has not consented to data processing")
         break
       case "consent":
-        // The decision's row is committed: it counts from the next frame on, and the socket hears of it.
+      case "notice":
+        // The decision's row (or the tenant's notice) is committed: it counts from the next frame on, and the
+        // socket hears of it.
         this.state.applyConsent(command)
         this.out.reply(this.state.sessionMessage(this.maxFps, this.state.status !== "waiting"))
         break

@@ -49,6 +49,8 @@ export interface SessionRegistryShape {
    * written for the interview afterwards.
    */
   readonly erase: <A, E, R>(interviewId: string, remove: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** The tenant published a new notice: its live sessions count consent on `version` from now on. */
+  readonly noticeChanged: (tenantId: string, version: string) => Effect.Effect<void>
   readonly find: (interviewId: string) => SessionHandle | undefined
   readonly size: () => number
   /** Stops every actor (see the module comment); new acquires are refused from then on. */
@@ -57,6 +59,7 @@ export interface SessionRegistryShape {
 }
 
 interface Entry {
+  readonly tenantId: string
   readonly starting: Deferred.Deferred<SessionHandle, SessionUnavailable>
   handle: SessionHandle | undefined
 }
@@ -149,7 +152,7 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
               return yield* unavailable(interview.id, "the interview was erased", "gone")
             const entry = entries.get(interview.id)
             if (entry === undefined) {
-              const fresh: Entry = { starting: Deferred.makeUnsafe(), handle: undefined }
+              const fresh: Entry = { tenantId: interview.tenantId, starting: Deferred.makeUnsafe(), handle: undefined }
               entries.set(interview.id, fresh)
               // Uninterruptible: an aborted upgrade must not leave the start half done for the next caller.
               const exit = yield* Effect.exit(Effect.uninterruptible(startActor(interview, fresh)))
@@ -186,6 +189,12 @@ export class SessionRegistry extends Context.Service<SessionRegistry, SessionReg
       yield* Effect.addFinalizer(() => Effect.andThen(shutdown, Effect.sync(remove)))
 
       return {
+        noticeChanged: (tenantId, version) =>
+          Effect.forEach(
+            [...entries.values()].flatMap((e) => (e.tenantId === tenantId && e.handle ? [e.handle] : [])),
+            (handle) => handle.ask({ _tag: "notice", version }),
+            { concurrency: "unbounded", discard: true }
+          ),
         acquire,
         ask,
         erase: erasures.erase,

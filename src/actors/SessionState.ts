@@ -10,7 +10,7 @@ import { KeyframePolicy, type KeyframeSettings } from "../pipeline/KeyframePolic
 import { type ScorerSettings, SessionScorer } from "../pipeline/scorers/SessionScorer.ts"
 import type { SessionWrite } from "../store/SessionWrites.ts"
 import { type AnswerOnRecord, answerDigest } from "./Answers.ts"
-import { type ConsentCommand, type ConsentStanding, SessionConsent } from "./SessionConsent.ts"
+import { type ConsentCommand, type ConsentStanding, type NoticeCommand, SessionConsent } from "./SessionConsent.ts"
 import type { SessionInfo, SessionQuestion } from "./SessionInfo.ts"
 import type { SessionSnapshot } from "./SessionMessages.ts"
 
@@ -87,11 +87,14 @@ export class SessionState {
     return this.info.affect && this.consent.counts("affect_analysis")
   }
 
-  /** A consent decision recorded over HTTP: the scorers and the keyframe policy follow at once. */
-  applyConsent(command: ConsentCommand): void {
-    this.consent.notice(command.currentNotice)
-    const { kind, granted, noticeVersion, at } = command
-    this.consent.record({ kind, granted, noticeVersion, at })
+  /** A consent decision recorded over HTTP, or a new notice: the scorers and the keyframe policy follow at once. */
+  applyConsent(command: ConsentCommand | NoticeCommand): void {
+    if (command._tag === "notice") this.consent.notice(command.version)
+    else {
+      this.consent.notice(command.currentNotice)
+      const { kind, granted, noticeVersion, at } = command
+      this.consent.record({ kind, granted, noticeVersion, at })
+    }
     this.scorer.affect = this.affect
     this.keyframes.affect = this.affect
   }

@@ -181,5 +181,29 @@ for (const backend of backends()) {
       expect((await framesReplied(c, 2, 2)).analyses.map((a) => a.seq)).toEqual([2, 3])
       c.ws.close()
     }, 120_000)
+
+    it("a new notice published while a session is live counts at once: frames wait for consent on it", async () => {
+      const s = await engine.seedWithoutConsent()
+      await consent(engine, s, "data_processing")
+      const c = await Client.candidate(engine.wsUrl, s.interviewId, s.candidateToken)
+      expect((await c.next("session", 0)).consentRequired).toBe(false)
+      c.send({ _tag: "start" })
+      await c.next("question", 0)
+      expect((await framesReplied(c, 0, 1)).analyses.map((a) => a.seq)).toEqual([0])
+
+      const patched = await fetch(`${engine.url}/v1/tenant`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${s.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ noticeVersion: "3" })
+      })
+      expect(patched.status).toBe(200)
+      // The live session was told before the tenant's answer: the socket hears it, and the next frames wait.
+      expect((await c.next("session", 1)).consentRequired).toBe(true)
+      expect((await framesReplied(c, 1, 2)).errors.map((e) => e.code)).toEqual(["consent_required", "consent_required"])
+      await consent(engine, s, "data_processing", true, "3")
+      expect((await c.next("session", 2)).consentRequired).toBe(false)
+      expect((await framesReplied(c, 3, 1)).analyses.map((a) => a.seq)).toEqual([3])
+      c.ws.close()
+    }, 120_000)
   })
 }

@@ -28,6 +28,7 @@ import {
 } from "../../TenantAdmin.ts"
 import { ApiError } from "../ApiError.ts"
 import { json, route } from "../Route.ts"
+import { SessionRegistry } from "../../actors/SessionRegistry.ts"
 
 /** The ways tenant administration fails, as HTTP answers. */
 const toApiError = (e: { readonly _tag: string; readonly message: string }): ApiError => {
@@ -90,8 +91,14 @@ export const tenantRoutes = [
     },
     handle: ({ principal, body }) =>
       updateTenant(principal.tenantId, body, principal.actor).pipe(
-        Effect.map((t) => json(200, t)),
-        Effect.mapError(toApiError)
+        Effect.mapError(toApiError),
+        // A new notice counts at once in the tenant's live sessions: consent given on the old one no longer does.
+        Effect.tap((t) =>
+          body.noticeVersion === undefined
+            ? Effect.void
+            : Effect.flatMap(SessionRegistry, (r) => r.noticeChanged(t.id, t.noticeVersion))
+        ),
+        Effect.map((t) => json(200, t))
       )
   }),
   route({
