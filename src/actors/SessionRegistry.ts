@@ -9,7 +9,7 @@
  * When its scope closes, every actor is stopped: accepted frames analysed, acknowledgements delivered, final
  * snapshots committed, sockets closed with 1001.
  */
-import { Context, Deferred, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import { Context, Deferred, Effect, Exit, Layer, Option, Scope } from "effect"
 import { InferencePool } from "../inference/InferencePool.ts"
 import { Metrics } from "../Metrics.ts"
 import { KeyframeSink } from "../pipeline/KeyframeSink.ts"
@@ -26,14 +26,9 @@ import { makeErasures } from "./SessionErasure.ts"
 import type { CoreCommand } from "./SessionCore.ts"
 import { decodeSnapshot } from "./SessionMessages.ts"
 import { SessionStats } from "./SessionStats.ts"
+import { SessionUnavailable } from "./SessionUnavailable.ts"
 
-/** No actor can be had for the interview right now (database unreachable, server shutting down). */
-export class SessionUnavailable extends Schema.TaggedError<SessionUnavailable>()("SessionUnavailable", {
-  interviewId: Schema.String,
-  message: Schema.String,
-  /** `gone`: the interview no longer exists; `busy`: try again (database down, shutting down, queue full). */
-  reason: Schema.Literals(["gone", "busy"])
-}) {}
+export { SessionUnavailable }
 
 export interface SessionRegistryShape {
   /** The interview's actor, started if needed. */
