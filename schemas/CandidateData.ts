@@ -7,19 +7,22 @@ import { Interview } from "./Api.ts"
 import { Consent } from "./Consent.ts"
 import { Review } from "./Report.ts"
 
-export const SexCategory = Schema.Literals(["female", "male", "declined"])
-
-/** EEO-1 race/ethnicity categories, and `declined`. */
-export const RaceEthnicityCategory = Schema.Literals([
+/** The categories of self-identification (EEO-1 for race/ethnicity); either may also be `declined`. */
+export const sexCategories = ["female", "male"] as const
+export const raceEthnicityCategories = [
   "hispanic_or_latino",
   "white",
   "black_or_african_american",
   "native_hawaiian_or_pacific_islander",
   "asian",
   "american_indian_or_alaska_native",
-  "two_or_more_races",
-  "declined"
-])
+  "two_or_more_races"
+] as const
+
+export const SexCategory = Schema.Literals([...sexCategories, "declined"])
+
+/** EEO-1 race/ethnicity categories, and `declined`. */
+export const RaceEthnicityCategory = Schema.Literals([...raceEthnicityCategories, "declined"])
 
 export const DemographicsRequest = Schema.Struct({
   sex: Schema.optionalKey(SexCategory),

@@ -9,17 +9,7 @@
  * - A category under 2 % of the whole sample is flagged, not hidden; an impact ratio under 0.8 is flagged.
  * - Candidates who declined or did not answer are left out of a group's categories and counted as unknown.
  */
-
-export const sexCategories = ["female", "male"] as const
-export const raceEthnicityCategories = [
-  "hispanic_or_latino",
-  "white",
-  "black_or_african_american",
-  "native_hawaiian_or_pacific_islander",
-  "asian",
-  "american_indian_or_alaska_native",
-  "two_or_more_races"
-] as const
+import { raceEthnicityCategories, sexCategories } from "../../schemas/CandidateData.ts"
 
 export type ImpactBasis = "selection" | "scoring"
 export type GroupName = "sex" | "race_ethnicity" | "intersection"

@@ -5,7 +5,7 @@
 import { Context, Effect, Layer } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import { fromJson, isId, newId, toIso } from "./Rows.ts"
+import { decodeCursor, encodeCursor, fromJson, newId, toIso } from "./Rows.ts"
 
 export interface AuditEntry {
   readonly tenantId: string
@@ -41,17 +41,6 @@ export interface AuditPage {
 
 export class InvalidAuditCursor extends Error {
   readonly _tag = "InvalidAuditCursor"
-}
-
-const encodeCursor = (at: string, id: string) => Buffer.from(`${at}|${id}`).toString("base64url")
-
-const decodeCursor = (cursor: string): { at: string; id: string } | undefined => {
-  const text = Buffer.from(cursor, "base64url").toString("utf8")
-  const bar = text.lastIndexOf("|")
-  if (bar < 0) return undefined
-  const at = text.slice(0, bar)
-  const id = text.slice(bar + 1)
-  return isId(id) && !Number.isNaN(Date.parse(at)) ? { at, id } : undefined
 }
 
 const toRecord = (r: any): AuditRecord => ({

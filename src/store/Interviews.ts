@@ -6,7 +6,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type { CreateInterviewRequest, Interview, InterviewSummary } from "../../schemas/Api.ts"
-import { fromJson, isId, newId, toIso, toIsoOrNull } from "./Rows.ts"
+import { decodeCursor, encodeCursor, fromJson, isId, newId, toIso, toIsoOrNull } from "./Rows.ts"
 
 export type InterviewStatus = Interview["status"]
 
@@ -28,17 +28,6 @@ export interface InterviewRecord extends Interview {
 
 export class InvalidCursor extends Error {
   readonly _tag = "InvalidCursor"
-}
-
-const encodeCursor = (createdAt: string, id: string) => Buffer.from(`${createdAt}|${id}`).toString("base64url")
-
-const decodeCursor = (cursor: string): { at: string; id: string } | undefined => {
-  const text = Buffer.from(cursor, "base64url").toString("utf8")
-  const bar = text.lastIndexOf("|")
-  if (bar < 0) return undefined
-  const at = text.slice(0, bar)
-  const id = text.slice(bar + 1)
-  return isId(id) && !Number.isNaN(Date.parse(at)) ? { at, id } : undefined
 }
 
 export interface InterviewsShape {
