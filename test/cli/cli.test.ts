@@ -1,53 +1,9 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-
-const bin = new URL("../../bin/candor.js", import.meta.url).pathname
-
-interface Result {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Environment without the real-backend URLs: these tests are about embedded defaults. */
-const baseEnv = () => {
-  const env = { ...process.env }
-  delete env.DATABASE_URL
-  delete env.REDIS_URL
-  return env
-}
-
-const run = (args: ReadonlyArray<string>, env: Record<string, string | undefined>): Promise<Result> =>
-  new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...baseEnv(), ...env } })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = Net.createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
-
-const waitFor = async (check: () => Promise<boolean>, ms: number) => {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return true
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return false
-}
+import { baseEnv, bin, freePort, run, waitFor } from "../support/CliProcess.ts"
 
 describe("candor command line on embedded defaults", () => {
   const dirs: Array<string> = []

@@ -7,27 +7,17 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { backends } from "../support/Backends.ts"
 import { cli } from "../support/Cli.ts"
 import { startServer, type TestServer } from "../support/TestServer.ts"
-
-const bin = new URL("../../bin/candor.js", import.meta.url).pathname
+import { baseEnv, bin, freePort, waitFor } from "../support/CliProcess.ts"
 
 interface Result {
   readonly code: number
   readonly stdout: string
   readonly stderr: string
-}
-
-/** Environment without the real-backend URLs: each case says which database it runs on. */
-const baseEnv = () => {
-  const env = { ...process.env }
-  delete env.DATABASE_URL
-  delete env.REDIS_URL
-  return env
 }
 
 /**
@@ -52,24 +42,6 @@ const runJson = async <A>(args: ReadonlyArray<string>, env: Record<string, strin
   expect(r.stderr, `candor ${args.join(" ")}`).toBe("")
   expect(r.code, `candor ${args.join(" ")}`).toBe(0)
   return JSON.parse(r.stdout) as A
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = Net.createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as Net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
-
-const waitFor = async (check: () => Promise<boolean>, ms: number) => {
-  const deadline = Date.now() + ms
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return true
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return false
 }
 
 interface Created {
