@@ -5,14 +5,11 @@
  * erase each interview exactly once; a sweep interrupted mid-way gives its claim back to the next one, and an
  * erasure left half done by a stopped engine is finished by a later sweep once its lease has expired.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { rmSync } from "node:fs"
 import * as Net from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
-import S3rver from "s3rver"
 import { liveKey } from "../../src/pipeline/LiveSink.ts"
 import { Retention, type SweepResult } from "../../src/retention/Retention.ts"
 import { demoQuestions } from "../../src/Seed.ts"
@@ -22,6 +19,7 @@ import { LiveStore } from "../../src/store/LiveStore.ts"
 import { MediaStore } from "../../src/store/MediaStore.ts"
 import { backends } from "../support/Backends.ts"
 import { type Engine, startEngine } from "../sessions/support/Engine.ts"
+import { type S3Server, startS3Server } from "../support/S3Server.ts"
 
 const DAY = 24 * 3600_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -201,21 +199,10 @@ const holdingRelay = async (targetPort: number) => {
 for (const backend of backends()) {
   describe(`retention on ${backend.name}`, () => {
     const dirs: Array<string> = []
-    let s3: S3rver | undefined
-    let s3Endpoint = ""
+    let s3: S3Server | undefined
     const engines: Array<Engine> = []
     beforeAll(async () => {
-      const dir = mkdtempSync(join(tmpdir(), "candor-s3-"))
-      dirs.push(dir)
-      s3 = new S3rver({
-        port: 0,
-        address: "127.0.0.1",
-        silent: true,
-        directory: dir,
-        configureBuckets: [{ name: "candor-media", configs: [] }]
-      })
-      const { port } = await s3.run()
-      s3Endpoint = `http://127.0.0.1:${port}`
+      s3 = await startS3Server()
     })
     afterAll(async () => {
       for (const e of engines.splice(0)) await e.close()
@@ -227,12 +214,7 @@ for (const backend of backends()) {
     /** A fresh database (its own) with media on the S3 server, sweeps left to the test unless `sweepSeconds`. */
     const environment = async (sweepSeconds = 0) => ({
       ...(await backend.env()),
-      S3_BUCKET: "candor-media",
-      S3_ENDPOINT: s3Endpoint,
-      S3_FORCE_PATH_STYLE: "true",
-      S3_ACCESS_KEY_ID: "S3RVER",
-      S3_SECRET_ACCESS_KEY: "S3RVER",
-      S3_PREFIX: `retention-${crypto.randomUUID()}/`,
+      ...s3!.env(`retention-${crypto.randomUUID()}/`),
       RETENTION_SWEEP_SECONDS: String(sweepSeconds)
     })
     const engine = async (env: Record<string, string>) => {
@@ -367,7 +349,7 @@ for (const backend of backends()) {
     })
 
     it("a sweep interrupted mid-way gives its claim back and the next sweep finishes the erasure", async () => {
-      const relay = await holdingRelay(Number(new URL(s3Endpoint).port))
+      const relay = await holdingRelay(Number(new URL(s3!.endpoint).port))
       try {
         const e = await engine({ ...(await environment()), S3_ENDPOINT: `http://127.0.0.1:${relay.port}` })
         const seed = await e.seed()

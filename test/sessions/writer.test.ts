@@ -9,7 +9,6 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
-import S3rver from "s3rver"
 import { defaultKeyframeSettings } from "../../src/pipeline/KeyframePolicy.ts"
 import { liveKey } from "../../src/pipeline/LiveSink.ts"
 import { LiveStore } from "../../src/store/LiveStore.ts"
@@ -18,6 +17,7 @@ import { backends } from "../support/Backends.ts"
 import { Client, upgradeStatus } from "./support/Candidate.ts"
 import { type Engine, startEngine } from "./support/Engine.ts"
 import { singleFace } from "./support/faces.ts"
+import { type S3Server, startS3Server } from "../support/S3Server.ts"
 
 const jpeg = await singleFace()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -67,20 +67,9 @@ const rowsOf = (engine: Engine, interviewId: string) =>
 for (const backend of backends()) {
   describe(`one writer per interview on ${backend.name}`, () => {
     const dirs: Array<string> = []
-    let s3: S3rver | undefined
-    let s3Endpoint = ""
+    let s3: S3Server | undefined
     beforeAll(async () => {
-      const dir = mkdtempSync(join(tmpdir(), "candor-s3-"))
-      dirs.push(dir)
-      s3 = new S3rver({
-        port: 0,
-        address: "127.0.0.1",
-        silent: true,
-        directory: dir,
-        configureBuckets: [{ name: "candor-media", configs: [] }]
-      })
-      const { port } = await s3.run()
-      s3Endpoint = `http://127.0.0.1:${port}`
+      s3 = await startS3Server()
     })
     afterAll(async () => {
       await s3?.close()
@@ -167,16 +156,7 @@ for (const backend of backends()) {
         dirs.push(mediaDir)
         const env = {
           ...(await backend.env()),
-          ...(media === "disk"
-            ? { MEDIA_DIR: mediaDir }
-            : {
-                S3_BUCKET: "candor-media",
-                S3_ENDPOINT: s3Endpoint,
-                S3_FORCE_PATH_STYLE: "true",
-                S3_ACCESS_KEY_ID: "S3RVER",
-                S3_SECRET_ACCESS_KEY: "S3RVER",
-                S3_PREFIX: `erase-${Date.now()}/`
-              })
+          ...(media === "disk" ? { MEDIA_DIR: mediaDir } : s3!.env(`erase-${Date.now()}/`))
         }
         // A keyframe every 100 ms of capture time: keyframes are being stored when the erasure comes.
         const engine = await startEngine(env, { keyframes: { ...defaultKeyframeSettings, everyMs: 100 } })
