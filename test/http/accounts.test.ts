@@ -226,6 +226,14 @@ for (const backend of backends()) {
       const byKey = (await (await call("/v1/me")).json()) as { role: string; actor: string }
       expect(byKey.role).toBe("admin")
       expect(byKey.actor).toMatch(/^key:/)
+      // The role is enforced like a key's: a reader reads interviews but does not create them.
+      expect((await call("/v1/interviews", { auth: reader.session })).status).toBe(200)
+      const created = await post(
+        "/v1/interviews",
+        { candidate: { name: "Not Allowed" }, questions: [{ prompt: "Why?" }] },
+        reader.session
+      )
+      expect(created.status).toBe(403)
     })
 
     it("stores a salted scrypt hash, never the password", async () => {
