@@ -3,18 +3,14 @@ import { Effect, Option } from "effect"
 import { InviteUserRequest, OneTimeLink, User, UserList } from "../../../schemas/Accounts.ts"
 import { ErrorBody } from "../../../schemas/Api.ts"
 import { invite, resetLink, TenantNotFound } from "../../accounts/Accounts.ts"
-import { AuditLog } from "../../store/AuditLog.ts"
 import { isId } from "../../store/Rows.ts"
-import type { ApiKeyPrincipal } from "../../store/Tenants.ts"
-import { type UserPrincipal, UserExists, Users } from "../../store/Users.ts"
+import { UserExists, Users } from "../../store/Users.ts"
 import { ApiError } from "../ApiError.ts"
+import { audit } from "../Audited.ts"
 import { json, route } from "../Route.ts"
 import { HttpServer } from "../Server.ts"
 
 const dbUnavailable = () => ApiError.unavailable("database unavailable; retry shortly")
-
-const requireAdmin = (principal: ApiKeyPrincipal | UserPrincipal) =>
-  principal.role === "admin" ? Effect.void : Effect.fail(ApiError.forbidden("this needs the admin role"))
 
 export const userRoutes = [
   route({
@@ -24,6 +20,7 @@ export const userRoutes = [
     summary: "Admin: invite a person with a role; returns a one-time link to hand them (no mail is sent)",
     tags: ["accounts"],
     access: "apiKey",
+    role: "admin",
     body: InviteUserRequest,
     responses: {
       201: { description: "Invited", schema: OneTimeLink },
@@ -32,7 +29,6 @@ export const userRoutes = [
     },
     handle: ({ body, principal }) =>
       Effect.gen(function* () {
-        yield* requireAdmin(principal)
         const server = yield* HttpServer
         const link = yield* invite({
           tenantId: principal.tenantId,
@@ -59,13 +55,13 @@ export const userRoutes = [
     summary: "Admin: the tenant's users (no secrets)",
     tags: ["accounts"],
     access: "apiKey",
+    role: "admin",
     responses: {
       200: { description: "Users, oldest first", schema: UserList },
       403: { description: "Not an admin", schema: ErrorBody }
     },
     handle: ({ principal }) =>
       Effect.gen(function* () {
-        yield* requireAdmin(principal)
         const items = yield* Effect.flatMap(Users, (u) => u.list(principal.tenantId)).pipe(
           Effect.mapError(dbUnavailable)
         )
@@ -79,22 +75,20 @@ export const userRoutes = [
     summary: "Admin: disable a user; their sessions end at once",
     tags: ["accounts"],
     access: "apiKey",
+    role: "admin",
     responses: {
       200: { description: "Disabled", schema: User },
       403: { description: "Not an admin", schema: ErrorBody }
     },
-    handle: ({ params, principal }) =>
+    handle: ({ params, principal, remote }) =>
       Effect.gen(function* () {
-        yield* requireAdmin(principal)
         const id = params.id!
         if (!isId(id)) return yield* Effect.fail(ApiError.notFound("user"))
         const user = yield* Effect.flatMap(Users, (u) => u.disable(principal.tenantId, id)).pipe(
           Effect.mapError(dbUnavailable)
         )
         if (Option.isNone(user)) return yield* Effect.fail(ApiError.notFound("user"))
-        yield* Effect.flatMap(AuditLog, (a) =>
-          a.record({ tenantId: principal.tenantId, actor: principal.actor, action: "user.disable", subject: id })
-        ).pipe(Effect.mapError(dbUnavailable))
+        yield* audit({ principal, remote }, "user.disable", id)
         return json(200, user.value)
       })
   }),
@@ -105,13 +99,13 @@ export const userRoutes = [
     summary: "Admin: a one-time link for a user to set a new password (no mail is sent)",
     tags: ["accounts"],
     access: "apiKey",
+    role: "admin",
     responses: {
       201: { description: "Reset link", schema: OneTimeLink },
       403: { description: "Not an admin", schema: ErrorBody }
     },
     handle: ({ params, principal }) =>
       Effect.gen(function* () {
-        yield* requireAdmin(principal)
         const id = params.id!
         if (!isId(id)) return yield* Effect.fail(ApiError.notFound("user"))
         const server = yield* HttpServer
