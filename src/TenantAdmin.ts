@@ -137,3 +137,20 @@ export const revokeKey = (keyId: string, actor: string, tenantId?: string) =>
     yield* (yield* AuditLog).record({ tenantId: owner, actor, action: "key.revoke", subject: keyId })
     return { keyId, tenantId: owner }
   }).pipe(Effect.withSpan("TenantAdmin.revokeKey"))
+
+/** A key as it is listed: no secret, only the first characters to recognise it by. */
+export const keyItem = (k: {
+  id: string
+  prefix: string
+  label: string
+  role: string
+  createdAt: string
+  revokedAt: string | null
+}) => ({
+  id: k.id,
+  prefix: k.prefix,
+  label: k.label,
+  role: k.role,
+  createdAt: k.createdAt,
+  revokedAt: k.revokedAt
+})

@@ -27,7 +27,8 @@ import {
   listTenants,
   operatorActor,
   revokeKey,
-  TenantNotFound
+  TenantNotFound,
+  keyItem
 } from "../TenantAdmin.ts"
 import { loadSettings, withLogLevel } from "./Settings.ts"
 
@@ -277,29 +278,11 @@ export const keyCreate = (options: KeyCreateOptions): Promise<number> =>
     }
   )
 
-interface KeyRow {
-  readonly id: string
-  readonly prefix: string
-  readonly label: string
-  readonly role: string
-  readonly createdAt: string
-  readonly revokedAt: string | null
-}
-
 /** `candor key list`: never the secrets, only their first characters. */
 export const keyList = (options: { readonly tenant: string; readonly json: boolean }): Promise<number> =>
-  operator<{ items: ReadonlyArray<KeyRow> }>(
+  operator<{ items: ReadonlyArray<ReturnType<typeof keyItem>> }>(
     { path: `/internal/keys?tenant=${encodeURIComponent(options.tenant)}`, method: "GET" },
-    Effect.map(listKeys(options.tenant), (keys) => ({
-      items: keys.map((k) => ({
-        id: k.id,
-        prefix: k.prefix,
-        label: k.label,
-        role: k.role,
-        createdAt: k.createdAt,
-        revokedAt: k.revokedAt
-      }))
-    })),
+    Effect.map(listKeys(options.tenant), (keys) => ({ items: keys.map(keyItem) })),
     {
       print: ({ items }) =>
         console.log(

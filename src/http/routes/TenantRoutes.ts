@@ -24,7 +24,8 @@ import {
   listTenants,
   operatorActor,
   revokeKey,
-  updateTenant
+  updateTenant,
+  keyItem
 } from "../../TenantAdmin.ts"
 import { ApiError } from "../ApiError.ts"
 import { json, route } from "../Route.ts"
@@ -42,22 +43,6 @@ const toApiError = (e: { readonly _tag: string; readonly message: string }): Api
       return ApiError.unavailable("database unavailable; retry shortly")
   }
 }
-
-const keyItem = (k: {
-  id: string
-  prefix: string
-  label: string
-  role: string
-  createdAt: string
-  revokedAt: string | null
-}) => ({
-  id: k.id,
-  prefix: k.prefix,
-  label: k.label,
-  role: k.role,
-  createdAt: k.createdAt,
-  revokedAt: k.revokedAt
-})
 
 export const tenantRoutes = [
   route({
