@@ -167,11 +167,19 @@ export const make = (settings: ScoringSettings) =>
       })
 
     const runOnce = (limit = settings.concurrency) =>
-      Effect.gen(function* () {
-        const claimed = yield* claim(limit)
-        yield* Effect.forEach(claimed, process, { concurrency: "unbounded", discard: true })
-        return claimed.length
-      })
+      // A claim completes even when the worker is being stopped: one made and then dropped would hold its job until
+      // the lease expires. A stop after it hands every claim it made back (a finished job is left as it is).
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const claimed = yield* claim(limit)
+          yield* restore(Effect.forEach(claimed, process, { concurrency: "unbounded", discard: true })).pipe(
+            Effect.onInterrupt(() =>
+              Effect.forEach(claimed, (job) => Effect.ignore(jobs.release(job)), { discard: true })
+            )
+          )
+          return claimed.length
+        })
+      )
 
     const drain = Effect.gen(function* () {
       let total = 0
