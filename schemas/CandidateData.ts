@@ -69,7 +69,8 @@ export const ExportScoreWindow = Schema.Struct({
   questionId: Schema.NullOr(Schema.String),
   frames: Schema.Int,
   facePresence: Schema.Number,
-  blinks: Schema.Int,
+  /** Null where affect signals were off. */
+  blinks: Schema.NullOr(Schema.Int),
   emotion: Schema.Unknown
 }).annotate({ title: "ExportScoreWindow" })
 

@@ -229,11 +229,14 @@ for (const backend of backends()) {
       expect((await demographics(k, { sex: "declined", raceEthnicity: "asian" })).status).toBe(201)
       expect((await review(k, "advance")).status).toBe(201)
       await server.run(
-        Effect.flatMap(
-          SqlClient.SqlClient,
-          (sql) =>
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          Effect.andThen(
             sql`INSERT INTO media_objects (key, interview_id, kind, content_type, bytes)
-              VALUES (${`${k.id}/keyframes/7.jpg`}, ${k.id}, 'keyframe', 'image/jpeg', 3)`
+                VALUES (${`${k.id}/keyframes/7.jpg`}, ${k.id}, 'keyframe', 'image/jpeg', 3)`,
+            // A second with affect signals off: no blinks, no emotion.
+            sql`INSERT INTO score_windows (interview_id, second, question_id, frames, face_present, blinks, ear_mean, emotion)
+                VALUES (${k.id}, 0, ${k.questionId}, 5, 1, NULL, NULL, NULL)`
+          )
         )
       )
 
@@ -251,7 +254,10 @@ for (const backend of backends()) {
       expect(doc.reviews).toEqual([expect.objectContaining({ reviewer: "Rita Recruiter", decision: "advance" })])
       expect(doc.demographics).toMatchObject({ sex: "declined", raceEthnicity: "asian", declined: false })
       expect(doc.media.map((m: any) => m.key)).toEqual([`${k.id}/keyframes/7.jpg`])
-      for (const key of ["answerScores", "scoreEvents", "scoreWindows"]) expect(Array.isArray(doc[key]), key).toBe(true)
+      for (const key of ["answerScores", "scoreEvents"]) expect(Array.isArray(doc[key]), key).toBe(true)
+      expect(doc.scoreWindows).toEqual([
+        { second: 0, questionId: k.questionId, frames: 5, facePresence: 1, blinks: null, emotion: null }
+      ])
 
       const exports = (await auditPage({ subject: k.id, action: "interview.export" })).items
       expect(exports.map((e) => [e.actor, loopback.test(e.source ?? "")])).toEqual([[`key:${keyId}`, true]])
