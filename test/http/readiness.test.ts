@@ -15,13 +15,9 @@ import { Client } from "../sessions/support/Candidate.ts"
 import { startEngine } from "../sessions/support/Engine.ts"
 import { backends } from "../support/Backends.ts"
 import { freePort, runCandor, spawnEngine, statusOf } from "../support/EngineProcess.ts"
+import { readyz } from "../support/Http.ts"
 
 const RESTARTS = Number(process.env.READINESS_RESTARTS ?? 3)
-
-const readyz = async (url: string) => {
-  const r = await fetch(`${url}/readyz`)
-  return { status: r.status, body: (await r.json()) as { status: string; checks: Record<string, { ok: boolean }> } }
-}
 
 describe("readiness in one process", () => {
   it("answers 503 starting on every route but the operational ones until the live layer is built", async () => {
