@@ -84,7 +84,8 @@ export const writeFakeCamera = async (
 /** Starts headless Chromium with a fake camera (the given `.y4m`) and microphone, nothing from the network. */
 export const launchBrowser = (camera?: string): Promise<Browser> => {
   const executablePath = chromiumPath()
-  if (executablePath === undefined) throw new Error("no Chromium found (install Debian's chromium or set CHROMIUM_PATH)")
+  if (executablePath === undefined)
+    throw new Error("no Chromium found (install Debian's chromium or set CHROMIUM_PATH)")
   return chromium.launch({
     executablePath,
     headless: true,
