@@ -18,6 +18,7 @@ import { candidateRoutes } from "./http/routes/CandidateRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { pageRoutes } from "./http/routes/PageRoutes.ts"
+import { joinUrl } from "./http/PublicUrls.ts"
 import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { tenantRoutes } from "./http/routes/TenantRoutes.ts"
@@ -210,6 +211,8 @@ export const announce = Layer.effectDiscard(
               `  API key:         ${demo.apiKey}`,
               `  interview:       ${demo.interviewId}`,
               `  candidate token: ${demo.candidateToken}`,
+              `  recruiter console: ${server.publicUrl}/ (sign in with the API key)`,
+              `  candidate page:    ${joinUrl(server.publicUrl, demo.interviewId, demo.candidateToken)}`,
               `  try: curl -H 'authorization: Bearer ${demo.apiKey}' ${server.url}/v1/interviews`
             ].join("\n")
           )
