@@ -5,7 +5,8 @@
  * JSON text messages. Every binary frame gets exactly one reply, `analysis` or an `error` carrying its `seq`,
  * unless the client is not reading (then analyses are dropped, never control replies). Control messages are
  * answered in the order they were sent; `answerSaved`, `question` and `finished` are sent only once the
- * change is committed to the database.
+ * change is committed to the database. Frames sent before `start` are analysed and answered (a camera check
+ * before the first question) but not scored or kept.
  *
  * Recruiter live view: first a `live` message (the interview's current live state), then every `ScoreEvent`
  * as it happens, as its own JSON text message.

@@ -88,22 +88,17 @@ export const start = (
     const onFrame = (arrival: Arrival) => {
       sink.arrived()
       const consent = s.core.consent
-      if (s.core.acceptsFrames && consent.processing)
-        return flight.start(arrival, s.core.planFrame(arrival.frame.capturedAt), consent.affect)
+      if (s.core.acceptsFrames && consent.processing) {
+        // Before `start` a frame is analysed for the camera check only: no keyframe is planned for it.
+        const planned = s.core.scoresFrames && s.core.planFrame(arrival.frame.capturedAt)
+        return flight.start(arrival, planned, consent.affect)
+      }
       stats.frameErrors++
       if (!consent.processing) {
         const refusal = "the candidate has not consented to data processing"
         return arrival.origin.send(frameError(arrival.frame.seq, "consent_required", refusal), false)
       }
-      const waiting = s.core.sessionStatus === "waiting"
-      arrival.origin.send(
-        frameError(
-          arrival.frame.seq,
-          waiting ? "not_started" : "finished",
-          waiting ? "send start before frames" : "the interview is finished"
-        ),
-        false
-      )
+      arrival.origin.send(frameError(arrival.frame.seq, "finished", "the interview is finished"), false)
     }
 
     const loop = Effect.gen(function* () {

@@ -52,7 +52,16 @@ export class SessionCore {
     return this.state.status
   }
 
+  /**
+   * Frames are analysed until the interview finishes: before `start` too, for the candidate page's camera check,
+   * but only frames of an open question are scored (see `frameAnalyzed`).
+   */
   get acceptsFrames(): boolean {
+    return this.state.status !== "finished"
+  }
+
+  /** Whether an analysed frame now counts: a question is open. */
+  get scoresFrames(): boolean {
     return this.state.status === "question"
   }
 
@@ -111,7 +120,7 @@ export class SessionCore {
     return this.scoring.plan(capturedAt)
   }
 
-  /** Scores an analysed frame and replies with its analysis. */
+  /** Replies with a frame's analysis, and scores it while a question is open. */
   frameAnalyzed(analysis: FrameAnalysis, planned: boolean, now: number, out: Outbox): void {
     if (analysis.seq > this.state.lastSeq) this.state.lastSeq = analysis.seq
     out.replies.push(analysisMessage(analysis, this.state.affect))

@@ -175,16 +175,19 @@ describe("SessionActor", () => {
     })
   )
 
-  it.live("refuses frames before start with not_started and analyses none of them", () =>
+  it.live("analyses frames before start for the camera check, and scores or keeps none of them", () =>
     Effect.gen(function* () {
       const h = harness()
       const actor = yield* start(info, fresh, h.deps)
       const c = new FakeConnection(1)
       actor.attach(c)
       for (let i = 0; i < 5; i++) actor.frame(c, frame(i))
-      yield* until(() => c.of("error").length === 5, "five refusals")
-      expect(c.of("error").map((e) => [e.code, e.seq])).toEqual([0, 1, 2, 3, 4].map((i) => ["not_started", i]))
-      expect(h.control.analyzed).toEqual([])
+      yield* until(() => c.of("analysis").length === 5, "five analyses")
+      expect(c.of("analysis").map((a) => a.seq)).toEqual([0, 1, 2, 3, 4])
+      expect(c.of("error")).toEqual([])
+      expect(h.control.analyzed).toHaveLength(5)
+      // Nothing of the check is written: no events, no keyframes, no commit at all.
+      expect(h.durable).toEqual([])
     })
   )
 

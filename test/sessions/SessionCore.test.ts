@@ -49,7 +49,8 @@ const commits = (out: Outbox) => out.ordered.filter((s) => s._tag === "Commit")
 describe("SessionCore", () => {
   it("starts with the first question, committed before it is acknowledged", () => {
     const core = make()
-    expect(core.acceptsFrames).toBe(false)
+    // Before start, frames are analysed (the camera check) but not scored.
+    expect([core.acceptsFrames, core.scoresFrames]).toEqual([true, false])
     const out = step(core, (o) => core.command({ _tag: "start" }, 1_000, o))
     const [commit] = commits(out)
     expect(commit?._tag).toBe("Commit")
@@ -61,7 +62,7 @@ describe("SessionCore", () => {
       ["questionStarted", 2]
     ])
     expect(commit.acks).toEqual([{ _tag: "question", questionId: "q1", index: 0, prompt: "First?", count: 2 }])
-    expect(core.acceptsFrames).toBe(true)
+    expect([core.acceptsFrames, core.scoresFrames]).toEqual([true, true])
     // start again (a client re-sending after a reconnect) only repeats the question.
     const again = step(core, (o) => core.command({ _tag: "start" }, 2_000, o))
     expect(commits(again)).toHaveLength(0)
