@@ -4,6 +4,9 @@
 const FRAME_WIDTH = 640
 const FRAME_HEIGHT = 480
 const JPEG_QUALITY = 0.8
+/** The grey copy of each frame the light is measured on. */
+const SMALL_WIDTH = 64
+const SMALL_HEIGHT = 48
 const MAX_IN_FLIGHT = 2
 const MIN_BRIGHTNESS = 60
 const PRECHECK_PASSES = 3
@@ -277,8 +280,8 @@ const camera = {
     await ui.preview.play().catch(() => {})
     this.canvas.width = FRAME_WIDTH
     this.canvas.height = FRAME_HEIGHT
-    this.small.width = 32
-    this.small.height = 24
+    this.small.width = SMALL_WIDTH
+    this.small.height = SMALL_HEIGHT
   },
   stop() {
     for (const track of this.stream?.getTracks() ?? []) track.stop()
@@ -288,19 +291,39 @@ const camera = {
   ready() {
     return this.stream !== null && ui.preview.readyState >= 2 && ui.preview.videoWidth > 0
   },
-  /** The current picture as a JPEG, with its mean brightness (0–255). */
+  /** The current picture as a JPEG, with a small grey copy of it to measure the light on. */
   async capture() {
     const ctx = this.canvas.getContext("2d")
     ctx.drawImage(ui.preview, 0, 0, FRAME_WIDTH, FRAME_HEIGHT)
     const sctx = this.small.getContext("2d", { willReadFrequently: true })
     sctx.drawImage(this.canvas, 0, 0, this.small.width, this.small.height)
     const pixels = sctx.getImageData(0, 0, this.small.width, this.small.height).data
-    let sum = 0
-    for (let i = 0; i < pixels.length; i += 4) sum += 0.299 * pixels[i] + 0.587 * pixels[i + 1] + 0.114 * pixels[i + 2]
-    const brightness = sum / (pixels.length / 4)
+    const luma = new Uint8Array(pixels.length / 4)
+    for (let i = 0; i < luma.length; i++)
+      luma[i] = 0.299 * pixels[4 * i] + 0.587 * pixels[4 * i + 1] + 0.114 * pixels[4 * i + 2]
     const blob = await new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY))
-    return { jpeg: blob === null ? null : await blob.arrayBuffer(), brightness }
+    return { jpeg: blob === null ? null : await blob.arrayBuffer(), luma }
   }
+}
+
+/**
+ * Mean brightness (0–255) of a captured frame's grey copy: over the face's box when there is one (a lit face in a
+ * dark room is fine), else over the whole frame.
+ */
+const brightness = (luma, box) => {
+  const w = SMALL_WIDTH
+  const h = SMALL_HEIGHT
+  const scale = w / FRAME_WIDTH
+  let [x0, y0, x1, y1] = [0, 0, w, h]
+  if (box !== undefined) {
+    x0 = Math.max(0, Math.floor(box[0] * scale))
+    y0 = Math.max(0, Math.floor(box[1] * scale))
+    x1 = Math.min(w, Math.max(x0 + 1, Math.ceil((box[0] + box[2]) * scale)))
+    y1 = Math.min(h, Math.max(y0 + 1, Math.ceil((box[1] + box[3]) * scale)))
+  }
+  let sum = 0
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += luma[y * w + x]
+  return sum / ((x1 - x0) * (y1 - y0))
 }
 
 /** The binary frame: version, kind, uint32 seq, float64 capture time (big-endian), then the JPEG. */
@@ -332,11 +355,11 @@ const precheck = {
     this.warned = false
     this.startedAt = Date.now()
   },
-  observe(faces, brightness) {
+  observe(faces, level) {
     if (this.passed) return
     const found = faces.length >= 1
     const one = faces.length === 1
-    const light = brightness > MIN_BRIGHTNESS
+    const light = level > MIN_BRIGHTNESS
     this.setMark(ui.checkFace, found)
     this.setMark(ui.checkOne, one)
     this.setMark(ui.checkLight, light)
@@ -491,10 +514,10 @@ const session = {
     const capturedAt = Date.now()
     camera
       .capture()
-      .then(({ jpeg, brightness }) => {
+      .then(({ jpeg, luma }) => {
         if (jpeg === null || !this.open()) return
         const seq = this.seq++
-        this.inFlight.set(seq, brightness)
+        this.inFlight.set(seq, luma)
         this.ws.send(encodeFrame(seq, capturedAt, jpeg))
       })
       .catch(() => {})
@@ -502,11 +525,11 @@ const session = {
         this.capturing = false
       })
   },
-  /** A frame's reply arrived: returns the brightness measured when it was captured. */
+  /** A frame's reply arrived: returns the grey copy kept when it was captured. */
   answered(seq) {
-    const brightness = this.inFlight.get(seq)
+    const luma = this.inFlight.get(seq)
     this.inFlight.delete(seq)
-    return brightness
+    return luma
   }
 }
 
@@ -605,8 +628,8 @@ const onMessage = (m) => {
     case "answerSaved":
       return onAnswerSaved(m.questionId)
     case "analysis": {
-      const brightness = session.answered(m.seq)
-      if (state.phase === "precheck") precheck.observe(m.faces, brightness ?? 0)
+      const luma = session.answered(m.seq)
+      if (state.phase === "precheck" && luma !== undefined) precheck.observe(m.faces, brightness(luma, m.faces[0]?.box))
       return
     }
     case "slowDown":

@@ -87,9 +87,9 @@ export const consentAndStart = async (page: Page, options: { declineAffect?: boo
 
 /** Waits for the pre-check to pass on the server's analyses, then begins the interview. */
 export const passPrecheck = async (page: Page): Promise<void> => {
-  const begin = page.getByTestId("begin")
-  await expect.poll(() => begin.textContent(), { timeout: 30_000 }).toBe("Begin the interview")
-  await expect.poll(() => begin.isEnabled()).toBe(true)
+  await expect.poll(() => page.locator("#precheck li[data-state=ok]").count(), { timeout: 30_000 }).toBe(3)
+  await expect.poll(() => page.getByTestId("begin").isEnabled()).toBe(true)
+  expect(await page.getByTestId("begin").textContent()).toBe("Begin the interview")
 }
 
 export const begin = async (page: Page): Promise<void> => {
