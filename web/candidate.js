@@ -871,6 +871,11 @@ const recorder = {
   }
 }
 
+// Another link pasted into this tab differs only after the "#": load the page again for it.
+window.addEventListener("hashchange", () => {
+  if (new URLSearchParams(location.hash.slice(1)).has("token")) location.reload()
+})
+
 window.addEventListener("pagehide", () => {
   if (state.phase !== "done") session.close()
 })

@@ -18,6 +18,7 @@ import {
   createInterview,
   type Engine,
   expectQuestion,
+  passPrecheck,
   startCandor
 } from "./candidateFlow.ts"
 
@@ -165,15 +166,21 @@ describe.skipIf(!browserAvailable())("candidate page", () => {
     const { page } = await newPage()
     const cases = [
       [`${candor.engine.url}/join/${interview.id}#token=not-a-token`, "expired"],
-      [`${candor.engine.url}/join/${interview.id}#token=${other.candidateToken}`, "not for this interview"],
-      [`${candor.engine.url}/join/${interview.id}`, "incomplete"]
+      // Only the fragment differs: the page loads again for the new link.
+      [`${candor.engine.url}/join/${interview.id}#token=${other.candidateToken}`, "not for this interview"]
     ] as const
+    const expectError = async (on: Page, says: string) => {
+      await expect.poll(() => on.locator("#error-view").textContent()).toContain(says)
+      expect(await on.getByTestId("consent").isVisible()).toBe(false)
+      expect(await on.getByTestId("preview").isVisible()).toBe(false)
+    }
     for (const [url, says] of cases) {
       await page.goto(url)
-      await expect.poll(() => page.locator("#error-view").textContent()).toContain(says)
-      expect(await page.getByTestId("consent").isVisible()).toBe(false)
-      expect(await page.getByTestId("preview").isVisible()).toBe(false)
+      await expectError(page, says)
     }
+    const fresh = (await newPage()).page
+    await fresh.goto(`${candor.engine.url}/join/${interview.id}`)
+    await expectError(fresh, "incomplete")
     // Erased: the token is still valid, the interview is gone.
     expect((await call(candor, "DELETE", `/v1/interviews/${other.id}`)).status).toBe(204)
     await page.goto(other.joinUrl)
@@ -207,11 +214,11 @@ describe.skipIf(!browserAvailable())("candidate page", () => {
     await answer(page, "Answered before the network dropped.")
     const sockets = () => tap.received.filter((m) => m._tag === "session").length
     expect(sockets()).toBe(1)
-    await context.setOffline(true)
-    // Chromium's offline mode stops new connections; the open socket is cut as a dropped network would.
+    // The open socket is cut, and the network stays down for a while: Chromium's offline mode fails new connections.
     await page.evaluate(() => {
       for (const s of (globalThis as any).__sockets as Array<WebSocket>) s.close()
     })
+    await context.setOffline(true)
     await expect.poll(() => page.getByTestId("status").textContent(), { timeout: 10_000 }).toMatch(/Reconnecting/)
     // Offline for a while: the page keeps trying, with backoff.
     await new Promise((r) => setTimeout(r, 2_500))
@@ -255,8 +262,8 @@ describe.skipIf(!browserAvailable())("candidate page", () => {
     await tabTo("start")
     await page.keyboard.press("Enter")
     await page.getByTestId("preview").waitFor({ state: "visible" })
+    await passPrecheck(page)
     await tabTo("begin")
-    await expect.poll(() => page.getByTestId("begin").textContent(), { timeout: 30_000 }).toBe("Begin the interview")
     await page.keyboard.press("Enter")
     await expectQuestion(page, 1, 2)
     await tabTo("answer")
