@@ -166,6 +166,7 @@ const renderNotice = () => {
   ui.organisation.textContent = `Invited by ${info.organisation}`
   ui.organisation.hidden = false
   ui.noticeText.textContent = info.notice.text
+  ui.noticeText.hidden = info.notice.text.trim() === ""
   ui.noticeVersion.textContent = info.notice.version
   const items = [
     "Face presence: whether your face is visible in your camera video while you answer (attention). Still pictures may be kept for the reviewer.",

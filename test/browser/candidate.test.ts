@@ -87,9 +87,9 @@ describe.skipIf(!browserAvailable())("candidate page", () => {
     await screenshot(page, "candidate-notice")
 
     await consentAndStart(page)
-    await expect.poll(() => page.locator("#check-face").getAttribute("data-state"), { timeout: 30_000 }).toBe("ok")
+    await passPrecheck(page)
     await screenshot(page, "candidate-precheck")
-    await begin(page)
+    await page.getByTestId("begin").click()
     await expectQuestion(page, 1, 2)
     expect(await page.getByTestId("question").textContent()).toContain("a project you are proud of")
     // Audio answers are off for this interview: no control for them.
