@@ -497,9 +497,11 @@ const setConnection = (text, cls) => {
   tag.className = `tag ${cls}`
 }
 
-const questionText = (questionId) => {
+/** "Question 2: <prompt>", or just "Question 2" when `short`. */
+const questionText = (questionId, short = false) => {
   const q = live?.questions.find((x) => x.id === questionId)
-  return q === undefined ? "a question" : `Question ${q.index + 1}: ${q.prompt}`
+  if (q === undefined) return "a question"
+  return short ? `Question ${q.index + 1}` : `Question ${q.index + 1}: ${q.prompt}`
 }
 
 const showEmotion = (distribution, dominant) => {
@@ -574,9 +576,9 @@ const describeEvent = (e) => {
     case "interviewStarted":
       return `Interview started (${e.questionCount} questions)`
     case "questionStarted":
-      return `Now on ${questionText(e.questionId)}`
+      return `Now on ${questionText(e.questionId, true)}`
     case "answerRecorded":
-      return `Answer recorded for ${questionText(e.questionId)} (${e.chars} characters)`
+      return `Answer recorded for ${questionText(e.questionId, true)} (${e.chars} characters)`
     case "interviewFinished":
       return `Interview finished: ${e.answered} of ${e.questionCount} answered`
     case "attention":
@@ -596,6 +598,7 @@ const applyEvent = (e) => {
   switch (e._tag) {
     case "interviewStarted":
       $("live-state").textContent = "in progress"
+      loadInterviews(true)
       break
     case "questionStarted":
       $("live-question").textContent = questionText(e.questionId)
@@ -603,7 +606,9 @@ const applyEvent = (e) => {
     case "answerRecorded": {
       const list = $("live-answers")
       if (list.firstElementChild?.classList.contains("muted")) list.replaceChildren()
-      list.append(element("li", { text: `${questionText(e.questionId)}: answer recorded (${e.chars} characters)` }))
+      list.append(
+        element("li", { text: `${questionText(e.questionId, true)}: answer recorded (${e.chars} characters)` })
+      )
       loadAnswers()
       break
     }
@@ -611,6 +616,7 @@ const applyEvent = (e) => {
       $("live-state").textContent = "finished"
       $("live-question").textContent = "The interview is finished."
       say("The interview has finished; its report is being completed.")
+      loadInterviews(true)
       break
     case "attention":
       $("live-face").textContent = percent(e.facePresence)

@@ -46,34 +46,26 @@ interface Bar {
 }
 
 /**
- * A horizontal bar chart as inline SVG: one row per bar, labels on the left, values on the right. It scales with
- * its container (viewBox) and carries its data in a `<title>` and an accessible name.
+ * A horizontal bar chart: one row per bar with its label, the bar as inline SVG (attributes only, no `style`) and
+ * its value as text, laid out by the stylesheet so it stays readable from 320 px up. Each row is labelled for
+ * screen readers by its text; the bars themselves are decoration.
  */
 const barChart = (title: string, bars: ReadonlyArray<Bar>, scale: { readonly min: number; readonly max: number }) => {
-  const row = 26
-  const labelWidth = 190
-  const valueWidth = 90
-  const width = 640
-  const plot = width - labelWidth - valueWidth
-  const x = (v: number) =>
-    labelWidth + ((Math.min(scale.max, Math.max(scale.min, v)) - scale.min) / (scale.max - scale.min)) * plot
-  const height = bars.length * row + 6
+  const x = (v: number) => ((Math.min(scale.max, Math.max(scale.min, v)) - scale.min) / (scale.max - scale.min)) * 100
   const rows = bars
-    .map((b, i) => {
-      const y = i * row + 4
-      const label = b.label.length > 26 ? `${b.label.slice(0, 25)}…` : b.label
+    .map((b) => {
       const bar =
         b.value === null
           ? ""
-          : `<rect x="${labelWidth}" y="${y + 4}" width="${Math.max(1, x(b.value) - labelWidth).toFixed(1)}" height="${row - 12}" fill="${b.colour}"/>`
+          : `<rect x="0" y="0" width="${Math.max(0.5, x(b.value)).toFixed(2)}" height="10" fill="${b.colour}"/>`
       const whisker =
         b.range === undefined || b.range[0] === b.range[1]
           ? ""
-          : `<line x1="${x(b.range[0]).toFixed(1)}" x2="${x(b.range[1]).toFixed(1)}" y1="${y + row / 2 - 2}" y2="${y + row / 2 - 2}" stroke="#1d1d1f" stroke-width="2"/>`
-      return `<g><title>${escapeHtml(b.label)}: ${escapeHtml(b.text)}</title><text x="${labelWidth - 8}" y="${y + row / 2 + 2}" text-anchor="end" font-size="13" fill="#1d1d1f">${escapeHtml(label)}</text><rect x="${labelWidth}" y="${y + 4}" width="${plot}" height="${row - 12}" fill="#eceef1"/>${bar}${whisker}<text x="${labelWidth + plot + 8}" y="${y + row / 2 + 2}" font-size="13" fill="#1d1d1f">${escapeHtml(b.text)}</text></g>`
+          : `<line x1="${x(b.range[0]).toFixed(2)}" x2="${x(b.range[1]).toFixed(2)}" y1="5" y2="5" stroke="#1d1d1f" stroke-width="2" vector-effect="non-scaling-stroke"/>`
+      return `<li><span class="bar-label">${escapeHtml(b.label)}</span><svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" focusable="false"><rect x="0" y="0" width="100" height="10" fill="#e3e6ea"/>${bar}${whisker}</svg><span class="bar-value">${escapeHtml(b.text)}</span></li>`
     })
     .join("")
-  return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}">${rows}</svg>`
+  return `<ul class="bars chart" aria-label="${escapeHtml(title)}">${rows}</ul>`
 }
 
 const emotionChart = (title: string, e: EmotionScores): string =>
@@ -105,8 +97,8 @@ const criterionRow = (c: CriterionScore): string => {
       : c.evidence.map((q) => `<blockquote>${escapeHtml(q)}</blockquote>`).join("")
   const flagged = c.flagged === undefined ? "" : `<p class="tag warn">check: ${escapeHtml(c.flagged)}</p>`
   return `<tr><th scope="row">${escapeHtml(c.name)}<div class="muted">weight ${c.weight}</div></th>
-<td><b>${num(c.score, 2)}</b> / 5<div class="muted">sd ${num(c.spread.stddev, 2)}, ${c.spread.min}–${c.spread.max}</div></td>
-<td>${escapeHtml(c.rationale)}${flagged}${evidence}</td></tr>`
+<td data-label="Score"><b>${num(c.score, 2)}</b> / 5<div class="muted">sd ${num(c.spread.stddev, 2)}, ${c.spread.min}–${c.spread.max}</div></td>
+<td data-label="Rationale and evidence">${escapeHtml(c.rationale)}${flagged}${evidence}</td></tr>`
 }
 
 const questionSection = (q: QuestionReport): string => {
@@ -123,7 +115,7 @@ const questionSection = (q: QuestionReport): string => {
       : `<p data-testid="question-score"><span class="big">${num(q.score.overall)}</span> / 100 · scorer: <b>${escapeHtml(q.score.label)}</b> · confidence ${pct(q.score.confidence)} · ${q.score.samples} of ${q.score.samplesRequested} gradings · ${q.score.rubricSource === "default" ? "default rubric" : "question's rubric"}</p>
 <p>${escapeHtml(q.score.summary)}</p>
 ${criterionChart(q)}
-<div class="scroll"><table><caption class="visually-hidden">Criteria of question ${q.index + 1}</caption><tr><th scope="col">Criterion</th><th scope="col">Score</th><th scope="col">Rationale and evidence</th></tr>${q.score.criteria.map(criterionRow).join("")}</table></div>`
+<div class="scroll"><table class="cards"><caption class="visually-hidden">Criteria of question ${q.index + 1}</caption><tr><th scope="col">Criterion</th><th scope="col">Score</th><th scope="col">Rationale and evidence</th></tr>${q.score.criteria.map(criterionRow).join("")}</table></div>`
   const signals =
     q.signals === null
       ? ""
@@ -230,7 +222,7 @@ export const reportHtml = (report: Report): string => {
   const components = o.components
     .map(
       (c) =>
-        `<tr><th scope="row">${c.signal}</th><td>${num(c.value)}</td><td>${c.weight}</td><td>${pct(c.share)}</td><td class="muted">${escapeHtml(c.basis)}</td></tr>`
+        `<tr><th scope="row">${c.signal}</th><td data-label="Value">${num(c.value)}</td><td data-label="Weight">${c.weight}</td><td data-label="Share">${pct(c.share)}</td><td data-label="Basis" class="muted">${escapeHtml(c.basis)}</td></tr>`
     )
     .join("")
   const componentChart = barChart(
@@ -287,6 +279,7 @@ export const reportHtml = (report: Report): string => {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Interview report: ${escapeHtml(report.candidate.name)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/report.css">
 <script type="module" src="/assets/report.js"></script></head>
 <body>
@@ -299,7 +292,7 @@ export const reportHtml = (report: Report): string => {
 <p data-testid="overall-score"><span class="big">${num(o.score)}</span> / 100 ${o.provisional ? `<span class="tag warn">provisional</span>` : ""} · weights: ${o.weightsSource}</p>
 <p data-testid="signals-used">Signals used: ${report.signalsUsed.join(", ")} · answers: ${s.answered} given, ${s.scored} scored, ${s.pending} pending, ${s.failed} failed, ${s.unanswered} unanswered</p>
 <figure class="figure">${componentChart}<figcaption class="muted">Each signal on a 0–100 scale; its share is what it carries of the overall score.</figcaption></figure>
-<div class="scroll"><table><caption class="visually-hidden">How the overall score is made</caption><tr><th scope="col">Signal</th><th scope="col">Value</th><th scope="col">Weight</th><th scope="col">Share</th><th scope="col">Basis</th></tr>${components}</table></div>
+<div class="scroll"><table class="cards"><caption class="visually-hidden">How the overall score is made</caption><tr><th scope="col">Signal</th><th scope="col">Value</th><th scope="col">Weight</th><th scope="col">Share</th><th scope="col">Basis</th></tr>${components}</table></div>
 ${o.notes.map((n) => `<p class="muted">${escapeHtml(n)}</p>`).join("")}</section>
 <section aria-labelledby="h-answers"><h2 id="h-answers">Answers</h2>
 ${report.questions.map(questionSection).join("\n")}</section>

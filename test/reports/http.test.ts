@@ -105,6 +105,7 @@ for (const backend of backends()) {
         '<script type="module" src="/assets/report.js">'
       ])
       expect([...html.matchAll(/<link[^>]*>/gi)].map((m) => m[0])).toEqual([
+        '<link rel="icon" href="data:,">',
         '<link rel="stylesheet" href="/assets/report.css">'
       ])
       expect(page.headers.get("content-security-policy")).not.toContain("unsafe-inline")
