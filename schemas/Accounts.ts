@@ -39,7 +39,7 @@ export const SetPasswordRequest = Schema.Struct({
   )
 }).annotate({ title: "SetPasswordRequest" })
 
-export const SignInRequest = Schema.Struct({
+export const PasswordSignIn = Schema.Struct({
   email: Schema.String.check(Schema.isMaxLength(320)),
   password: Schema.String.check(Schema.isMaxLength(1024)),
   tenantId: Schema.optionalKey(
@@ -47,16 +47,32 @@ export const SignInRequest = Schema.Struct({
       description: "Needed only when the same address has an account in several tenants."
     })
   )
-}).annotate({ title: "SignInRequest" })
+}).annotate({ title: "PasswordSignIn" })
+
+export const KeySignIn = Schema.Struct({
+  apiKey: Schema.String.check(Schema.isMaxLength(200)).annotate({
+    description: "A tenant API key: the browser gets a session cookie acting as the key, never the key itself."
+  })
+}).annotate({ title: "KeySignIn" })
+
+export const SignInRequest = Schema.Union([PasswordSignIn, KeySignIn]).annotate({ title: "SignInRequest" })
+export type SignInRequest = typeof SignInRequest.Type
 
 export const Session = Schema.Struct({
-  token: Schema.String.annotate({
-    description: "Session token: send it as `Authorization: Bearer <token>` (also set as an HttpOnly cookie)."
-  }),
+  token: Schema.optionalKey(
+    Schema.String.annotate({
+      description:
+        "Session token of a password sign-in: send it as `Authorization: Bearer <token>` (also set as an HttpOnly cookie). A key sign-in sets only the cookie."
+    })
+  ),
   expiresAt: Schema.String,
-  userId: Schema.String,
+  userId: Schema.optionalKey(Schema.String),
+  keyId: Schema.optionalKey(Schema.String),
   tenantId: Schema.String,
-  role: Role
+  role: Role,
+  csrfToken: Schema.String.annotate({
+    description: "Send it as the `x-csrf-token` header with every change made with the session cookie."
+  })
 }).annotate({ title: "Session" })
 
 export const Me = Schema.Struct({
@@ -65,7 +81,12 @@ export const Me = Schema.Struct({
   actor: Schema.String.annotate({ description: "`user:<id>` for a person, `key:<id>` for an API key." }),
   userId: Schema.optionalKey(Schema.String),
   keyId: Schema.optionalKey(Schema.String),
-  expiresAt: Schema.optionalKey(Schema.String.annotate({ description: "When the session ends." }))
+  expiresAt: Schema.optionalKey(Schema.String.annotate({ description: "When the session ends." })),
+  csrfToken: Schema.optionalKey(
+    Schema.String.annotate({
+      description: "When called with the session cookie: the `x-csrf-token` header value that changes need."
+    })
+  )
 }).annotate({ title: "Me" })
 
 export const User = Schema.Struct({

@@ -44,9 +44,38 @@ export const CreateInterviewResponse = Schema.Struct({
   candidateToken: Schema.String.annotate({
     description: "Join token for the candidate, scoped to this interview and expiring."
   }),
-  joinUrl: Schema.String.annotate({ description: "Candidate WebSocket URL, token included." }),
+  joinUrl: Schema.String.annotate({
+    description:
+      "The candidate page on PUBLIC_URL (`/join/<id>#token=<token>`): the token is in the fragment, which browsers never send to servers."
+  }),
+  streamUrl: Schema.String.annotate({
+    description: "The candidate WebSocket (`ws(s)://…/stream`); append `?token=<candidateToken>`."
+  }),
   expiresAt: Schema.String.annotate({ description: "When the candidate token expires (ISO 8601)." })
 }).annotate({ title: "CreateInterviewResponse" })
+
+/** What the candidate page shows before the camera starts, read with the join token. */
+export const CandidateView = Schema.Struct({
+  interviewId: Schema.String,
+  status: Schema.Literals(["scheduled", "in_progress", "finished", "abandoned"]),
+  questionCount: Schema.Int,
+  organisation: Schema.String.annotate({ description: "The hiring organisation (the tenant's name)." }),
+  notice: Schema.Struct({ text: Schema.String, version: Schema.String }).annotate({
+    description: "The tenant's notice; the consent records its version."
+  }),
+  retentionDays: Schema.Int.annotate({ description: "Days the interview is kept after it ends, then erased." }),
+  contact: Schema.NullOr(Schema.String).annotate({ description: "Where to write about this data, when set." }),
+  signals: Schema.Struct({ face: Schema.Boolean, emotion: Schema.Boolean, blinks: Schema.Boolean }).annotate({
+    description: "What the analysis reads from the video; emotion and blinks only where the tenant allows them."
+  }),
+  affectDeclinable: Schema.Boolean.annotate({
+    description: "Affect signals are on: the candidate may decline them and still take the interview."
+  }),
+  audioAnswers: Schema.Boolean.annotate({ description: "Spoken answers are transcribed (a key is configured)." }),
+  audioTypes: Schema.Array(Schema.String),
+  maxAudioBytes: Schema.Int,
+  streamUrl: Schema.String.annotate({ description: "The candidate WebSocket; append `?token=<join token>`." })
+}).annotate({ title: "CandidateView" })
 
 export const InterviewStatus = Schema.Literals(["scheduled", "in_progress", "finished", "abandoned"])
 

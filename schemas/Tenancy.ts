@@ -59,6 +59,9 @@ export const TenantSettings = Schema.Struct({
   retentionDays: Schema.Number,
   noticeText: Schema.String.annotate({ description: "The notice candidates are shown before they consent." }),
   noticeVersion: Schema.String.annotate({ description: "Version of the notice; consents record the one they saw." }),
+  privacyContact: Schema.String.annotate({
+    description: "Where candidates write about their data (an email address or URL; empty when not set)."
+  }),
   createdAt: Schema.String
 }).annotate({ title: "Tenant" })
 export type TenantSettings = typeof TenantSettings.Type
@@ -71,7 +74,10 @@ export const UpdateTenantRequest = Schema.Struct({
   noticeText: Schema.optionalKey(
     Schema.String.check(Schema.isMaxLength(20_000, { message: "noticeText must be at most 20000 characters" }))
   ),
-  noticeVersion: Schema.optionalKey(NonEmpty("noticeVersion", 50))
+  noticeVersion: Schema.optionalKey(NonEmpty("noticeVersion", 50)),
+  privacyContact: Schema.optionalKey(
+    Schema.String.check(Schema.isMaxLength(320, { message: "privacyContact must be at most 320 characters" }))
+  )
 }).annotate({ title: "UpdateTenantRequest" })
 export type UpdateTenantRequest = typeof UpdateTenantRequest.Type
 

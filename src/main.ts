@@ -14,8 +14,10 @@ import { LiveSocket } from "./http/LiveSocket.ts"
 import type { Route } from "./http/Route.ts"
 import { adminRoutesWith } from "./http/routes/AdminRoutes.ts"
 import { auditRoutes } from "./http/routes/AuditRoutes.ts"
+import { candidateRoutes } from "./http/routes/CandidateRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
+import { pageRoutes } from "./http/routes/PageRoutes.ts"
 import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { tenantRoutes } from "./http/routes/TenantRoutes.ts"
@@ -96,6 +98,8 @@ const routesLayer = Layer.effect(
       ...interviewRoutes,
       ...reportRoutes,
       ...consentRoutes,
+      ...candidateRoutes,
+      ...pageRoutes,
       ...tenantRoutes,
       ...auditRoutes,
       ...userRoutes,

@@ -3,8 +3,10 @@
  * hash as it stands, then every ScoreEvent of the interview as it is published.
  *
  * The tenant's API key authenticates the upgrade, as `Authorization: Bearer <key>` or, because browsers cannot
- * set headers on a WebSocket, as `?key=<key>`; a missing or wrong key is refused with 401 and another tenant's
- * interview with 404 (as in the HTTP API, ids of other tenants leak nothing). The view is best effort: while
+ * set headers on a WebSocket, as the console's session cookie (only from a page of Candor's own origin: the
+ * `Origin` header must name the host, against cross-site WebSocket hijacking) or `?key=<key>`; a missing or wrong
+ * credential is refused with 401 and another tenant's interview with 404 (as in the HTTP API, ids of other tenants
+ * leak nothing). The view is best effort: while
  * the live store is unreachable it pauses, and a recruiter who does not read has events skipped.
  */
 import { Context, Effect, Fiber, Layer, Option, Stream } from "effect"
@@ -16,13 +18,24 @@ import { AuditLog } from "../store/AuditLog.ts"
 import { Interviews } from "../store/Interviews.ts"
 import { LiveStore } from "../store/LiveStore.ts"
 import { Tenants } from "../store/Tenants.ts"
+import { Users } from "../store/Users.ts"
 import { ApiError } from "./ApiError.ts"
+import { authenticateCredential, sessionCookie } from "./ConsoleAuth.ts"
 import { bearerToken } from "./Route.ts"
 import { HttpServer } from "./Server.ts"
 import { SocketSender } from "./SocketSender.ts"
 import { awaitClosed, upgradeAfter } from "./WsUpgrade.ts"
 
 export const LIVE_PATH = "/v1/interviews/:id/live"
+
+/** Whether an `Origin` header names `host` (the `Host` header: name and port). */
+const sameHost = (origin: string, host: string): boolean => {
+  try {
+    return new URL(origin).host === host.toLowerCase()
+  } catch {
+    return false
+  }
+}
 
 interface LiveSocketData {
   readonly interviewId: string
@@ -38,6 +51,7 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
     Effect.gen(function* () {
       const server = yield* HttpServer
       const tenants = yield* Tenants
+      const users = yield* Users
       const interviews = yield* Interviews
       const live = yield* LiveStore
       const audit = yield* AuditLog
@@ -47,15 +61,31 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
       let accepting = true
       let nextId = 1
 
+      /** The credential of an upgrade: a header, the console's cookie (same origin only), or `?key=`. */
+      const credentialOf = (headers: Readonly<Record<string, string>>, query: URLSearchParams) => {
+        const bearer = bearerToken(headers)
+        if (bearer.length > 0) return Effect.succeed(bearer)
+        const cookie = sessionCookie(headers)
+        if (cookie.length > 0) {
+          const origin = headers.origin ?? ""
+          return origin !== "" && sameHost(origin, headers.host ?? "")
+            ? Effect.succeed(cookie)
+            : Effect.fail(ApiError.forbidden("the session cookie is accepted only from Candor's own pages (Origin)"))
+        }
+        return Effect.succeed(query.get("key") ?? "")
+      }
+
       const check = (id: string, key: string, remote: string) =>
         Effect.gen(function* () {
           if (key.length === 0)
             return yield* Effect.fail(
-              ApiError.unauthorized("send the tenant API key as 'Authorization: Bearer <key>' or '?key=<key>'")
+              ApiError.unauthorized(
+                "send the tenant API key as 'Authorization: Bearer <key>' or '?key=<key>', or sign in to the console"
+              )
             )
-          const principal = yield* tenants
-            .authenticate(key)
-            .pipe(Effect.mapError(() => ApiError.unavailable("database unavailable; retry shortly")))
+          const principal = yield* authenticateCredential(tenants, users, key).pipe(
+            Effect.mapError(() => ApiError.unavailable("database unavailable; retry shortly"))
+          )
           if (Option.isNone(principal)) return yield* Effect.fail(ApiError.unauthorized())
           const interview = yield* interviews
             .get(principal.value.tenantId, id)
@@ -65,7 +95,7 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
           yield* audit
             .record({
               tenantId: principal.value.tenantId,
-              actor: `key:${principal.value.keyId}`,
+              actor: principal.value.actor,
               action: "live.view",
               subject: id,
               source: remote
@@ -118,7 +148,9 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
             run,
             accepting: accepting && server.phase() === "serving",
             check: (request) =>
-              check(request.id, bearerToken(request.headers) || (request.query.get("key") ?? ""), request.remote)
+              Effect.flatMap(credentialOf(request.headers, request.query), (credential) =>
+                check(request.id, credential, request.remote)
+              )
           }),
         open: (ws) => {
           const s = ws.getUserData()

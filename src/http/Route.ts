@@ -4,7 +4,7 @@
  */
 import type { Effect, Schema } from "effect"
 import type { ApiKeyPrincipal, Role } from "../store/Tenants.ts"
-import type { UserPrincipal } from "../store/Users.ts"
+import type { KeySessionPrincipal, UserPrincipal } from "../store/Users.ts"
 import type { ApiError } from "./ApiError.ts"
 
 export type Method = "get" | "post" | "put" | "patch" | "delete"
@@ -37,8 +37,8 @@ export interface RequestContext<Q, B> {
   readonly body: B
   /** The body's bytes on `rawBody` routes (empty when none was sent); undefined elsewhere. */
   readonly raw: Uint8Array | undefined
-  /** Set on `apiKey` routes: the API key, or the signed-in person (session token). */
-  readonly principal: ApiKeyPrincipal | UserPrincipal
+  /** Set on `apiKey` routes: the API key, the signed-in person, or a console session opened with a key. */
+  readonly principal: ApiKeyPrincipal | UserPrincipal | KeySessionPrincipal
   readonly headers: Readonly<Record<string, string>>
   /** The client's address as the server saw it (for audit rows). */
   readonly remote: string

@@ -9,10 +9,11 @@
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Schema, Scope } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import uWS from "uWebSockets.js"
+import { authenticateCredential, CSRF_HEADER, csrfMatches, sessionCookie } from "./ConsoleAuth.ts"
 import { AppConfig } from "../config.ts"
 import { Metrics } from "../Metrics.ts"
-import { type ApiKeyPrincipal, Tenants } from "../store/Tenants.ts"
-import { type UserPrincipal, Users } from "../store/Users.ts"
+import { Tenants } from "../store/Tenants.ts"
+import { Users } from "../store/Users.ts"
 import { ApiError, errorJson, statusLine } from "./ApiError.ts"
 import { recordRequest } from "./HttpMetrics.ts"
 import { bearerToken, type Reply, type Route, requiredRole, roleAllows } from "./Route.ts"
@@ -136,15 +137,6 @@ const notServing = (phase: Phase) =>
     ? new ApiError({ status: 503, code: "starting", message: "Candor is starting; retry in a moment" })
     : new ApiError({ status: 503, code: "shutting_down", message: "server is shutting down" })
 
-/** The session cookie of the console (`candor_session`), or "" when there is none. */
-const sessionCookie = (headers: Readonly<Record<string, string>>): string => {
-  for (const part of (headers.cookie ?? "").split(";")) {
-    const [name, ...value] = part.trim().split("=")
-    if (name === "candor_session") return value.join("=")
-  }
-  return ""
-}
-
 const loopback = new Set(["127.0.0.1", "::1", "0000:0000:0000:0000:0000:0000:0000:0001", "::ffff:127.0.0.1"])
 
 const sameSecret = (a: string, b: string) => {
@@ -188,16 +180,22 @@ export const layer = (options: ServerOptions = {}) =>
             ? Effect.succeed(undefined)
             : Effect.fail(ApiError.forbidden("operator endpoint: loopback and the admin token only"))
         }
-        // An API key, else a person's session (header, or the console's cookie).
-        const credential = token.length > 0 ? token : sessionCookie(headers)
+        // An API key, else a session (header, or the console's cookie).
+        const cookie = token.length > 0 ? "" : sessionCookie(headers)
+        const credential = token.length > 0 ? token : cookie
         if (credential.length === 0)
           return Effect.fail(ApiError.unauthorized("send the tenant API key as 'Authorization: Bearer <key>'"))
+        // A browser sends the cookie with any request to this origin: a change needs the session's CSRF token too.
+        if (cookie.length > 0 && route.method !== "get" && !csrfMatches(headers, cookie))
+          return Effect.fail(
+            new ApiError({
+              status: 403,
+              code: "csrf",
+              message: `a change made with the session cookie needs the '${CSRF_HEADER}' header (from sign-in or GET /v1/me)`
+            })
+          )
         // Looked up on every request, never cached: a revoked key or session is refused from its next request on.
-        return tenants.authenticate(credential).pipe(
-          Effect.flatMap(
-            (key): Effect.Effect<Option.Option<ApiKeyPrincipal | UserPrincipal>, unknown> =>
-              Option.isSome(key) ? Effect.succeed(key) : users.authenticate(credential)
-          ),
+        return authenticateCredential(tenants, users, credential).pipe(
           Effect.catch(() => Effect.fail(ApiError.unavailable("database unavailable"))),
           Effect.flatMap(
             Option.match({

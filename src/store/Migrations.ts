@@ -9,6 +9,7 @@ import scoringJobs from "./migrations/0003_scoring_jobs.ts"
 import tenancy from "./migrations/0004_tenancy.ts"
 import retentionClaims from "./migrations/0005_retention_claims.ts"
 import users from "./migrations/0006_users.ts"
+import consoleSessions from "./migrations/0007_console.ts"
 
 const loader = Migrator.fromRecord({
   "0001_initial": initial,
@@ -16,7 +17,8 @@ const loader = Migrator.fromRecord({
   "0003_scoring_jobs": scoringJobs,
   "0004_tenancy": tenancy,
   "0005_retention_claims": retentionClaims,
-  "0006_users": users
+  "0006_users": users,
+  "0007_console": consoleSessions
 })
 
 const migrator = Migrator.make({})

@@ -25,6 +25,8 @@ export interface Tenant {
   /** The notice candidates are shown before they consent, and its version (consents name the version). */
   readonly noticeText: string
   readonly noticeVersion: string
+  /** Where candidates write about their data ("" when the tenant has not said). */
+  readonly privacyContact: string
   readonly createdAt: string
 }
 
@@ -36,6 +38,7 @@ export interface TenantPatch {
   readonly retentionDays?: number
   readonly noticeText?: string
   readonly noticeVersion?: string
+  readonly privacyContact?: string
 }
 
 /** An API key as listed: never its secret, only the first characters to recognise it by. */
@@ -85,6 +88,7 @@ const toTenant = (row: any): Tenant => ({
   retentionDays: Number(row.retention_days),
   noticeText: row.notice_text,
   noticeVersion: row.notice_version,
+  privacyContact: row.privacy_contact ?? "",
   createdAt: toIso(row.created_at)
 })
 
@@ -163,7 +167,8 @@ export class Tenants extends Context.Service<Tenants, TenantsShape>()("candor/Te
               score_weights = COALESCE(${patch.scoreWeights === undefined ? null : JSON.stringify(patch.scoreWeights)}::jsonb, score_weights),
               retention_days = COALESCE(${patch.retentionDays ?? null}::integer, retention_days),
               notice_text = COALESCE(${patch.noticeText ?? null}, notice_text),
-              notice_version = COALESCE(${patch.noticeVersion ?? null}, notice_version)
+              notice_version = COALESCE(${patch.noticeVersion ?? null}, notice_version),
+              privacy_contact = COALESCE(${patch.privacyContact ?? null}, privacy_contact)
             WHERE id = ${id}
             RETURNING *`.pipe(
             Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toTenant)),

@@ -7,7 +7,7 @@ import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomBytes } from "node:crypto"
 import { newId, toIso, toIsoOrNull } from "./Rows.ts"
-import { hashApiKey, type Principal, type Role } from "./Tenants.ts"
+import { type ApiKeyPrincipal, hashApiKey, type Principal, type Role } from "./Tenants.ts"
 
 export interface User {
   readonly id: string
@@ -23,6 +23,12 @@ export interface User {
 /** Who a session token belongs to. */
 export interface UserPrincipal extends Principal {
   readonly userId: string
+  readonly sessionId: string
+  readonly expiresAt: string
+}
+
+/** A console session opened with an API key: it acts as the key (role, audit actor) and ends with it. */
+export interface KeySessionPrincipal extends ApiKeyPrincipal {
   readonly sessionId: string
   readonly expiresAt: string
 }
@@ -51,6 +57,7 @@ export class UserExists extends Error {
 
 const TOKEN_PREFIX = "cnt_"
 const SESSION_PREFIX = "cns_"
+const KEY_SESSION_PREFIX = "cnk_"
 
 const toUser = (r: any): User => ({
   id: r.id,
@@ -100,8 +107,16 @@ export interface UsersShape {
     userId: string,
     ttlSeconds: number
   ) => Effect.Effect<{ id: string; token: string; expiresAt: string }, SqlError>
-  /** The principal of an unexpired, unrevoked session of an enabled user. */
-  readonly authenticate: (token: string) => Effect.Effect<Option.Option<UserPrincipal>, SqlError>
+  /** A console session acting as an unrevoked API key (the key itself never reaches the browser). */
+  readonly createKeySession: (
+    keyId: string,
+    ttlSeconds: number
+  ) => Effect.Effect<{ id: string; token: string; expiresAt: string }, SqlError>
+  /**
+   * The principal of an unexpired, unrevoked session: of an enabled user, or of an API key that is not revoked.
+   */
+  readonly authenticate: (token: string) => Effect.Effect<Option.Option<UserPrincipal | KeySessionPrincipal>, SqlError>
+  /** Ends a session, of a user or of a key. */
   readonly revokeSession: (sessionId: string) => Effect.Effect<void, SqlError>
   /** Disables the user and revokes their sessions at once; none when no such user is in the tenant. */
   readonly disable: (tenantId: string, userId: string) => Effect.Effect<Option.Option<User>, SqlError>
@@ -207,33 +222,67 @@ export class Users extends Context.Service<Users, UsersShape>()("candor/Users") 
               RETURNING expires_at`
             return { id, token, expiresAt: toIso((rows[0] as any).expires_at) }
           }).pipe(Effect.withSpan("Users.createSession")),
-        authenticate: (token) =>
-          token.startsWith(SESSION_PREFIX) && token.length < 200
-            ? sql`
+        createKeySession: (keyId, ttlSeconds) =>
+          Effect.gen(function* () {
+            const token = secret(KEY_SESSION_PREFIX)
+            const id = newId()
+            const rows = yield* sql`
+              INSERT INTO key_sessions (id, token_hash, key_id, expires_at)
+              VALUES (${id}, ${hashApiKey(token)}, ${keyId}, now() + ${ttlSeconds}::int * interval '1 second')
+              RETURNING expires_at`
+            return { id, token, expiresAt: toIso((rows[0] as any).expires_at) }
+          }).pipe(Effect.withSpan("Users.createKeySession")),
+        authenticate: (token): Effect.Effect<Option.Option<UserPrincipal | KeySessionPrincipal>, SqlError> =>
+          token.length >= 200
+            ? Effect.succeed(Option.none())
+            : token.startsWith(SESSION_PREFIX)
+              ? sql`
                 SELECT s.id AS session_id, s.expires_at, u.id AS user_id, u.tenant_id, u.role
                 FROM user_sessions s JOIN users u ON u.id = s.user_id
                 WHERE s.token_hash = ${hashApiKey(token)} AND s.revoked_at IS NULL AND s.expires_at > now()
                   AND u.disabled_at IS NULL`.pipe(
-                Effect.map((rows) =>
-                  Option.map(
-                    Option.fromNullishOr(rows[0] as any),
-                    (r: any): UserPrincipal => ({
-                      tenantId: r.tenant_id,
-                      role: r.role,
-                      actor: `user:${r.user_id}`,
-                      userId: r.user_id,
-                      sessionId: r.session_id,
-                      expiresAt: toIso(r.expires_at)
-                    })
+                  Effect.map((rows) =>
+                    Option.map(
+                      Option.fromNullishOr(rows[0] as any),
+                      (r: any): UserPrincipal => ({
+                        tenantId: r.tenant_id,
+                        role: r.role,
+                        actor: `user:${r.user_id}`,
+                        userId: r.user_id,
+                        sessionId: r.session_id,
+                        expiresAt: toIso(r.expires_at)
+                      })
+                    )
+                  ),
+                  Effect.withSpan("Users.authenticate")
+                )
+              : token.startsWith(KEY_SESSION_PREFIX)
+                ? sql`
+                SELECT s.id AS session_id, s.expires_at, k.id AS key_id, k.tenant_id, k.role
+                FROM key_sessions s JOIN api_keys k ON k.id = s.key_id
+                WHERE s.token_hash = ${hashApiKey(token)} AND s.revoked_at IS NULL AND s.expires_at > now()
+                  AND k.revoked_at IS NULL`.pipe(
+                    Effect.map((rows) =>
+                      Option.map(
+                        Option.fromNullishOr(rows[0] as any),
+                        (r: any): KeySessionPrincipal => ({
+                          tenantId: r.tenant_id,
+                          role: r.role,
+                          actor: `key:${r.key_id}`,
+                          keyId: r.key_id,
+                          sessionId: r.session_id,
+                          expiresAt: toIso(r.expires_at)
+                        })
+                      )
+                    ),
+                    Effect.withSpan("Users.authenticateKeySession")
                   )
-                ),
-                Effect.withSpan("Users.authenticate")
-              )
-            : Effect.succeed(Option.none()),
+                : Effect.succeed(Option.none()),
         revokeSession: (sessionId) =>
-          sql`UPDATE user_sessions SET revoked_at = now() WHERE id = ${sessionId} AND revoked_at IS NULL`.pipe(
-            Effect.asVoid
-          ),
+          Effect.andThen(
+            sql`UPDATE user_sessions SET revoked_at = now() WHERE id = ${sessionId} AND revoked_at IS NULL`,
+            sql`UPDATE key_sessions SET revoked_at = now() WHERE id = ${sessionId} AND revoked_at IS NULL`
+          ).pipe(Effect.asVoid),
         disable: (tenantId, userId) =>
           Effect.gen(function* () {
             const rows = yield* sql`

@@ -57,7 +57,7 @@ export const startFakeEngine = async (options: FakeEngineOptions): Promise<FakeE
         if (parsed.questions.length !== QUESTIONS) return send(400, '{"error":{"code":"validation"}}')
         const id = `iv-${++interviews}`
         tokens.set(id, `token-${id}`)
-        send(201, JSON.stringify({ id, candidateToken: `token-${id}`, joinUrl: "", expiresAt: "" }))
+        send(201, JSON.stringify({ id, candidateToken: `token-${id}`, joinUrl: "", streamUrl: "", expiresAt: "" }))
       })
       return
     }

@@ -54,10 +54,10 @@ for (const backend of backends()) {
     it("creates an interview with questions and rubrics and reads it back", async () => {
       const created = await call("/v1/interviews", { method: "POST", body: JSON.stringify(interviewBody) })
       expect(created.status).toBe(201)
-      const body = (await created.json()) as { id: string; candidateToken: string; joinUrl: string }
-      expect(body.joinUrl).toBe(
-        `${server.url.replace("http", "ws")}/v1/interviews/${body.id}/stream?token=${encodeURIComponent(body.candidateToken)}`
-      )
+      const body = (await created.json()) as { id: string; candidateToken: string; joinUrl: string; streamUrl: string }
+      // The candidate page, its token in the fragment (never sent to a server); the socket address beside it.
+      expect(body.joinUrl).toBe(`${server.url}/join/${body.id}#token=${encodeURIComponent(body.candidateToken)}`)
+      expect(body.streamUrl).toBe(`${server.url.replace("http", "ws")}/v1/interviews/${body.id}/stream`)
       const read = await call(`/v1/interviews/${body.id}`)
       expect(read.status).toBe(200)
       const interview = (await read.json()) as any

@@ -45,6 +45,7 @@ const candidateCalls = (target: Target): Array<Call> => {
     headers: { "content-type": "application/json" }
   })
   return [
+    { label: "get /v1/interviews/{id}/candidate", path: `${base}/candidate`, init: { method: "GET" } },
     {
       label: "post /v1/interviews/{id}/answers",
       path: `${base}/answers`,

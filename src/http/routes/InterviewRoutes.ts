@@ -14,6 +14,7 @@ import { Tenants } from "../../store/Tenants.ts"
 import { ApiError } from "../ApiError.ts"
 import { audit } from "../Audited.ts"
 import { JoinTokens } from "../JoinTokens.ts"
+import { joinUrl, streamUrl } from "../PublicUrls.ts"
 import { json, route } from "../Route.ts"
 import { HttpServer } from "../Server.ts"
 
@@ -63,11 +64,11 @@ export const interviewRoutes = [
             source: remote
           })
           .pipe(Effect.mapError(dbUnavailable))
-        const wsBase = server.publicUrl.replace(/^http/, "ws")
         return json(201, {
           id: interview.id,
           candidateToken: token.token,
-          joinUrl: `${wsBase}/v1/interviews/${interview.id}/stream?token=${encodeURIComponent(token.token)}`,
+          joinUrl: joinUrl(server.publicUrl, interview.id, token.token),
+          streamUrl: streamUrl(server.publicUrl, interview.id),
           expiresAt: token.expiresAt.toISOString()
         })
       })
