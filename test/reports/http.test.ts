@@ -99,7 +99,16 @@ for (const backend of backends()) {
       expect(html).toContain("Ada Demo")
       expect(html).toContain("offline heuristic")
       expect(html).toContain("A person makes the hiring decision")
-      expect(html).not.toMatch(/<script|<link|src="http|href="http|@import/i)
+      // Nothing from elsewhere and nothing inline: only the page's own stylesheet and review script.
+      expect(html).not.toMatch(/src="http|href="http|@import|<style|style="|\son[a-z]+=/i)
+      expect([...html.matchAll(/<script[^>]*>/gi)].map((m) => m[0])).toEqual([
+        '<script type="module" src="/assets/report.js">'
+      ])
+      expect([...html.matchAll(/<link[^>]*>/gi)].map((m) => m[0])).toEqual([
+        '<link rel="icon" href="data:,">',
+        '<link rel="stylesheet" href="/assets/report.css">'
+      ])
+      expect(page.headers.get("content-security-policy")).not.toContain("unsafe-inline")
     })
 
     it("stores a human review, audits it, and lists it in the report", async () => {

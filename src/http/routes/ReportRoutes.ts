@@ -23,9 +23,12 @@ const buildFor = (tenantId: string, id: string) =>
     return yield* aggregator.report(interview).pipe(Effect.mapError(dbUnavailable))
   })
 
-/** A page that may load nothing from anywhere: styles are inline and there are no scripts. */
+/**
+ * The page loads only from this origin: its stylesheet and review script from `/assets/`, keyframes and heat-maps
+ * from the media route; the script talks to `/v1/me` and the reviews route. Nothing inline is allowed.
+ */
 const pagePolicy =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 export const reportReadRoutes = [
   route({
