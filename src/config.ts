@@ -48,6 +48,19 @@ export interface AppSettings {
   readonly candidateMaxFps: number | undefined
   /** Seconds between retention sweeps (interviews past their tenant's retention are erased); 0: no sweeps. */
   readonly retentionSweepSeconds: number
+  readonly webhooks: WebhookEnv
+}
+
+/** Webhook delivery settings read from the environment (the rest keep their defaults). */
+export interface WebhookEnv {
+  /** Allow webhook targets in private, loopback and link-local networks (server-side request forgery guard off). */
+  readonly allowPrivateNetworks: boolean
+  /** Deadline of one delivery attempt. */
+  readonly timeoutMs: number
+  /** Delay before the first retry of a failed delivery; later ones about double. */
+  readonly firstRetryMs: number
+  /** How long a failing delivery is retried before it fails for good. */
+  readonly giveUpAfterMs: number
 }
 
 export interface InferenceSettings {
@@ -160,7 +173,11 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
     Config.mapEffect((n) =>
       n >= 0 ? Effect.succeed(n) : invalid("RETENTION_SWEEP_SECONDS", `expected 0 or more seconds, got ${n}`)
     )
-  )
+  ),
+  webhookAllowPrivate: Config.Boolean("WEBHOOK_ALLOW_PRIVATE_NETWORKS").pipe(Config.withDefault(false)),
+  webhookTimeoutMs: positiveInt("WEBHOOK_TIMEOUT_MS", 10_000),
+  webhookFirstRetryMs: positiveInt("WEBHOOK_FIRST_RETRY_MS", 5_000),
+  webhookRetryHours: positiveInt("WEBHOOK_RETRY_HOURS", 24)
 }).pipe(
   Config.map((raw): AppSettings => {
     const dataDir = Path.resolve(raw.dataDir)
@@ -210,7 +227,13 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
         }).filter(([, v]) => v !== undefined)
       ) as InferenceSettings,
       candidateMaxFps: raw.candidateMaxFps,
-      retentionSweepSeconds: raw.retentionSweepSeconds
+      retentionSweepSeconds: raw.retentionSweepSeconds,
+      webhooks: {
+        allowPrivateNetworks: raw.webhookAllowPrivate,
+        timeoutMs: raw.webhookTimeoutMs,
+        firstRetryMs: raw.webhookFirstRetryMs,
+        giveUpAfterMs: raw.webhookRetryHours * 3_600_000
+      }
     }
   })
 )
