@@ -142,6 +142,42 @@ for (const backend of backends()) {
       expect(await deliveries(id)).toHaveLength(3)
     })
 
+    it.skipIf(backend.name === "embedded")(
+      "emits report.ready when the last scoring job ends while the interview's end is being committed",
+      async () => {
+        const id = await newInterview()
+        const [q] = await sql((s) => s<{ id: string }>`SELECT id FROM questions WHERE interview_id = ${id}`)
+        await sql(
+          (s) => s`
+          INSERT INTO answers (id, interview_id, question_id, source, body, idempotency_key)
+          VALUES (${crypto.randomUUID()}, ${id}, ${q!.id}, 'text', 'an answer', ${`${id}:race`})`
+        )
+        await setStatus(id, "in_progress")
+        // The end of the interview is committed while its last scoring job ends in another transaction: each sees
+        // the other's change as not made yet, unless one waits for the other.
+        await sql((s) =>
+          Effect.all(
+            [
+              s`UPDATE interviews SET status = 'finished' WHERE id = ${id}`.pipe(
+                Effect.andThen(s`SELECT pg_sleep(0.4)`),
+                s.withTransaction
+              ),
+              Effect.sleep(100).pipe(
+                Effect.andThen(s`UPDATE scoring_jobs SET state = 'done' WHERE interview_id = ${id}`),
+                s.withTransaction
+              )
+            ],
+            { concurrency: 2 }
+          )
+        )
+        expect((await deliveries(id)).map((d) => d.type)).toEqual([
+          "interview.started",
+          "interview.finished",
+          "report.ready"
+        ])
+      }
+    )
+
     it("holds an interview's later events until the earlier one has failed for good, then delivers them", async () => {
       const id = await newInterview()
       await setStatus(id, "in_progress")

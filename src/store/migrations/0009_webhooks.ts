@@ -80,23 +80,25 @@ export default Effect.gen(function* () {
     END
     $$`
   // The report is complete once the interview is over and no answer's scoring is still pending (as ReportBuilder).
+  // The interview's end and its scoring jobs' ends are written by different transactions, each of which would see
+  // the other's change as not yet made: a lock per interview, taken before looking, makes the later one see the
+  // earlier one's (an advisory lock, so it never waits in a cycle with the row locks of an erasure).
   yield* sql`
     CREATE FUNCTION candor_webhook_report_ready(p_interview text) RETURNS void LANGUAGE plpgsql AS $$
     DECLARE
       v_tenant text;
       v_status text;
     BEGIN
-      SELECT tenant_id, status INTO v_tenant, v_status FROM interviews WHERE id = p_interview;
-      IF v_status IS NULL OR v_status NOT IN ('finished', 'abandoned') THEN
-        RETURN;
-      END IF;
-      IF NOT EXISTS (
+      SELECT tenant_id INTO v_tenant FROM interviews WHERE id = p_interview;
+      IF v_tenant IS NULL OR NOT EXISTS (
         SELECT 1 FROM webhooks WHERE tenant_id = v_tenant AND events @> jsonb_build_array('report.ready')) THEN
         RETURN;
       END IF;
-      -- Two scoring jobs of one interview ending at once would each see the other still running: taking the
-      -- interview's row in turn makes the second one see the first one's end.
-      PERFORM 1 FROM interviews WHERE id = p_interview FOR NO KEY UPDATE;
+      PERFORM pg_advisory_xact_lock(hashtextextended('candor.report_ready:' || p_interview, 0));
+      SELECT status INTO v_status FROM interviews WHERE id = p_interview;
+      IF v_status IS NULL OR v_status NOT IN ('finished', 'abandoned') THEN
+        RETURN;
+      END IF;
       IF EXISTS (
         SELECT 1 FROM scoring_jobs WHERE interview_id = p_interview AND state IN ('pending', 'running')) THEN
         RETURN;
