@@ -114,9 +114,16 @@ export const send = (request: SendRequest): Effect.Effect<SendResult> =>
   Effect.gen(function* () {
     const started = performance.now()
     const elapsed = () => Math.round(performance.now() - started)
-    const target = yield* Effect.result(checkTarget(request.url, request.allowPrivate))
-    if (target._tag === "Failure")
-      return { status: null, responseBody: null, error: `refused: ${target.failure.message}`, durationMs: elapsed() }
+    const target = yield* Effect.result(
+      checkTarget(request.url, request.allowPrivate).pipe(Effect.timeout(request.timeoutMs))
+    )
+    if (target._tag === "Failure") {
+      const error =
+        target.failure._tag === "TargetRefused"
+          ? `refused: ${target.failure.message}`
+          : `resolving the host timed out after ${request.timeoutMs} ms`
+      return { status: null, responseBody: null, error, durationMs: elapsed() }
+    }
     const timestamp = Math.floor(Date.now() / 1000)
     const headers = {
       "content-type": "application/json",
