@@ -11,6 +11,7 @@ import retentionClaims from "./migrations/0005_retention_claims.ts"
 import users from "./migrations/0006_users.ts"
 import consoleSessions from "./migrations/0007_console.ts"
 import jobs from "./migrations/0008_jobs.ts"
+import webhooks from "./migrations/0009_webhooks.ts"
 
 const loader = Migrator.fromRecord({
   "0001_initial": initial,
@@ -20,7 +21,8 @@ const loader = Migrator.fromRecord({
   "0005_retention_claims": retentionClaims,
   "0006_users": users,
   "0007_console": consoleSessions,
-  "0008_jobs": jobs
+  "0008_jobs": jobs,
+  "0009_webhooks": webhooks
 })
 
 const migrator = Migrator.make({})
