@@ -23,6 +23,7 @@ import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { tenantRoutes } from "./http/routes/TenantRoutes.ts"
 import { userRoutes } from "./http/routes/UserRoutes.ts"
+import { videoRoutesWith } from "./http/routes/VideoRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
 import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
@@ -44,12 +45,14 @@ import { SessionSnapshots } from "./store/SessionSnapshots.ts"
 import { SessionWriter } from "./store/SessionWrites.ts"
 import { Tenants } from "./store/Tenants.ts"
 import { Users } from "./store/Users.ts"
+import { VideoAnalyses } from "./store/VideoAnalyses.ts"
 import { WriteBehind } from "./store/WriteBehind.ts"
 import { VERSION } from "./Version.ts"
+import { VideoConfig } from "./video/VideoSettings.ts"
 
 /** Repositories over the configured database, migrated. */
 export const storageLayer = Erasures.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(Tenants.layer, Users.layer, Interviews.layer, AuditLog.layer)),
+  Layer.provideMerge(Layer.mergeAll(Tenants.layer, Users.layer, Interviews.layer, AuditLog.layer, VideoAnalyses.layer)),
   Layer.provideMerge(Database.layer)
 )
 
@@ -59,7 +62,11 @@ export const servicesLayer = Layer.mergeAll(
   LiveStore.layer,
   MediaStore.layer,
   JoinTokens.layer,
-  Metrics.layer
+  Metrics.layer,
+  Layer.effect(
+    VideoConfig,
+    Effect.map(AppConfig, (config) => config.video)
+  )
 )
 
 /** Records the server's URL in the embedded-database lock once it listens. */
@@ -104,6 +111,7 @@ const routesLayer = Layer.effect(
       ...tenantRoutes,
       ...auditRoutes,
       ...userRoutes,
+      ...videoRoutesWith({ maxBytes: config.video.maxBytes }),
       ...sessionRoutes,
       ...systemRoutes(openApi),
       ...adminRoutesWith({ seed: seedDemo })
