@@ -51,6 +51,14 @@ export interface AppSettings {
   readonly retentionSweepSeconds: number
   /** Uploaded-video analysis: size and length limits, frame rate, deadline, the ffmpeg binary. */
   readonly video: VideoSettings
+  /** Minutes without a candidate socket after which a started, unfinished interview is marked abandoned. */
+  readonly abandonAfterMinutes: number
+  /** Seconds between sweeps for abandoned interviews; 0: none. */
+  readonly abandonSweepSeconds: number
+  /** How often an idle engine looks for due jobs (enqueueing in this engine wakes it at once). */
+  readonly jobPollMs: number
+  /** Jobs one engine runs at once. */
+  readonly jobConcurrency: number
 }
 
 export interface InferenceSettings {
@@ -168,7 +176,21 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   videoFps: positiveInt("VIDEO_ANALYSIS_FPS", defaultVideoSettings.fps),
   videoMaxSeconds: positiveInt("VIDEO_MAX_SECONDS", defaultVideoSettings.maxSeconds),
   videoTimeoutSeconds: positiveInt("VIDEO_TIMEOUT_SECONDS", defaultVideoSettings.timeoutMs / 1000),
-  ffmpegPath: optionalString("FFMPEG_PATH")
+  ffmpegPath: optionalString("FFMPEG_PATH"),
+  abandonAfterMinutes: Config.Number("ABANDON_AFTER_MINUTES").pipe(
+    Config.withDefault(30),
+    Config.mapEffect((n) =>
+      n > 0 ? Effect.succeed(n) : invalid("ABANDON_AFTER_MINUTES", `expected more than 0 minutes, got ${n}`)
+    )
+  ),
+  abandonSweepSeconds: Config.Int("ABANDON_SWEEP_SECONDS").pipe(
+    Config.withDefault(60),
+    Config.mapEffect((n) =>
+      n >= 0 ? Effect.succeed(n) : invalid("ABANDON_SWEEP_SECONDS", `expected 0 or more seconds, got ${n}`)
+    )
+  ),
+  jobPollMs: optionalPositiveInt("JOB_POLL_MS", 10),
+  jobConcurrency: optionalPositiveInt("JOB_CONCURRENCY")
 }).pipe(
   Config.map((raw): AppSettings => {
     const dataDir = Path.resolve(raw.dataDir)
@@ -226,7 +248,11 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
         maxSeconds: raw.videoMaxSeconds,
         timeoutMs: raw.videoTimeoutSeconds * 1000,
         ffmpegPath: raw.ffmpegPath
-      }
+      },
+      abandonAfterMinutes: raw.abandonAfterMinutes,
+      abandonSweepSeconds: raw.abandonSweepSeconds,
+      jobPollMs: raw.jobPollMs ?? 1000,
+      jobConcurrency: raw.jobConcurrency ?? 2
     }
   })
 )

@@ -18,6 +18,7 @@ import { candidateRoutes } from "./http/routes/CandidateRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { pageRoutes } from "./http/routes/PageRoutes.ts"
+import { jobRoutes } from "./http/routes/JobRoutes.ts"
 import { joinUrl } from "./http/PublicUrls.ts"
 import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
@@ -33,6 +34,9 @@ import { reportRoutes } from "./http/routes/ReportRoutes.ts"
 import { reportsLayer } from "./reports/Reports.ts"
 import { Erasure } from "./retention/Erasure.ts"
 import { Retention } from "./retention/Retention.ts"
+import { JobHandlersLive } from "./jobs/handlers.ts"
+import { JobRunner, JobsLive, JobWake } from "./jobs/JobRunner.ts"
+import { IdleInterviewsSweep } from "./store/IdleInterviews.ts"
 import { seedDemo } from "./Seed.ts"
 import { AuditLog } from "./store/AuditLog.ts"
 import * as Database from "./store/Database.ts"
@@ -108,6 +112,7 @@ const routesLayer = Layer.effect(
       ...consentRoutes,
       ...candidateRoutes,
       ...pageRoutes,
+      ...jobRoutes,
       ...tenantRoutes,
       ...auditRoutes,
       ...userRoutes,
@@ -156,8 +161,12 @@ const openLayer = Layer.effectDiscard(
 
 export const liveLayer = openLayer.pipe(
   Layer.provideMerge(Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, eventLoopDelayLayer)),
+  // Durable jobs (sweeps, uploads' analyses) run once sessions exist, and are interrupted first on shutdown.
+  Layer.provideMerge(JobRunner),
+  Layer.provideMerge(Layer.mergeAll(JobHandlersLive, IdleInterviewsSweep.layer)),
+  Layer.provideMerge(JobsLive),
+  Layer.provideMerge(JobWake.layer),
   // Erasure (on request and by retention sweeps) stops the interview's live session first.
-  Layer.provideMerge(Retention.scheduler),
   Layer.provideMerge(Retention.layer()),
   Layer.provideMerge(Erasure.layer),
   Layer.provideMerge(SessionRegistry.layer),

@@ -1,20 +1,19 @@
 /**
- * Videos made at test time from face photos (never committed), and an engine whose job queue is a recorder: the
- * test runs the queued `video.analyze` job itself through its handler.
+ * Videos made at test time from face photos (never committed), the engine with its job runner, and a way to follow
+ * a job over the API.
  */
 import { execFile } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
 import { promisify } from "node:util"
-import { Effect, type Exit, Layer } from "effect"
-import { AppConfig } from "../../src/config.ts"
-import { type EnqueueOptions, Jobs, type JobView } from "../../src/jobs/Jobs.ts"
-import { serverLayer } from "../../src/main.ts"
+import { Effect, type Exit } from "effect"
+import * as SqlClient from "effect/sql/SqlClient"
 import { resolveFfmpeg } from "../../src/media/Ffmpeg.ts"
 import { videoAnalyzeHandler } from "../../src/video/VideoJob.ts"
 import { blankJpeg, singleFaceJpeg } from "../inference/fixtures.ts"
-import { startLayer, type TestServer } from "../support/TestServer.ts"
+import type { Client } from "../reports/support.ts"
+import { startServer, type TestServer } from "../support/TestServer.ts"
 
 const run = promisify(execFile)
 
@@ -63,79 +62,59 @@ export const makeFaceVideo = async (
   return out
 }
 
-export interface QueuedJob {
-  readonly id: string
-  readonly kind: string
-  readonly payload: unknown
-  readonly options: EnqueueOptions
-  progress: Array<number>
-}
-
-/** A `Jobs` that only records what is queued (no runner): the test runs each job through its handler. */
-export const recordingJobs = () => {
-  const jobs = new Map<string, QueuedJob>()
-  const byKey = new Map<string, string>()
-  const view = (job: QueuedJob): JobView => ({
-    id: job.id,
-    kind: job.kind,
-    status: "queued",
-    progress: job.progress.at(-1) ?? 0,
-    error: null,
-    attempts: 0,
-    tenantId: job.options.tenantId ?? null,
-    interviewId: job.options.interviewId ?? null,
-    result: null,
-    createdAt: new Date(0).toISOString(),
-    updatedAt: new Date(0).toISOString(),
-    finishedAt: null
-  })
-  const layer = Layer.succeed(Jobs, {
-    enqueue: (kind, payload, options = {}) =>
-      Effect.sync(() => {
-        const known = options.key === undefined ? undefined : byKey.get(options.key)
-        if (known !== undefined) return { id: known, created: false }
-        const id = crypto.randomUUID()
-        jobs.set(id, { id, kind, payload, options, progress: [] })
-        if (options.key !== undefined) byKey.set(options.key, id)
-        return { id, created: true }
-      }),
-    get: (id) => Effect.sync(() => (jobs.has(id) ? view(jobs.get(id)!) : undefined))
-  })
-  return { jobs, layer }
-}
-
 export interface VideoServer extends TestServer {
-  readonly jobs: Map<string, QueuedJob>
-  /** Runs a queued job through the `video.analyze` handler, recording its progress; its exit. */
-  readonly runJob: (id: string, attempt?: number) => Promise<Exit.Exit<unknown, unknown>>
+  /**
+   * Runs a job once more through the `video.analyze` handler, in this test, as an engine that took it over after
+   * the first was killed would; its exit.
+   */
+  readonly rerunJob: (id: string) => Promise<Exit.Exit<unknown, unknown>>
 }
 
+/** The engine with its job runner, polling for due jobs often. */
 export const startVideoServer = async (env: Record<string, string>): Promise<VideoServer> => {
-  const recorder = recordingJobs()
-  const server = await startLayer(
-    serverLayer({ port: 0, host: "127.0.0.1" }).pipe(
-      Layer.provideMerge(recorder.layer),
-      Layer.provideMerge(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env }))
-    ),
-    "Video tenant"
-  )
-  const runJob = (id: string, attempt = 1) => {
-    const job = recorder.jobs.get(id)
-    if (job === undefined) throw new Error(`no job ${id}`)
-    return server.run(
-      Effect.exit(
-        videoAnalyzeHandler.run({
-          id,
-          payload: job.payload,
-          attempt,
-          tenantId: job.options.tenantId ?? null,
-          interviewId: job.options.interviewId ?? null,
-          progress: (fraction) => Effect.sync(() => void job.progress.push(fraction))
-        })
-      )
+  const server = await startServer({ JOB_POLL_MS: "20", ...env })
+  const rerunJob = (id: string) =>
+    server.run(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [row] = yield* sql<{ payload: unknown; tenant_id: string; interview_id: string }>`
+          SELECT payload, tenant_id, interview_id FROM jobs WHERE id = ${id}`
+        return yield* Effect.exit(
+          videoAnalyzeHandler.run({
+            id,
+            payload: typeof row!.payload === "string" ? JSON.parse(row!.payload) : row!.payload,
+            attempt: 2,
+            tenantId: row!.tenant_id,
+            interviewId: row!.interview_id,
+            progress: () => Effect.void
+          })
+        )
+      })
     )
+  return { ...server, rerunJob }
+}
+
+export interface JobStatus {
+  readonly status: "queued" | "running" | "succeeded" | "failed"
+  readonly progress: number
+  readonly error?: string
+  readonly attempts: number
+  readonly result?: unknown
+}
+
+/** Polls `GET /v1/jobs/:id` until the job ends; every answer seen, in order. */
+export const followJob = async (c: Client, jobId: string, timeoutMs = 60_000): Promise<Array<JobStatus>> => {
+  const seen: Array<JobStatus> = []
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const r = await c.call(`/v1/jobs/${jobId}`)
+    if (r.status !== 200) throw new Error(`GET /v1/jobs/${jobId}: ${r.status} ${await r.text()}`)
+    const job = (await r.json()) as JobStatus
+    seen.push(job)
+    if (job.status === "succeeded" || job.status === "failed") return seen
+    await new Promise((resolve) => setTimeout(resolve, 30))
   }
-  return { ...server, jobs: recorder.jobs, runJob }
+  throw new Error(`job ${jobId} did not end: ${JSON.stringify(seen.at(-1))}`)
 }
 
 export const readBytes = (path: string) => readFile(path)
