@@ -11,7 +11,7 @@ import { AnswerScore, ScorerKind } from "./AnswerScore.ts"
 import { EmotionLabel, EmotionScores } from "./FrameAnalysis.ts"
 
 /** Bumped whenever a report's shape or arithmetic changes, so cached reports of an older version are rebuilt. */
-export const REPORT_VERSION = 2
+export const REPORT_VERSION = 3
 
 const percent = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 100 }))
 const unit = Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
@@ -51,13 +51,23 @@ export const AnswerScoring = Schema.Struct({
 }).annotate({ title: "AnswerScoring" })
 export type AnswerScoring = typeof AnswerScoring.Type
 
-/** Signals observed while one question was open. */
+/** Signals observed while one question was open, or in the video uploaded for it. */
 export const QuestionSignals = Schema.Struct({
   seconds: Schema.Int.annotate({ description: "Seconds of video analysed while the question was open." }),
   facePresence: Schema.NullOr(unit),
   blinksPerMinute: Schema.NullOr(Schema.Number),
   emotion: Schema.NullOr(EmotionScores),
-  dominant: Schema.NullOr(EmotionLabel)
+  dominant: Schema.NullOr(EmotionLabel),
+  source: Schema.optionalKey(Schema.Literals(["live", "upload"])).annotate({
+    description:
+      "`live`: the interview's own video stream while the question was open; `upload`: the latest analysed video uploaded for the question (`POST /v1/interviews/{id}/video`), which is shown instead when there is one."
+  }),
+  frames: Schema.optionalKey(Schema.Int.annotate({ description: "Frames analysed (uploads)." })),
+  multipleFaces: Schema.optionalKey(
+    Schema.NullOr(unit).annotate({ description: "Share of analysed frames with more than one face (uploads)." })
+  ),
+  blinks: Schema.optionalKey(Schema.NullOr(Schema.Int).annotate({ description: "Blinks counted (uploads)." })),
+  jobId: Schema.optionalKey(Schema.String.annotate({ description: "The analysis job of the uploaded video." }))
 }).annotate({ title: "QuestionSignals" })
 export type QuestionSignals = typeof QuestionSignals.Type
 

@@ -4,6 +4,7 @@
  */
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
+import { defaultVideoSettings, type VideoSettings } from "./video/VideoSettings.ts"
 
 export interface S3Settings {
   readonly endpoint: string | undefined
@@ -48,6 +49,8 @@ export interface AppSettings {
   readonly candidateMaxFps: number | undefined
   /** Seconds between retention sweeps (interviews past their tenant's retention are erased); 0: no sweeps. */
   readonly retentionSweepSeconds: number
+  /** Uploaded-video analysis: size and length limits, frame rate, deadline, the ffmpeg binary. */
+  readonly video: VideoSettings
   /** Minutes without a candidate socket after which a started, unfinished interview is marked abandoned. */
   readonly abandonAfterMinutes: number
   /** Seconds between sweeps for abandoned interviews; 0: none. */
@@ -182,6 +185,11 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       n >= 0 ? Effect.succeed(n) : invalid("RETENTION_SWEEP_SECONDS", `expected 0 or more seconds, got ${n}`)
     )
   ),
+  videoMaxBytes: positiveInt("VIDEO_MAX_BYTES", defaultVideoSettings.maxBytes),
+  videoFps: positiveInt("VIDEO_ANALYSIS_FPS", defaultVideoSettings.fps),
+  videoMaxSeconds: positiveInt("VIDEO_MAX_SECONDS", defaultVideoSettings.maxSeconds),
+  videoTimeoutSeconds: positiveInt("VIDEO_TIMEOUT_SECONDS", defaultVideoSettings.timeoutMs / 1000),
+  ffmpegPath: optionalString("FFMPEG_PATH"),
   abandonAfterMinutes: Config.Number("ABANDON_AFTER_MINUTES").pipe(
     Config.withDefault(30),
     Config.mapEffect((n) =>
@@ -250,6 +258,14 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       ) as InferenceSettings,
       candidateMaxFps: raw.candidateMaxFps,
       retentionSweepSeconds: raw.retentionSweepSeconds,
+      video: {
+        ...defaultVideoSettings,
+        maxBytes: raw.videoMaxBytes,
+        fps: raw.videoFps,
+        maxSeconds: raw.videoMaxSeconds,
+        timeoutMs: raw.videoTimeoutSeconds * 1000,
+        ffmpegPath: raw.ffmpegPath
+      },
       abandonAfterMinutes: raw.abandonAfterMinutes,
       abandonSweepSeconds: raw.abandonSweepSeconds,
       jobPollMs: raw.jobPollMs ?? 1000,

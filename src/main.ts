@@ -24,6 +24,7 @@ import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { tenantRoutes } from "./http/routes/TenantRoutes.ts"
 import { userRoutes } from "./http/routes/UserRoutes.ts"
+import { videoRoutesWith } from "./http/routes/VideoRoutes.ts"
 import { webhookRoutes } from "./http/routes/WebhookRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
 import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
@@ -49,14 +50,16 @@ import { SessionSnapshots } from "./store/SessionSnapshots.ts"
 import { SessionWriter } from "./store/SessionWrites.ts"
 import { Tenants } from "./store/Tenants.ts"
 import { Users } from "./store/Users.ts"
+import { VideoAnalyses } from "./store/VideoAnalyses.ts"
 import { Webhooks } from "./store/Webhooks.ts"
 import { WriteBehind } from "./store/WriteBehind.ts"
 import { VERSION } from "./Version.ts"
+import { VideoConfig } from "./video/VideoSettings.ts"
 import { DeliveryWorker, defaultWebhookSettings } from "./webhooks/DeliveryWorker.ts"
 
 /** Repositories over the configured database, migrated. */
 export const storageLayer = Layer.mergeAll(Erasures.layer, Webhooks.layer).pipe(
-  Layer.provideMerge(Layer.mergeAll(Tenants.layer, Users.layer, Interviews.layer, AuditLog.layer)),
+  Layer.provideMerge(Layer.mergeAll(Tenants.layer, Users.layer, Interviews.layer, AuditLog.layer, VideoAnalyses.layer)),
   Layer.provideMerge(Database.layer)
 )
 
@@ -66,7 +69,11 @@ export const servicesLayer = Layer.mergeAll(
   LiveStore.layer,
   MediaStore.layer,
   JoinTokens.layer,
-  Metrics.layer
+  Metrics.layer,
+  Layer.effect(
+    VideoConfig,
+    Effect.map(AppConfig, (config) => config.video)
+  )
 )
 
 /** Records the server's URL in the embedded-database lock once it listens. */
@@ -113,6 +120,7 @@ const routesLayer = Layer.effect(
       ...auditRoutes,
       ...webhookRoutes,
       ...userRoutes,
+      ...videoRoutesWith({ maxBytes: config.video.maxBytes }),
       ...sessionRoutes,
       ...systemRoutes(openApi),
       ...adminRoutesWith({ seed: seedDemo })

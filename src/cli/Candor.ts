@@ -10,6 +10,7 @@ import { VERSION } from "../Version.ts"
 import { bench } from "./BenchVerb.ts"
 import { key, tenant } from "./TenancyVerbs.ts"
 import { exitCode, type VerbFailed } from "./Verb.ts"
+import { isVideoPath, videoExtensions } from "../video/VideoPaths.ts"
 
 const serve = Command.make("serve", {}, () => exitCode(async () => (await import("./Serve.ts")).serve())).pipe(
   Command.withAlias("start"),
@@ -69,7 +70,7 @@ const analyze = Command.make(
   "analyze",
   {
     paths: Argument.String("image|dir").pipe(
-      Argument.withDescription("an image, or a directory of images (not recursive)"),
+      Argument.withDescription("an image, a directory of images (not recursive), or one video"),
       Argument.variadic({ min: 1 })
     ),
     json: toggle("json", "print JSON instead of a table"),
@@ -82,22 +83,37 @@ const analyze = Command.make(
   },
   ({ paths, json, heatmap, noAffect }) =>
     exitCode(async () =>
-      (await import("../inference/Analyze.ts")).analyzeCommand({
-        paths,
-        json,
-        heatmap: Option.getOrUndefined(heatmap),
-        affect: !noAffect
-      })
+      isVideoPath(paths[0]!)
+        ? (await import("../video/AnalyzeVideoCommand.ts")).analyzeVideoCommand({
+            file: paths[0]!,
+            json,
+            affect: !noAffect
+          })
+        : (await import("../inference/Analyze.ts")).analyzeCommand({
+            paths,
+            json,
+            heatmap: Option.getOrUndefined(heatmap),
+            affect: !noAffect
+          })
     )
 ).pipe(
-  Command.validate(({ heatmap, noAffect }) =>
-    Option.isSome(heatmap) && noAffect
-      ? Effect.fail(new CliError.ValidationError({ message: "--heatmap needs emotion analysis; drop --no-affect" }))
-      : Effect.void
-  ),
-  Command.withShortDescription("faces, eye aspect ratio, blinks and emotions per image"),
+  Command.validate(({ paths, heatmap, noAffect }) => {
+    if (Option.isSome(heatmap) && noAffect)
+      return Effect.fail(
+        new CliError.ValidationError({ message: "--heatmap needs emotion analysis; drop --no-affect" })
+      )
+    if (paths.some(isVideoPath) && paths.length > 1)
+      return Effect.fail(new CliError.ValidationError({ message: "analyze one video at a time, without images" }))
+    if (paths.some(isVideoPath) && Option.isSome(heatmap))
+      return Effect.fail(new CliError.ValidationError({ message: "--heatmap is for images, not videos" }))
+    return Effect.void
+  }),
+  Command.withShortDescription("faces, eye aspect ratio, blinks and emotions per image, or over one video"),
   Command.withDescription(
-    "Detects faces and reports box, score, eye aspect ratio, eyes closed and the 7 emotion probabilities."
+    "Detects faces and reports box, score, eye aspect ratio, eyes closed and the 7 emotion probabilities per " +
+      `image. A video (${videoExtensions.join(", ")}) is analysed like an uploaded one: frames at VIDEO_ANALYSIS_FPS ` +
+      "through the same models and scorers, a progress bar on stderr, then its summary (face presence, multiple " +
+      "faces, expressions, blinks, per-second timeline with --json)."
   )
 )
 

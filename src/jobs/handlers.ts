@@ -8,6 +8,7 @@ import { AppConfig } from "../config.ts"
 import { Retention } from "../retention/Retention.ts"
 import { IdleInterviewsSweep } from "../store/IdleInterviews.ts"
 import { Interviews } from "../store/Interviews.ts"
+import { videoAnalyzeHandler } from "../video/VideoJob.ts"
 import { JobFailed, type JobHandler, JobHandlers } from "./Jobs.ts"
 
 /** Interviews past their tenant's retention are erased (see src/retention). */
@@ -57,7 +58,7 @@ export const abandonSweep = (
 export const JobHandlersLive = Layer.effect(
   JobHandlers,
   Effect.map(AppConfig, (config) => {
-    const handlers: Array<JobHandler<any, any>> = []
+    const handlers: Array<JobHandler<any, any>> = [videoAnalyzeHandler]
     if (config.retentionSweepSeconds > 0) handlers.push(retentionSweep(config.retentionSweepSeconds * 1000))
     if (config.abandonSweepSeconds > 0)
       handlers.push(abandonSweep(config.abandonSweepSeconds * 1000, config.abandonAfterMinutes))

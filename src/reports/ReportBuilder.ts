@@ -15,7 +15,7 @@ import {
 import { combineSamples } from "../answers/CombineSamples.ts"
 import type { JobRow, ReportInputs } from "../store/ReportInputs.ts"
 import { overallOf } from "./OverallScore.ts"
-import { affectOf, attentionOf, hasBlinks, questionSignalsOf, timelineOf } from "./SignalSummary.ts"
+import { affectOf, attentionOf, hasBlinks, questionSignalsOf, timelineOf, uploadSignalsOf } from "./SignalSummary.ts"
 import type { VisionInfo } from "./VisionModels.ts"
 
 const finalStatuses = new Set(["finished", "abandoned"])
@@ -66,7 +66,8 @@ export const buildReport = (inputs: ReportInputs, vision: VisionInfo | null): Re
     .sort((a, b) => a.index - b.index)
     .map((q): QuestionReport => {
       const answer = inputs.answers.find((a) => a.questionId === q.id)
-      const signals = questionSignalsOf(inputs.windows, q.id, affect)
+      // A video uploaded for the question was sent for it on purpose: its signals are shown instead of the stream's.
+      const signals = uploadSignalsOf(inputs.videos, q.id, affect) ?? questionSignalsOf(inputs.windows, q.id, affect)
       const base = { questionId: q.id, index: q.index, prompt: q.prompt, signals }
       if (answer === undefined) {
         return { ...base, answer: null, scoring: { status: "unanswered", attempts: 0, reason: null }, score: null }
@@ -170,7 +171,7 @@ export const buildReport = (inputs: ReportInputs, vision: VisionInfo | null): Re
       transcription: [
         ...new Set(inputs.answers.flatMap((a) => (a.transcriptionModel === null ? [] : [a.transcriptionModel])))
       ].sort(),
-      vision: inputs.windows.length > 0 ? vision : null
+      vision: inputs.windows.length > 0 || inputs.videos.length > 0 ? vision : null
     },
     reviews: inputs.reviews,
     humanDecision: humanDecisionNotice

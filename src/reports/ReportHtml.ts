@@ -7,7 +7,7 @@
 import type { CriterionScore } from "../../schemas/AnswerScore.ts"
 import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
-import type { Keyframe, QuestionReport, Report, TimelinePoint } from "../../schemas/Report.ts"
+import type { Keyframe, QuestionReport, QuestionSignals, Report, TimelinePoint } from "../../schemas/Report.ts"
 
 const escapeHtml = (value: unknown): string =>
   String(value)
@@ -101,6 +101,27 @@ const criterionRow = (c: CriterionScore): string => {
 <td data-label="Rationale and evidence">${escapeHtml(c.rationale)}${flagged}${evidence}</td></tr>`
 }
 
+const liveSignals = (signals: QuestionSignals): string =>
+  `<p class="muted">While this question was open: ${signals.seconds} s of video, face present ${pct(signals.facePresence)}${signals.dominant === null ? "" : `, mostly ${signals.dominant}`}${signals.blinksPerMinute === null ? "" : `, ${num(signals.blinksPerMinute)} blinks/min`}.</p>`
+
+/** Signals of the video uploaded for the question, with its expression chart when affect signals were used. */
+const uploadSignals = (q: QuestionReport): string => {
+  const s = q.signals!
+  const multiple =
+    s.multipleFaces === undefined || s.multipleFaces === null
+      ? ""
+      : `, more than one face in ${pct(s.multipleFaces, 1)}`
+  const blinks =
+    s.blinks === undefined || s.blinks === null
+      ? ""
+      : `, ${s.blinks} blinks${s.blinksPerMinute === null ? "" : ` (${num(s.blinksPerMinute)} per minute)`}`
+  const chart =
+    s.emotion === null
+      ? ""
+      : `<figure class="figure">${emotionChart(`Expressions in the uploaded video of question ${q.index + 1}`, s.emotion)}<figcaption class="muted">Mean expression distribution over the video's frames with a face.</figcaption></figure>`
+  return `<div class="upload-signals" data-testid="upload-signals"><p>From the uploaded video: <b data-testid="upload-frames">${s.frames ?? 0}</b> frames analysed over ${s.seconds} s, face present in ${pct(s.facePresence)}${multiple}${s.dominant === null ? "" : `, mostly ${s.dominant}`}${blinks}.</p>${chart}</div>`
+}
+
 const questionSection = (q: QuestionReport): string => {
   const status = q.scoring.status
   const statusTag = `<span class="tag ${status === "scored" ? "ok" : status === "failed" ? "warn" : ""}">${status}</span>`
@@ -116,10 +137,7 @@ const questionSection = (q: QuestionReport): string => {
 <p>${escapeHtml(q.score.summary)}</p>
 ${criterionChart(q)}
 <div class="scroll"><table class="cards"><caption class="visually-hidden">Criteria of question ${q.index + 1}</caption><tr><th scope="col">Criterion</th><th scope="col">Score</th><th scope="col">Rationale and evidence</th></tr>${q.score.criteria.map(criterionRow).join("")}</table></div>`
-  const signals =
-    q.signals === null
-      ? ""
-      : `<p class="muted">While this question was open: ${q.signals.seconds} s of video, face present ${pct(q.signals.facePresence)}${q.signals.dominant === null ? "" : `, mostly ${q.signals.dominant}`}${q.signals.blinksPerMinute === null ? "" : `, ${num(q.signals.blinksPerMinute)} blinks/min`}.</p>`
+  const signals = q.signals === null ? "" : q.signals.source === "upload" ? uploadSignals(q) : liveSignals(q.signals)
   return `<section class="q" aria-labelledby="q-${q.index}"><h3 id="q-${q.index}">${q.index + 1}. ${escapeHtml(q.prompt)} ${statusTag}</h3>${answer}${reason}${score}${signals}</section>`
 }
 

@@ -7,6 +7,7 @@ import { EMOTIONS } from "../../schemas/Emotions.ts"
 import type { EmotionLabel, EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { AffectSummary, Attention, QuestionSignals, TimelinePoint } from "../../schemas/Report.ts"
 import type { AttentionRow, WindowRow } from "../store/ReportInputs.ts"
+import type { VideoAnalysisRow } from "../store/VideoAnalyses.ts"
 
 /** A blink rate needs this much face time to mean anything. */
 export const minBlinkRateFaceSeconds = 10
@@ -100,6 +101,33 @@ export const affectOf = (windows: ReadonlyArray<WindowRow>, affect: boolean): Af
 export const hasBlinks = (windows: ReadonlyArray<WindowRow>, affect: boolean): boolean =>
   affect && windows.some((w) => w.blinks !== null)
 
+/**
+ * A question's signals from the latest video uploaded for it, or null when none was analysed. Affect values are
+ * left out when the report does not use affect signals, whatever the analysis measured.
+ */
+export const uploadSignalsOf = (
+  videos: ReadonlyArray<VideoAnalysisRow>,
+  questionId: string,
+  affect: boolean
+): QuestionSignals | null => {
+  const latest = videos.filter((v) => v.questionId === questionId).at(-1)
+  if (latest === undefined) return null
+  const s = latest.summary
+  const measured = affect && s.affect
+  return {
+    seconds: s.timeline.length,
+    facePresence: s.facePresence,
+    blinksPerMinute: measured ? s.blinksPerMinute : null,
+    emotion: measured ? s.emotion : null,
+    dominant: measured ? s.dominant : null,
+    source: "upload",
+    frames: s.frames,
+    multipleFaces: s.multipleFaces,
+    blinks: measured ? s.blinks : null,
+    jobId: latest.jobId
+  }
+}
+
 export const questionSignalsOf = (
   windows: ReadonlyArray<WindowRow>,
   questionId: string,
@@ -113,6 +141,7 @@ export const questionSignalsOf = (
     facePresence: facePresenceOf(mine),
     blinksPerMinute: affect ? blinkTotals(mine).perMinute : null,
     emotion,
-    dominant: emotion === null ? null : dominantOf(emotion)
+    dominant: emotion === null ? null : dominantOf(emotion),
+    source: "live"
   }
 }

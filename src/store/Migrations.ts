@@ -12,6 +12,7 @@ import users from "./migrations/0006_users.ts"
 import consoleSessions from "./migrations/0007_console.ts"
 import jobs from "./migrations/0008_jobs.ts"
 import webhooks from "./migrations/0009_webhooks.ts"
+import videoAnalyses from "./migrations/0010_video_analyses.ts"
 
 const loader = Migrator.fromRecord({
   "0001_initial": initial,
@@ -22,7 +23,8 @@ const loader = Migrator.fromRecord({
   "0006_users": users,
   "0007_console": consoleSessions,
   "0008_jobs": jobs,
-  "0009_webhooks": webhooks
+  "0009_webhooks": webhooks,
+  "0010_video_analyses": videoAnalyses
 })
 
 const migrator = Migrator.make({})

@@ -1,7 +1,7 @@
 /**
  * Everything a report is built from, read from the system of record in one snapshot (a single transaction):
  * the interview, the tenant's score weights, answers, scoring jobs and sample scores, score windows, attention
- * events, the media index and the reviews. Rows come back in a fixed order so building is deterministic.
+ * events, the media index, the reviews and the analyses of uploaded videos. Rows come back in a fixed order so building is deterministic.
  */
 import { Effect, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -14,6 +14,7 @@ import { listConsents } from "./Consents.ts"
 import type { InterviewRecord } from "./Interviews.ts"
 import { toReview } from "./Reviews.ts"
 import { fromJson, toIso } from "./Rows.ts"
+import { listVideoAnalyses, type VideoAnalysisRow } from "./VideoAnalyses.ts"
 
 /** One stored second of video. */
 export interface WindowRow {
@@ -76,6 +77,8 @@ export interface ReportInputs {
   /** The candidate's consent decisions, oldest first, and the tenant's current notice version. */
   readonly consents: ReadonlyArray<typeof Consent.Type>
   readonly noticeVersion: string
+  /** Analyses of uploaded videos, oldest first. */
+  readonly videos: ReadonlyArray<VideoAnalysisRow>
 }
 
 const decodeScore = Schema.decodeUnknownSync(AnswerScoreSchema)
@@ -108,6 +111,7 @@ const loadReportInputs = (
     const media = yield* sql`SELECT * FROM media_objects WHERE interview_id = ${id} ORDER BY created_at, key`
     const reviews = yield* sql`SELECT * FROM reviews WHERE interview_id = ${id} ORDER BY created_at, id`
     const consents = yield* listConsents(id).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+    const videos = yield* listVideoAnalyses(id).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     return {
       interview,
       scoreWeights: fromJson<Record<string, unknown> | null>((tenant[0] as any)?.score_weights ?? null) ?? {},
@@ -155,7 +159,8 @@ const loadReportInputs = (
         createdAt: toIso(r.created_at),
         detail: r.detail === undefined || r.detail === null ? {} : fromJson<Record<string, unknown>>(r.detail)
       })),
-      reviews: reviews.map(toReview)
+      reviews: reviews.map(toReview),
+      videos
     }
   }).pipe(sql.withTransaction, Effect.withSpan("ReportInputs.load"))
 
