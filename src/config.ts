@@ -48,6 +48,8 @@ export interface AppSettings {
   readonly candidateMaxFps: number | undefined
   /** Seconds between retention sweeps (interviews past their tenant's retention are erased); 0: no sweeps. */
   readonly retentionSweepSeconds: number
+  /** Largest recording of one answer (recorded-mode interviews). */
+  readonly recordingMaxBytes: number
 }
 
 export interface InferenceSettings {
@@ -155,6 +157,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   maxPixels: optionalPositiveInt("MAX_IMAGE_PIXELS"),
   taskTimeoutMs: optionalPositiveInt("INFERENCE_TASK_TIMEOUT_MS"),
   candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS"),
+  recordingMaxBytes: positiveInt("RECORDING_MAX_BYTES", 100 * 1024 * 1024),
   retentionSweepSeconds: Config.Int("RETENTION_SWEEP_SECONDS").pipe(
     Config.withDefault(60),
     Config.mapEffect((n) =>
@@ -210,7 +213,8 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
         }).filter(([, v]) => v !== undefined)
       ) as InferenceSettings,
       candidateMaxFps: raw.candidateMaxFps,
-      retentionSweepSeconds: raw.retentionSweepSeconds
+      retentionSweepSeconds: raw.retentionSweepSeconds,
+      recordingMaxBytes: raw.recordingMaxBytes
     }
   })
 )

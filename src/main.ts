@@ -18,6 +18,7 @@ import { candidateRoutes } from "./http/routes/CandidateRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { pageRoutes } from "./http/routes/PageRoutes.ts"
+import { recordingRoutes } from "./http/routes/RecordingRoutes.ts"
 import { joinUrl } from "./http/PublicUrls.ts"
 import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
@@ -29,6 +30,7 @@ import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
 import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
 import { reportRoutes } from "./http/routes/ReportRoutes.ts"
+import { RecordingUploads } from "./recordings/RecordingUploads.ts"
 import { reportsLayer } from "./reports/Reports.ts"
 import { Erasure } from "./retention/Erasure.ts"
 import { Retention } from "./retention/Retention.ts"
@@ -100,6 +102,7 @@ const routesLayer = Layer.effect(
       ...reportRoutes,
       ...consentRoutes,
       ...candidateRoutes,
+      ...recordingRoutes,
       ...pageRoutes,
       ...tenantRoutes,
       ...auditRoutes,
@@ -122,6 +125,7 @@ export const httpLayer = (options: ServerOptions = {}, reports: typeof reportsLa
     Layer.provideMerge(routesLayer),
     // Scoring workers stop before the database closes.
     Layer.provideMerge(reports),
+    Layer.provideMerge(RecordingUploads.layer),
     Layer.provideMerge(servicesLayer),
     Layer.provideMerge(lockLayer)
   )

@@ -10,6 +10,7 @@ import tenancy from "./migrations/0004_tenancy.ts"
 import retentionClaims from "./migrations/0005_retention_claims.ts"
 import users from "./migrations/0006_users.ts"
 import consoleSessions from "./migrations/0007_console.ts"
+import recordings from "./migrations/0011_recordings.ts"
 
 const loader = Migrator.fromRecord({
   "0001_initial": initial,
@@ -18,7 +19,8 @@ const loader = Migrator.fromRecord({
   "0004_tenancy": tenancy,
   "0005_retention_claims": retentionClaims,
   "0006_users": users,
-  "0007_console": consoleSessions
+  "0007_console": consoleSessions,
+  "0011_recordings": recordings
 })
 
 const migrator = Migrator.make({})
