@@ -1,5 +1,8 @@
 // Candidate page: notice and consent, camera pre-check, then one question at a time over the interview's socket
 // (protocol: schemas/Protocol.ts). Plain browser module, no build step; the page's CSP forbids inline code and styles.
+// Interviews in recorded mode also record each answer as video with sound (candidate-recording.js).
+
+import { makeAnswerRecorder } from "./candidate-recording.js"
 
 const FRAME_WIDTH = 640
 const FRAME_HEIGHT = 480
@@ -51,6 +54,7 @@ const ui = {
   answerForm: $("answer-form"),
   answer: $("answer"),
   audioBox: $("audio-box"),
+  recordBox: $("record-box"),
   submitAnswer: $("submit-answer"),
   next: $("next"),
   finish: $("finish")
@@ -154,6 +158,7 @@ const stopEverything = () => {
   session.close()
   camera.stop()
   recorder.stop(true)
+  answerRecorder?.stop()
 }
 
 // --- The interview's notice ----------------------------------------------------------------------------------------
@@ -161,6 +166,9 @@ const stopEverything = () => {
 let info = null
 
 const signalsOn = () => info !== null && (info.signals.emotion === true || info.signals.blinks === true)
+
+/** Each answer is recorded as video with sound (the interview's mode). */
+const recordedMode = () => info?.mode === "recorded"
 
 const renderNotice = () => {
   ui.organisation.textContent = `Invited by ${info.organisation}`
@@ -175,7 +183,12 @@ const renderNotice = () => {
   if (info.signals.emotion === true)
     items.push("Your facial expressions, read as emotions (optional: you can decline this below).")
   if (info.signals.blinks === true) items.push("How often you blink (optional: you can decline this below).")
-  if (info.audioAnswers === true) items.push("Your voice, only if you choose to record a spoken answer.")
+  if (recordedMode())
+    items.push(
+      "Your camera video and your voice while you answer: each answer you record is kept as a video for the reviewer" +
+        (info.recording?.transcribed === true ? ", and what you say is transcribed as your answer." : ".")
+    )
+  else if (info.audioAnswers === true) items.push("Your voice, only if you choose to record a spoken answer.")
   ui.signals.replaceChildren(
     ...items.map((text) => {
       const li = document.createElement("li")
@@ -275,7 +288,8 @@ const camera = {
   async start() {
     this.stream = await navigator.mediaDevices.getUserMedia({
       video: { width: { ideal: FRAME_WIDTH }, height: { ideal: FRAME_HEIGHT }, facingMode: "user" },
-      audio: false
+      // In recorded mode the answers are recorded with sound from this same stream.
+      audio: recordedMode()
     })
     ui.preview.srcObject = this.stream
     await ui.preview.play().catch(() => {})
@@ -574,6 +588,7 @@ const showQuestion = (q) => {
     ui.question.focus()
   }
   renderControls()
+  answerRecorder?.show(q)
   session.pump()
 }
 
@@ -598,7 +613,11 @@ const onQuestion = (q) => {
     return
   }
   showQuestion(q)
-  say(`Question ${q.index + 1} of ${q.count}. Type your answer${info.audioAnswers ? " or record it" : ""}.`)
+  say(
+    answerRecorder !== null
+      ? `Question ${q.index + 1} of ${q.count}. Press “Record your answer”${info.recording?.transcribed ? ", or type it" : ", then type it too"}.`
+      : `Question ${q.index + 1} of ${q.count}. Type your answer${info.audioAnswers ? " or record it" : ""}.`
+  )
 }
 
 const onAnswerSaved = (questionId) => {
@@ -751,9 +770,16 @@ ui.answerForm.addEventListener("submit", async (event) => {
   }
 })
 
+/** Says why the candidate cannot move on while an answer is being recorded or uploaded; true when so. */
+const recorderBusy = () => {
+  const why = answerRecorder?.busy() ?? null
+  if (why !== null) say(why)
+  return why !== null
+}
+
 ui.next.addEventListener("click", () => {
   const q = state.question
-  if (q === null) return
+  if (q === null || recorderBusy()) return
   if (!state.answered.has(q.questionId) && ui.answer.value.trim() !== "")
     say("You typed an answer but did not submit it. Submit it first, or clear it to skip the question.")
   else {
@@ -764,6 +790,7 @@ ui.next.addEventListener("click", () => {
 
 ui.finish.addEventListener("click", async () => {
   const q = state.question
+  if (recorderBusy()) return
   if (q !== null && !state.answered.has(q.questionId) && ui.answer.value.trim() !== "") {
     say("You typed an answer but did not submit it. Submit it first, or clear it to finish without it.")
     return
@@ -881,7 +908,41 @@ window.addEventListener("pagehide", () => {
   if (state.phase !== "done") session.close()
 })
 
+// --- Recorded answers (interviews in recorded mode) ----------------------------------------------------------------
+
+let answerRecorder = null
+
+const onRecordingStored = (questionId, result) => {
+  const t = result.transcription
+  // What was understood is shown as the answer, as if it had been typed.
+  if (result.answer !== null && state.question?.questionId === questionId) ui.answer.value = result.answer.text
+  if (t.status === "stored" || t.status === "already_answered") return onAnswerSaved(questionId)
+  say(
+    t.status === "not_configured"
+      ? "Your recording is saved. Please also type your answer below and submit it."
+      : t.status === "no_speech"
+        ? "Your recording is saved, but no speech was recognised in it. Please type your answer below."
+        : "Your recording is saved, but it could not be transcribed. Please type your answer below."
+  )
+}
+
+const setupRecording = () => {
+  if (!recordedMode()) return recorder.setup()
+  answerRecorder = makeAnswerRecorder({
+    box: ui.recordBox,
+    stream: () => camera.stream,
+    api,
+    auth,
+    limits: info.recording,
+    say,
+    onStored: onRecordingStored
+  })
+  if (!answerRecorder.available) say("This browser cannot record video; please type your answers.")
+}
+
 load().then(
-  () => recorder.setup(),
+  () => {
+    if (info !== null) setupRecording()
+  },
   () => showError("unreachable")
 )

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { AnswerIntake, type StoredAnswer } from "../answers/AnswerIntake.ts"
 import { Transcriber } from "../answers/Transcriber.ts"
 import type { InterviewRecord } from "../store/Interviews.ts"
-import { extractAudio } from "./AudioTrack.ts"
+import { extractAudio } from "./RecordingMedia.ts"
 
 export type TranscriptionOutcome =
   | { readonly status: "stored"; readonly answer: StoredAnswer }

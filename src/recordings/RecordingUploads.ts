@@ -4,7 +4,8 @@
  * stands at (a part at any other offset is refused with that offset, so a client that lost its connection resumes
  * where the server is), then completes it. Parts wait in the media store under `<interview>/uploads/<upload>/` (so
  * they survive a restart and an erasure of the interview removes them with the rest); completing joins them into
- * `<interview>/recordings/<question>.<ext>`, indexes it for the report and deletes the parts.
+ * `<interview>/recordings/<question>.<ext>` (a WebM rewritten with its duration and seek index, which browsers'
+ * recorders leave out and the report's player needs), indexes it for the report and deletes the parts.
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -13,6 +14,7 @@ import { consentStanding } from "../store/Consents.ts"
 import type { InterviewRecord } from "../store/Interviews.ts"
 import { MediaStore } from "../store/MediaStore.ts"
 import { type RecordingUpload, Recordings } from "../store/Recordings.ts"
+import { indexWebm } from "./RecordingMedia.ts"
 
 /** Recording containers the page may send, with the extension of the stored object. */
 export const recordingTypes: ReadonlyMap<string, string> = new Map([
@@ -206,16 +208,24 @@ export const make = Effect.gen(function* () {
         parts.push(yield* read(partKey(upload, offset, length)))
         offset += length
       }
-      const bytes = Buffer.concat(parts, offset)
+      const joined = new Uint8Array(Buffer.concat(parts, offset))
+      // Without a seek index the recording still plays, so a recording ffmpeg cannot rewrite is kept as it came.
+      const bytes =
+        upload.contentType === "video/webm"
+          ? yield* indexWebm(joined).pipe(
+              Effect.tapError((e) => Effect.logWarning("recording kept without a seek index", e.message)),
+              Effect.orElseSucceed(() => joined)
+            )
+          : joined
       const key = recordingKey(interview.id, upload.questionId, upload.contentType)
       yield* media.put(key, bytes, upload.contentType).pipe(Effect.mapError(unavailable("media store")))
       const completed = yield* repo
-        .complete(upload, key, { questionId: upload.questionId, uploadId: upload.id })
+        .complete(upload, key, bytes.byteLength, { questionId: upload.questionId, uploadId: upload.id })
         .pipe(Effect.mapError(unavailable("database")))
       // The recording is stored and indexed: its parts are no longer needed (a failure here leaves only garbage
       // under the interview's prefix, which its erasure removes).
       yield* media.deletePrefix(`${interview.id}/uploads/${upload.id}/`).pipe(Effect.ignore)
-      return { upload: completed, key, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) }
+      return { upload: completed, key, bytes }
     }).pipe(Effect.withSpan("RecordingUploads.complete"))
 
   return {

@@ -46,6 +46,7 @@ export interface RecordingsShape {
   readonly complete: (
     upload: RecordingUpload,
     mediaKey: string,
+    storedBytes: number,
     detail: Readonly<Record<string, unknown>>
   ) => Effect.Effect<RecordingUpload, SqlError>
 }
@@ -94,11 +95,11 @@ export const make = Effect.map(
         SET received = received + ${length}, parts = parts || ${JSON.stringify([length])}::jsonb, updated_at = now()
         WHERE id = ${uploadId} AND received = ${offset} AND status = 'uploading'
         RETURNING *`.pipe(Effect.map(first), Effect.withSpan("Recordings.advance")),
-    complete: (upload, mediaKey, detail) =>
+    complete: (upload, mediaKey, storedBytes, detail) =>
       Effect.gen(function* () {
         yield* sql`
           INSERT INTO media_objects (key, interview_id, kind, content_type, bytes, detail)
-          VALUES (${mediaKey}, ${upload.interviewId}, 'recording', ${upload.contentType}, ${upload.received},
+          VALUES (${mediaKey}, ${upload.interviewId}, 'recording', ${upload.contentType}, ${storedBytes},
                   ${JSON.stringify(detail)}::jsonb)
           ON CONFLICT (key) DO UPDATE SET content_type = EXCLUDED.content_type, bytes = EXCLUDED.bytes,
             detail = EXCLUDED.detail`

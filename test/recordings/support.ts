@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { ffmpegPath } from "../../src/recordings/AudioTrack.ts"
+import { ffmpegPath } from "../../src/recordings/RecordingMedia.ts"
 
 /** A WebM (VP8 video, Opus sound unless `sound` is false) of `seconds` seconds. */
 export const makeWebm = (options: { seconds?: number; sound?: boolean } = {}): Uint8Array => {
