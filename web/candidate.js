@@ -889,7 +889,12 @@ const recorder = {
         headers: { ...auth(), "content-type": blob.type.split(";")[0] },
         body: blob
       })
-      if (res.ok || res.status === 409) onAnswerSaved(q.questionId)
+      if (res.ok) {
+        // What was understood is shown as the answer, as if it had been typed.
+        const saved = await res.json().catch(() => null)
+        if (typeof saved?.text === "string" && state.question?.questionId === q.questionId) ui.answer.value = saved.text
+        onAnswerSaved(q.questionId)
+      } else if (res.status === 409) onAnswerSaved(q.questionId)
       else if (res.status === 503)
         say("Your spoken answer could not be processed just now. Please try again, or type it.")
       else say(`Your spoken answer could not be saved (${res.status}). Please type it instead.`)
