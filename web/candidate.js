@@ -271,13 +271,17 @@ ui.consentForm.addEventListener("submit", async (event) => {
   try {
     await camera.start()
   } catch (e) {
-    return showError("camera", `Your browser did not give this page the camera (${e?.name ?? "error"}).`)
+    return showError("camera", cameraRefused(e))
   }
   show("interview")
   ui.precheck.hidden = false
   say("Connecting…")
   session.connect()
 })
+
+/** Why the camera did not start, for the error page (recorded answers need the microphone too). */
+const cameraRefused = (e) =>
+  `Your browser did not give this page the ${recordedMode() ? "camera and microphone" : "camera"} (${e?.name ?? "error"}).`
 
 // --- Camera and frames ---------------------------------------------------------------------------------------------
 
@@ -818,7 +822,7 @@ ui.retry.addEventListener("click", () => {
       show("interview")
       session.connect()
     })
-    .catch((e) => showError("camera", `Your browser did not give this page the camera (${e?.name ?? "error"}).`))
+    .catch((e) => showError("camera", cameraRefused(e)))
 })
 
 // --- Spoken answers (only where the interview takes them) -------------------------------------------------------
