@@ -62,6 +62,13 @@ export const CreateInterviewResponse = Schema.Struct({
   expiresAt: Schema.String.annotate({ description: "When the candidate token expires (ISO 8601)." })
 }).annotate({ title: "CreateInterviewResponse" })
 
+export const JoinLink = Schema.Struct({
+  candidateToken: Schema.String,
+  joinUrl: Schema.String,
+  streamUrl: Schema.String,
+  expiresAt: Schema.String
+}).annotate({ title: "JoinLink" })
+
 /** What the candidate page shows before the camera starts, read with the join token. */
 export const CandidateView = Schema.Struct({
   interviewId: Schema.String,

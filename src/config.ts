@@ -48,6 +48,14 @@ export interface AppSettings {
   readonly candidateMaxFps: number | undefined
   /** Seconds between retention sweeps (interviews past their tenant's retention are erased); 0: no sweeps. */
   readonly retentionSweepSeconds: number
+  /** Minutes without a candidate socket after which a started, unfinished interview is marked abandoned. */
+  readonly abandonAfterMinutes: number
+  /** Seconds between sweeps for abandoned interviews; 0: none. */
+  readonly abandonSweepSeconds: number
+  /** How often an idle engine looks for due jobs (enqueueing in this engine wakes it at once). */
+  readonly jobPollMs: number
+  /** Jobs one engine runs at once. */
+  readonly jobConcurrency: number
   /** Largest recording of one answer (recorded-mode interviews). */
   readonly recordingMaxBytes: number
 }
@@ -163,7 +171,21 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
     Config.mapEffect((n) =>
       n >= 0 ? Effect.succeed(n) : invalid("RETENTION_SWEEP_SECONDS", `expected 0 or more seconds, got ${n}`)
     )
-  )
+  ),
+  abandonAfterMinutes: Config.Number("ABANDON_AFTER_MINUTES").pipe(
+    Config.withDefault(30),
+    Config.mapEffect((n) =>
+      n > 0 ? Effect.succeed(n) : invalid("ABANDON_AFTER_MINUTES", `expected more than 0 minutes, got ${n}`)
+    )
+  ),
+  abandonSweepSeconds: Config.Int("ABANDON_SWEEP_SECONDS").pipe(
+    Config.withDefault(60),
+    Config.mapEffect((n) =>
+      n >= 0 ? Effect.succeed(n) : invalid("ABANDON_SWEEP_SECONDS", `expected 0 or more seconds, got ${n}`)
+    )
+  ),
+  jobPollMs: optionalPositiveInt("JOB_POLL_MS", 10),
+  jobConcurrency: optionalPositiveInt("JOB_CONCURRENCY")
 }).pipe(
   Config.map((raw): AppSettings => {
     const dataDir = Path.resolve(raw.dataDir)
@@ -214,6 +236,10 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       ) as InferenceSettings,
       candidateMaxFps: raw.candidateMaxFps,
       retentionSweepSeconds: raw.retentionSweepSeconds,
+      abandonAfterMinutes: raw.abandonAfterMinutes,
+      abandonSweepSeconds: raw.abandonSweepSeconds,
+      jobPollMs: raw.jobPollMs ?? 1000,
+      jobConcurrency: raw.jobConcurrency ?? 2,
       recordingMaxBytes: raw.recordingMaxBytes
     }
   })

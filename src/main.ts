@@ -18,6 +18,7 @@ import { candidateRoutes } from "./http/routes/CandidateRoutes.ts"
 import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { pageRoutes } from "./http/routes/PageRoutes.ts"
+import { jobRoutes } from "./http/routes/JobRoutes.ts"
 import { recordingRoutes } from "./http/routes/RecordingRoutes.ts"
 import { joinUrl } from "./http/PublicUrls.ts"
 import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
@@ -34,6 +35,9 @@ import { RecordingUploads } from "./recordings/RecordingUploads.ts"
 import { reportsLayer } from "./reports/Reports.ts"
 import { Erasure } from "./retention/Erasure.ts"
 import { Retention } from "./retention/Retention.ts"
+import { JobHandlersLive } from "./jobs/handlers.ts"
+import { JobRunner, JobsLive, JobWake } from "./jobs/JobRunner.ts"
+import { IdleInterviewsSweep } from "./store/IdleInterviews.ts"
 import { seedDemo } from "./Seed.ts"
 import { AuditLog } from "./store/AuditLog.ts"
 import * as Database from "./store/Database.ts"
@@ -104,6 +108,7 @@ const routesLayer = Layer.effect(
       ...candidateRoutes,
       ...recordingRoutes,
       ...pageRoutes,
+      ...jobRoutes,
       ...tenantRoutes,
       ...auditRoutes,
       ...userRoutes,
@@ -152,8 +157,12 @@ const openLayer = Layer.effectDiscard(
 
 export const liveLayer = openLayer.pipe(
   Layer.provideMerge(Layer.mergeAll(CandidateSocket.layer, LiveSocket.layer, eventLoopDelayLayer)),
+  // Durable jobs (sweeps, uploads' analyses) run once sessions exist, and are interrupted first on shutdown.
+  Layer.provideMerge(JobRunner),
+  Layer.provideMerge(Layer.mergeAll(JobHandlersLive, IdleInterviewsSweep.layer)),
+  Layer.provideMerge(JobsLive),
+  Layer.provideMerge(JobWake.layer),
   // Erasure (on request and by retention sweeps) stops the interview's live session first.
-  Layer.provideMerge(Retention.scheduler),
   Layer.provideMerge(Retention.layer()),
   Layer.provideMerge(Erasure.layer),
   Layer.provideMerge(SessionRegistry.layer),

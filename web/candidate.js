@@ -612,7 +612,7 @@ const renderControls = () => {
 const onQuestion = (q) => {
   if (state.pending?._tag === "next") state.pending = null
   if (state.phase === "precheck") {
-    // Started so that the server analyses the pre-check's frames: the question waits until the candidate begins.
+    // A question arriving during the camera check (the interview was started before): it waits for Begin.
     state.pendingQuestion = q
     return
   }
@@ -698,12 +698,8 @@ const onSessionMessage = (m) => {
 const onError = (m) => {
   if (m.seq !== undefined) {
     session.answered(m.seq)
-    if (m.code === "not_started" && state.phase === "precheck" && !state.started) {
-      // This server analyses frames only once the interview has started: start it, and hold the first question
-      // back until the pre-check has passed.
-      state.started = true
-      session.send({ _tag: "start" })
-    } else if (m.code === "consent_required") say("Your consent is not recorded; the camera pictures are not analysed.")
+    // Frames before `start` are analysed too (the camera check): the interview starts only when the candidate begins.
+    if (m.code === "consent_required") say("Your consent is not recorded; the camera pictures are not analysed.")
     else if (m.code === "rate_limited") session.onSlowDown(Math.max(1, session.fps / 2))
     return
   }

@@ -121,7 +121,10 @@ export const start = (
         const control = mailbox.pollControl()
         if (control !== undefined) {
           stats.commands++
-          s.core.command(control.command, s.now, s.out)
+          // The scheduler's abandon loses to a candidate who is here after all.
+          if (control.command._tag === "abandon" && life.connection !== undefined)
+            s.out.refuse("busy", "a candidate socket is open")
+          else s.core.command(control.command, s.now, s.out)
           dispatch(s, control.requester)
           continue
         }

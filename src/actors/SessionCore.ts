@@ -28,7 +28,15 @@ export interface CoreSettings {
 }
 
 /** What changes an interview: the candidate's socket commands, answers submitted and consents recorded over HTTP. */
-export type CoreCommand = SessionCommand | SubmittedAnswer | ConsentCommand | NoticeCommand
+/**
+ * The scheduler found no candidate socket for the abandon time: the interview ends as `abandoned` (the actor
+ * refuses it while a socket is attached).
+ */
+export interface AbandonCommand {
+  readonly _tag: "abandon"
+}
+
+export type CoreCommand = SessionCommand | SubmittedAnswer | ConsentCommand | NoticeCommand | AbandonCommand
 
 /** One interview's session, stepped by its actor: each call applies one input and fills the given outbox. */
 export class SessionCore {
@@ -111,6 +119,10 @@ export class SessionCore {
         break
       case "finish":
         this.finish(now)
+        break
+      case "abandon":
+        if (this.state.status === "finished") this.refuseByStatus()
+        else this.finish(now, true)
         break
     }
   }
@@ -195,11 +207,12 @@ export class SessionCore {
     this.commit([...closing, this.scoring.openQuestion(now)], [s.questionMessage()], now)
   }
 
-  private finish(now: number) {
+  private finish(now: number, abandoned = false) {
     const s = this.state
     if (s.status === "finished") return this.out.reply({ _tag: "finished", reportUrl: this.info.reportUrl })
     const closing = this.scoring.endQuestion(now, this.out)
     s.status = "finished"
+    s.abandoned = abandoned
     s.finishedAt = now
     s.startedAt ??= now
     const finished = s.sequence({

@@ -33,6 +33,8 @@ export class SessionState {
   cursor = -1
   startedAt: number | null = null
   finishedAt: number | null = null
+  /** Ended by the scheduler for want of a candidate (stored as `abandoned`), not by the candidate. */
+  abandoned = false
   eventSeq: number
   /** The highest frame sequence analysed. */
   lastSeq = -1
@@ -175,7 +177,7 @@ export class SessionState {
     return {
       _tag: "InterviewState",
       interviewId: this.info.interviewId,
-      status: this.status === "finished" ? "finished" : "in_progress",
+      status: this.status !== "finished" ? "in_progress" : this.abandoned ? "abandoned" : "finished",
       cursor: this.cursor,
       startedAt: this.startedAt,
       finishedAt: this.finishedAt

@@ -66,6 +66,8 @@ export interface JobHandler<P = any, R = never> {
   readonly run: (job: JobContext<P>) => Effect.Effect<unknown, JobFailed, R>
   /** How long a claim lasts without renewal (default 30 s); renewed every third of it while the handler runs. */
   readonly leaseMs?: number
+  /** Recurring: one job of this kind per period of this many ms (payload `{}`), across all engines. */
+  readonly everyMs?: number
 }
 
 export interface JobsShape {

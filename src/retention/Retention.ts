@@ -5,10 +5,10 @@
  * (or two at once in one engine) never erase the same interview at once; a sweep interrupted mid-way gives its claim
  * back and the next sweep takes it up, and an engine stopped hard leaves a lease that expires after `leaseMs`.
  *
- * Time comes from Effect's `Clock`: a sweep run on an advanced clock sees the interviews due then.
+ * Sweeps run as a recurring durable job (src/jobs/handlers.ts), every `RETENTION_SWEEP_SECONDS`, once per period
+ * across engines. Time comes from Effect's `Clock`: a sweep run on an advanced clock sees the interviews due then.
  */
-import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
-import { AppConfig } from "../config.ts"
+import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Erasures } from "../store/Erasures.ts"
 import { newId } from "../store/Rows.ts"
 import { Erasure } from "./Erasure.ts"
@@ -95,18 +95,4 @@ export class Retention extends Context.Service<Retention, RetentionShape>()("can
         return { owner, sweep }
       })
     )
-
-  /**
-   * Sweeps every `RETENTION_SWEEP_SECONDS` (the first sweep one interval after start) until the scope closes;
-   * 0 turns the sweeps off.
-   */
-  static readonly scheduler = Layer.effectDiscard(
-    Effect.gen(function* () {
-      const config = yield* AppConfig
-      const retention = yield* Retention
-      if (config.retentionSweepSeconds === 0) return
-      const every = Duration.seconds(config.retentionSweepSeconds)
-      yield* Effect.forkScoped(Effect.forever(Effect.delay(retention.sweep, every)))
-    })
-  )
 }

@@ -10,6 +10,7 @@ import tenancy from "./migrations/0004_tenancy.ts"
 import retentionClaims from "./migrations/0005_retention_claims.ts"
 import users from "./migrations/0006_users.ts"
 import consoleSessions from "./migrations/0007_console.ts"
+import jobs from "./migrations/0008_jobs.ts"
 import recordings from "./migrations/0011_recordings.ts"
 
 const loader = Migrator.fromRecord({
@@ -20,6 +21,7 @@ const loader = Migrator.fromRecord({
   "0005_retention_claims": retentionClaims,
   "0006_users": users,
   "0007_console": consoleSessions,
+  "0008_jobs": jobs,
   "0011_recordings": recordings
 })
 

@@ -35,7 +35,7 @@ export type SessionWrite =
   | {
       readonly _tag: "InterviewState"
       readonly interviewId: string
-      readonly status: "in_progress" | "finished"
+      readonly status: "in_progress" | "finished" | "abandoned"
       readonly cursor: number
       readonly startedAt: number | null
       readonly finishedAt: number | null
@@ -148,7 +148,7 @@ export const makeSqlWriter = (sql: SqlClient.SqlClient): SessionWriterShape => {
           UPDATE interviews SET status = ${s.status}, question_cursor = ${s.cursor},
             started_at = COALESCE(started_at, ${iso(s.startedAt)}::timestamptz),
             finished_at = COALESCE(finished_at, ${iso(s.finishedAt)}::timestamptz)
-          WHERE id = ${s.interviewId} AND status <> 'finished'`
+          WHERE id = ${s.interviewId} AND status NOT IN ('finished', 'abandoned')`
       }
       yield* insertAll(
         events,

@@ -97,6 +97,28 @@ for (const backend of backends()) {
       await api("/v1/tenant", { method: "PATCH", body: JSON.stringify({ affectPolicy: "enabled" }) })
     })
 
+    it("serves the pages under a policy that allows nothing but Candor's own origin, and only the page files", async () => {
+      for (const [path, file] of [
+        ["/", "console"],
+        [`/join/${seed.interviewId}`, "candidate"]
+      ] as const) {
+        const page = await fetch(`${server.url}${path}`)
+        expect(page.status).toBe(200)
+        expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+        const policy = page.headers.get("content-security-policy") ?? ""
+        expect(policy).toContain("default-src 'none'")
+        expect(policy).toContain("script-src 'self'")
+        expect(policy).not.toContain("unsafe-inline")
+        expect(policy).toContain("frame-ancestors 'none'")
+        expect(await page.text()).toContain(`/assets/${file}.js`)
+      }
+      const script = await fetch(`${server.url}/assets/candidate.js`)
+      expect(script.status).toBe(200)
+      expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8")
+      for (const path of ["/assets/..%2Fpackage.json", "/assets/nothing.js", "/assets/candidate.html", "/assets/x.exe"])
+        expect((await fetch(`${server.url}${path}`)).status, path).toBe(404)
+    })
+
     it("signs a browser in with an API key: an HttpOnly, SameSite=Strict cookie acting as the key, never the key", async () => {
       const { response, cookie, body } = await signIn()
       const setCookie = response.headers.get("set-cookie") ?? ""

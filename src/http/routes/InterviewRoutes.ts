@@ -3,7 +3,9 @@ import { Effect, Option } from "effect"
 import {
   CreateInterviewRequest,
   CreateInterviewResponse,
+  ErrorBody,
   Interview,
+  JoinLink,
   InterviewPage,
   ListInterviewsQuery
 } from "../../../schemas/Api.ts"
@@ -108,6 +110,33 @@ export const interviewRoutes = [
         const interview = yield* requireInterview(request.principal.tenantId, request.params.id!)
         yield* audit(request, "interview.read", interview.id)
         return json(200, interview)
+      })
+  }),
+  route({
+    method: "post",
+    path: "/v1/interviews/:id/token",
+    operationId: "reissueJoinToken",
+    summary: "Issue the candidate a new join link (the old one keeps working until it expires)",
+    tags: ["interviews"],
+    access: "apiKey",
+    responses: {
+      201: { description: "A new join token and link", schema: JoinLink },
+      409: { description: "The interview is finished or abandoned: there is nothing left to join", schema: ErrorBody }
+    },
+    handle: (request) =>
+      Effect.gen(function* () {
+        const interview = yield* requireInterview(request.principal.tenantId, request.params.id!)
+        if (interview.status === "finished" || interview.status === "abandoned")
+          return yield* ApiError.conflict(`the interview is ${interview.status}; there is nothing left to join`)
+        const token = yield* Effect.flatMap(JoinTokens, (t) => t.issue(interview.id, interview.tenantId))
+        yield* audit(request, "interview.token", interview.id)
+        const server = yield* HttpServer
+        return json(201, {
+          candidateToken: token.token,
+          joinUrl: joinUrl(server.publicUrl, interview.id, token.token),
+          streamUrl: streamUrl(server.publicUrl, interview.id),
+          expiresAt: token.expiresAt.toISOString()
+        })
       })
   }),
   route({

@@ -4,7 +4,7 @@
  * `/assets/`. The files are hand-written in `web/`, with no build step; each page is sent with a Content Security
  * Policy that allows only Candor's own origin, so a page can make no third-party request.
  */
-import { readFile } from "node:fs/promises"
+import { readFile, stat } from "node:fs/promises"
 import { Effect } from "effect"
 import { ApiError } from "../ApiError.ts"
 import { type Reply, route } from "../Route.ts"
@@ -22,15 +22,18 @@ const types: Readonly<Record<string, string>> = {
 /** Asset names: flat, lower-case, one of the served types. */
 const assetName = /^[a-z0-9][a-z0-9-]*\.(js|css|svg|ico)$/
 
-const cache = new Map<string, Uint8Array>()
+/** Files as last read, by name; read again when changed on disk (an edited page shows on reload). */
+const cache = new Map<string, { readonly mtimeMs: number; readonly bytes: Uint8Array }>()
 
 const load = (name: string) =>
   Effect.tryPromise({
     try: async () => {
+      const file = new URL(name, webDir)
+      const { mtimeMs } = await stat(file)
       const cached = cache.get(name)
-      if (cached !== undefined) return cached
-      const bytes = new Uint8Array(await readFile(new URL(name, webDir)))
-      cache.set(name, bytes)
+      if (cached !== undefined && cached.mtimeMs === mtimeMs) return cached.bytes
+      const bytes = new Uint8Array(await readFile(file))
+      cache.set(name, { mtimeMs, bytes })
       return bytes
     },
     catch: () => ApiError.notFound(name)
