@@ -56,8 +56,21 @@ export interface AppSettings {
   readonly jobPollMs: number
   /** Jobs one engine runs at once. */
   readonly jobConcurrency: number
+  readonly webhooks: WebhookEnv
   /** Largest recording of one answer (recorded-mode interviews). */
   readonly recordingMaxBytes: number
+}
+
+/** Webhook delivery settings read from the environment (the rest keep their defaults). */
+export interface WebhookEnv {
+  /** Allow webhook targets in private, loopback and link-local networks (server-side request forgery guard off). */
+  readonly allowPrivateNetworks: boolean
+  /** Deadline of one delivery attempt. */
+  readonly timeoutMs: number
+  /** Delay before the first retry of a failed delivery; later ones about double. */
+  readonly firstRetryMs: number
+  /** How long a failing delivery is retried before it fails for good. */
+  readonly giveUpAfterMs: number
 }
 
 export interface InferenceSettings {
@@ -185,7 +198,11 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
     )
   ),
   jobPollMs: optionalPositiveInt("JOB_POLL_MS", 10),
-  jobConcurrency: optionalPositiveInt("JOB_CONCURRENCY")
+  jobConcurrency: optionalPositiveInt("JOB_CONCURRENCY"),
+  webhookAllowPrivate: Config.Boolean("WEBHOOK_ALLOW_PRIVATE_NETWORKS").pipe(Config.withDefault(false)),
+  webhookTimeoutMs: positiveInt("WEBHOOK_TIMEOUT_MS", 10_000),
+  webhookFirstRetryMs: positiveInt("WEBHOOK_FIRST_RETRY_MS", 5_000),
+  webhookRetryHours: positiveInt("WEBHOOK_RETRY_HOURS", 24)
 }).pipe(
   Config.map((raw): AppSettings => {
     const dataDir = Path.resolve(raw.dataDir)
@@ -240,7 +257,13 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       abandonSweepSeconds: raw.abandonSweepSeconds,
       jobPollMs: raw.jobPollMs ?? 1000,
       jobConcurrency: raw.jobConcurrency ?? 2,
-      recordingMaxBytes: raw.recordingMaxBytes
+      recordingMaxBytes: raw.recordingMaxBytes,
+      webhooks: {
+        allowPrivateNetworks: raw.webhookAllowPrivate,
+        timeoutMs: raw.webhookTimeoutMs,
+        firstRetryMs: raw.webhookFirstRetryMs,
+        giveUpAfterMs: raw.webhookRetryHours * 3_600_000
+      }
     }
   })
 )

@@ -25,6 +25,7 @@ import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
 import { tenantRoutes } from "./http/routes/TenantRoutes.ts"
 import { userRoutes } from "./http/routes/UserRoutes.ts"
+import { webhookRoutes } from "./http/routes/WebhookRoutes.ts"
 import { AdminToken, HttpRoutes, HttpServer, layer as serverLayerOf, type ServerOptions } from "./http/Server.ts"
 import { layerWithModels as inferencePoolLayer } from "./inference/InferencePool.ts"
 import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
@@ -50,11 +51,13 @@ import { SessionSnapshots } from "./store/SessionSnapshots.ts"
 import { SessionWriter } from "./store/SessionWrites.ts"
 import { Tenants } from "./store/Tenants.ts"
 import { Users } from "./store/Users.ts"
+import { Webhooks } from "./store/Webhooks.ts"
 import { WriteBehind } from "./store/WriteBehind.ts"
 import { VERSION } from "./Version.ts"
+import { DeliveryWorker, defaultWebhookSettings } from "./webhooks/DeliveryWorker.ts"
 
 /** Repositories over the configured database, migrated. */
-export const storageLayer = Erasures.layer.pipe(
+export const storageLayer = Layer.mergeAll(Erasures.layer, Webhooks.layer).pipe(
   Layer.provideMerge(Layer.mergeAll(Tenants.layer, Users.layer, Interviews.layer, AuditLog.layer)),
   Layer.provideMerge(Database.layer)
 )
@@ -111,6 +114,7 @@ const routesLayer = Layer.effect(
       ...jobRoutes,
       ...tenantRoutes,
       ...auditRoutes,
+      ...webhookRoutes,
       ...userRoutes,
       ...sessionRoutes,
       ...systemRoutes(openApi),
@@ -162,6 +166,12 @@ export const liveLayer = openLayer.pipe(
   Layer.provideMerge(Layer.mergeAll(JobHandlersLive, IdleInterviewsSweep.layer)),
   Layer.provideMerge(JobsLive),
   Layer.provideMerge(JobWake.layer),
+  // Webhook deliveries go out from every engine; stopped (claims handed back) before the database closes.
+  Layer.provideMerge(
+    Layer.unwrap(
+      Effect.map(AppConfig, (c) => DeliveryWorker.layerWithWorkers({ ...defaultWebhookSettings, ...c.webhooks }))
+    )
+  ),
   // Erasure (on request and by retention sweeps) stops the interview's live session first.
   Layer.provideMerge(Retention.layer()),
   Layer.provideMerge(Erasure.layer),

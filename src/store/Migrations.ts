@@ -11,6 +11,7 @@ import retentionClaims from "./migrations/0005_retention_claims.ts"
 import users from "./migrations/0006_users.ts"
 import consoleSessions from "./migrations/0007_console.ts"
 import jobs from "./migrations/0008_jobs.ts"
+import webhooks from "./migrations/0009_webhooks.ts"
 import recordings from "./migrations/0011_recordings.ts"
 
 const loader = Migrator.fromRecord({
@@ -22,6 +23,7 @@ const loader = Migrator.fromRecord({
   "0006_users": users,
   "0007_console": consoleSessions,
   "0008_jobs": jobs,
+  "0009_webhooks": webhooks,
   "0011_recordings": recordings
 })
 

@@ -180,7 +180,13 @@ for (const backend of backends()) {
     }
 
     beforeAll(async () => {
-      engine = await startEngine({ ...(await backend.env()), TOKEN_SECRET: secret })
+      // No sweeps: the engine's own recurring jobs would change the database while a refused request is checked.
+      engine = await startEngine({
+        ...(await backend.env()),
+        TOKEN_SECRET: secret,
+        RETENTION_SWEEP_SECONDS: "0",
+        ABANDON_SWEEP_SECONDS: "0"
+      })
       const target = async (seeded: { tenantId: string; interviewId: string; candidateToken: string }) => {
         const interview = await engine.run(
           Effect.flatMap(Interviews, (r) => r.get(seeded.tenantId, seeded.interviewId))
