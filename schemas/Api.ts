@@ -30,8 +30,16 @@ export const Candidate = Schema.Struct({
   email: Schema.optionalKey(Email.annotate({ description: "Candidate's email address." }))
 }).annotate({ title: "Candidate" })
 
+/** `live`: answers are typed or spoken while the camera streams; `recorded`: each answer is also recorded as video. */
+export const InterviewMode = Schema.Literals(["live", "recorded"]).annotate({
+  description:
+    "`live` (default): answers are typed (or spoken) while the camera streams. `recorded`: the candidate page also records each answer as video with sound, uploads it, and the report plays it back."
+})
+export type InterviewMode = typeof InterviewMode.Type
+
 export const CreateInterviewRequest = Schema.Struct({
   candidate: Candidate,
+  mode: Schema.optionalKey(InterviewMode),
   questions: Schema.Array(QuestionInput).check(
     Schema.isMinLength(1, { message: "questions must contain at least 1 question" }),
     Schema.isMaxLength(50, { message: "questions must contain at most 50 questions" })
@@ -81,6 +89,14 @@ export const CandidateView = Schema.Struct({
   audioAnswers: Schema.Boolean.annotate({ description: "Spoken answers are transcribed (a key is configured)." }),
   audioTypes: Schema.Array(Schema.String),
   maxAudioBytes: Schema.Int,
+  mode: InterviewMode,
+  recording: Schema.Struct({
+    maxBytes: Schema.Int.annotate({ description: "Largest recording of one answer." }),
+    chunkBytes: Schema.Int.annotate({ description: "Largest chunk of one upload request." }),
+    transcribed: Schema.Boolean.annotate({
+      description: "The recording's sound is transcribed and stored as the answer; otherwise the answer is typed."
+    })
+  }).annotate({ description: "How recorded answers are uploaded (recorded mode)." }),
   streamUrl: Schema.String.annotate({ description: "The candidate WebSocket; append `?token=<join token>`." })
 }).annotate({ title: "CandidateView" })
 
@@ -101,6 +117,7 @@ export const Interview = Schema.Struct({
   affectSignals: Schema.Boolean.annotate({
     description: "Whether emotion and blink signals are computed for this interview (tenant policy; off in the EU)."
   }),
+  mode: InterviewMode,
   questions: Schema.Array(Question),
   createdAt: Schema.String,
   startedAt: Schema.NullOr(Schema.String),

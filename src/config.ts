@@ -60,6 +60,8 @@ export interface AppSettings {
   /** Jobs one engine runs at once. */
   readonly jobConcurrency: number
   readonly webhooks: WebhookEnv
+  /** Largest recording of one answer (recorded-mode interviews). */
+  readonly recordingMaxBytes: number
 }
 
 /** Webhook delivery settings read from the environment (the rest keep their defaults). */
@@ -179,6 +181,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   maxPixels: optionalPositiveInt("MAX_IMAGE_PIXELS"),
   taskTimeoutMs: optionalPositiveInt("INFERENCE_TASK_TIMEOUT_MS"),
   candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS"),
+  recordingMaxBytes: positiveInt("RECORDING_MAX_BYTES", 100 * 1024 * 1024),
   retentionSweepSeconds: Config.Int("RETENTION_SWEEP_SECONDS").pipe(
     Config.withDefault(60),
     Config.mapEffect((n) =>
@@ -270,6 +273,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       abandonSweepSeconds: raw.abandonSweepSeconds,
       jobPollMs: raw.jobPollMs ?? 1000,
       jobConcurrency: raw.jobConcurrency ?? 2,
+      recordingMaxBytes: raw.recordingMaxBytes,
       webhooks: {
         allowPrivateNetworks: raw.webhookAllowPrivate,
         timeoutMs: raw.webhookTimeoutMs,

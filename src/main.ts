@@ -19,6 +19,7 @@ import { consentRoutes } from "./http/routes/ConsentRoutes.ts"
 import { interviewRoutes } from "./http/routes/InterviewRoutes.ts"
 import { pageRoutes } from "./http/routes/PageRoutes.ts"
 import { jobRoutes } from "./http/routes/JobRoutes.ts"
+import { recordingRoutes } from "./http/routes/RecordingRoutes.ts"
 import { joinUrl } from "./http/PublicUrls.ts"
 import { sessionRoutes } from "./http/routes/SessionRoutes.ts"
 import { systemRoutes } from "./http/routes/SystemRoutes.ts"
@@ -32,6 +33,7 @@ import { eventLoopDelayLayer, Metrics } from "./Metrics.ts"
 import { KeyframeSink } from "./pipeline/KeyframeSink.ts"
 import { LiveSink } from "./pipeline/LiveSink.ts"
 import { reportRoutes } from "./http/routes/ReportRoutes.ts"
+import { RecordingUploads } from "./recordings/RecordingUploads.ts"
 import { reportsLayer } from "./reports/Reports.ts"
 import { Erasure } from "./retention/Erasure.ts"
 import { Retention } from "./retention/Retention.ts"
@@ -114,6 +116,7 @@ const routesLayer = Layer.effect(
       ...reportRoutes,
       ...consentRoutes,
       ...candidateRoutes,
+      ...recordingRoutes,
       ...pageRoutes,
       ...jobRoutes,
       ...tenantRoutes,
@@ -139,6 +142,7 @@ export const httpLayer = (options: ServerOptions = {}, reports: typeof reportsLa
     Layer.provideMerge(routesLayer),
     // Scoring workers stop before the database closes.
     Layer.provideMerge(reports),
+    Layer.provideMerge(RecordingUploads.layer),
     Layer.provideMerge(servicesLayer),
     Layer.provideMerge(lockLayer)
   )

@@ -1,5 +1,8 @@
 // Candidate page: notice and consent, camera pre-check, then one question at a time over the interview's socket
 // (protocol: schemas/Protocol.ts). Plain browser module, no build step; the page's CSP forbids inline code and styles.
+// Interviews in recorded mode also record each answer as video with sound (candidate-recording.js).
+
+import { makeAnswerRecorder } from "./candidate-recording.js"
 
 const FRAME_WIDTH = 640
 const FRAME_HEIGHT = 480
@@ -51,6 +54,7 @@ const ui = {
   answerForm: $("answer-form"),
   answer: $("answer"),
   audioBox: $("audio-box"),
+  recordBox: $("record-box"),
   submitAnswer: $("submit-answer"),
   next: $("next"),
   finish: $("finish")
@@ -154,6 +158,7 @@ const stopEverything = () => {
   session.close()
   camera.stop()
   recorder.stop(true)
+  answerRecorder?.stop()
 }
 
 // --- The interview's notice ----------------------------------------------------------------------------------------
@@ -161,6 +166,9 @@ const stopEverything = () => {
 let info = null
 
 const signalsOn = () => info !== null && (info.signals.emotion === true || info.signals.blinks === true)
+
+/** Each answer is recorded as video with sound (the interview's mode). */
+const recordedMode = () => info?.mode === "recorded"
 
 const renderNotice = () => {
   ui.organisation.textContent = `Invited by ${info.organisation}`
@@ -175,7 +183,12 @@ const renderNotice = () => {
   if (info.signals.emotion === true)
     items.push("Your facial expressions, read as emotions (optional: you can decline this below).")
   if (info.signals.blinks === true) items.push("How often you blink (optional: you can decline this below).")
-  if (info.audioAnswers === true) items.push("Your voice, only if you choose to record a spoken answer.")
+  if (recordedMode())
+    items.push(
+      "Your camera video and your voice while you answer: each answer you record is kept as a video for the reviewer" +
+        (info.recording?.transcribed === true ? ", and what you say is transcribed as your answer." : ".")
+    )
+  else if (info.audioAnswers === true) items.push("Your voice, only if you choose to record a spoken answer.")
   ui.signals.replaceChildren(
     ...items.map((text) => {
       const li = document.createElement("li")
@@ -258,13 +271,17 @@ ui.consentForm.addEventListener("submit", async (event) => {
   try {
     await camera.start()
   } catch (e) {
-    return showError("camera", `Your browser did not give this page the camera (${e?.name ?? "error"}).`)
+    return showError("camera", cameraRefused(e))
   }
   show("interview")
   ui.precheck.hidden = false
   say("Connecting…")
   session.connect()
 })
+
+/** Why the camera did not start, for the error page (recorded answers need the microphone too). */
+const cameraRefused = (e) =>
+  `Your browser did not give this page the ${recordedMode() ? "camera and microphone" : "camera"} (${e?.name ?? "error"}).`
 
 // --- Camera and frames ---------------------------------------------------------------------------------------------
 
@@ -275,7 +292,8 @@ const camera = {
   async start() {
     this.stream = await navigator.mediaDevices.getUserMedia({
       video: { width: { ideal: FRAME_WIDTH }, height: { ideal: FRAME_HEIGHT }, facingMode: "user" },
-      audio: false
+      // In recorded mode the answers are recorded with sound from this same stream.
+      audio: recordedMode()
     })
     ui.preview.srcObject = this.stream
     await ui.preview.play().catch(() => {})
@@ -574,6 +592,7 @@ const showQuestion = (q) => {
     ui.question.focus()
   }
   renderControls()
+  answerRecorder?.show(q)
   session.pump()
 }
 
@@ -598,7 +617,11 @@ const onQuestion = (q) => {
     return
   }
   showQuestion(q)
-  say(`Question ${q.index + 1} of ${q.count}. Type your answer${info.audioAnswers ? " or record it" : ""}.`)
+  say(
+    answerRecorder !== null
+      ? `Question ${q.index + 1} of ${q.count}. Press “Record your answer”${info.recording?.transcribed ? ", or type it" : ", then type it too"}.`
+      : `Question ${q.index + 1} of ${q.count}. Type your answer${info.audioAnswers ? " or record it" : ""}.`
+  )
 }
 
 const onAnswerSaved = (questionId) => {
@@ -747,9 +770,16 @@ ui.answerForm.addEventListener("submit", async (event) => {
   }
 })
 
+/** Says why the candidate cannot move on while an answer is being recorded or uploaded; true when so. */
+const recorderBusy = () => {
+  const why = answerRecorder?.busy() ?? null
+  if (why !== null) say(why)
+  return why !== null
+}
+
 ui.next.addEventListener("click", () => {
   const q = state.question
-  if (q === null) return
+  if (q === null || recorderBusy()) return
   if (!state.answered.has(q.questionId) && ui.answer.value.trim() !== "")
     say("You typed an answer but did not submit it. Submit it first, or clear it to skip the question.")
   else {
@@ -760,6 +790,7 @@ ui.next.addEventListener("click", () => {
 
 ui.finish.addEventListener("click", async () => {
   const q = state.question
+  if (recorderBusy()) return
   if (q !== null && !state.answered.has(q.questionId) && ui.answer.value.trim() !== "") {
     say("You typed an answer but did not submit it. Submit it first, or clear it to finish without it.")
     return
@@ -787,7 +818,7 @@ ui.retry.addEventListener("click", () => {
       show("interview")
       session.connect()
     })
-    .catch((e) => showError("camera", `Your browser did not give this page the camera (${e?.name ?? "error"}).`))
+    .catch((e) => showError("camera", cameraRefused(e)))
 })
 
 // --- Spoken answers (only where the interview takes them) -------------------------------------------------------
@@ -858,7 +889,12 @@ const recorder = {
         headers: { ...auth(), "content-type": blob.type.split(";")[0] },
         body: blob
       })
-      if (res.ok || res.status === 409) onAnswerSaved(q.questionId)
+      if (res.ok) {
+        // What was understood is shown as the answer, as if it had been typed.
+        const saved = await res.json().catch(() => null)
+        if (typeof saved?.text === "string" && state.question?.questionId === q.questionId) ui.answer.value = saved.text
+        onAnswerSaved(q.questionId)
+      } else if (res.status === 409) onAnswerSaved(q.questionId)
       else if (res.status === 503)
         say("Your spoken answer could not be processed just now. Please try again, or type it.")
       else say(`Your spoken answer could not be saved (${res.status}). Please type it instead.`)
@@ -877,7 +913,41 @@ window.addEventListener("pagehide", () => {
   if (state.phase !== "done") session.close()
 })
 
+// --- Recorded answers (interviews in recorded mode) ----------------------------------------------------------------
+
+let answerRecorder = null
+
+const onRecordingStored = (questionId, result) => {
+  const t = result.transcription
+  // What was understood is shown as the answer, as if it had been typed.
+  if (result.answer !== null && state.question?.questionId === questionId) ui.answer.value = result.answer.text
+  if (t.status === "stored" || t.status === "already_answered") return onAnswerSaved(questionId)
+  say(
+    t.status === "not_configured"
+      ? "Your recording is saved. Please also type your answer below and submit it."
+      : t.status === "no_speech"
+        ? "Your recording is saved, but no speech was recognised in it. Please type your answer below."
+        : "Your recording is saved, but it could not be transcribed. Please type your answer below."
+  )
+}
+
+const setupRecording = () => {
+  if (!recordedMode()) return recorder.setup()
+  answerRecorder = makeAnswerRecorder({
+    box: ui.recordBox,
+    stream: () => camera.stream,
+    api,
+    auth,
+    limits: info.recording,
+    say,
+    onStored: onRecordingStored
+  })
+  if (!answerRecorder.available) say("This browser cannot record video; please type your answers.")
+}
+
 load().then(
-  () => recorder.setup(),
+  () => {
+    if (info !== null) setupRecording()
+  },
   () => showError("unreachable")
 )

@@ -428,7 +428,7 @@ const readCreateForm = () => {
   }
   if (questions.length === 0) return createError("Add at least one question.", $("add-question"))
   const candidate = email === "" ? { name } : { name, email }
-  return { candidate, questions }
+  return { candidate, mode: $("interview-mode").value === "recorded" ? "recorded" : "live", questions }
 }
 
 $("create-form").addEventListener("submit", async (event) => {

@@ -1,7 +1,7 @@
 /**
  * The report as one HTML page for recruiters, served under a strict Content-Security-Policy: styles come from
  * `/assets/report.css`, charts are inline SVG (presentation attributes, no `style`), keyframes and heat-maps are
- * `<img>` from the report's own media routes, and the only script, `/assets/report.js`, enables the review form
+ * `<img>` from the report's own media routes, answer recordings a `<video>` next to their answer, and the only script, `/assets/report.js`, enables the review form
  * (the page reads completely without it). Every value from the report is escaped; answers are shown verbatim.
  */
 import type { CriterionScore } from "../../schemas/AnswerScore.ts"
@@ -122,7 +122,16 @@ const uploadSignals = (q: QuestionReport): string => {
   return `<div class="upload-signals" data-testid="upload-signals"><p>From the uploaded video: <b data-testid="upload-frames">${s.frames ?? 0}</b> frames analysed over ${s.seconds} s, face present in ${pct(s.facePresence)}${multiple}${s.dominant === null ? "" : `, mostly ${s.dominant}`}${blinks}.</p>${chart}</div>`
 }
 
-const questionSection = (q: QuestionReport): string => {
+/** The answer's recording (recorded-mode interviews), played next to its transcript and scores. */
+const recordingPlayer = (q: QuestionReport, recording: Keyframe | undefined): string =>
+  recording === undefined || recording.url === null
+    ? ""
+    : `<figure class="recording"><video controls preload="metadata" src="${escapeHtml(recording.url)}" data-testid="recording" aria-label="Recording of the answer to question ${q.index + 1}" width="480" height="360"></video><figcaption class="muted">Recording of the answer to question ${q.index + 1} (video with sound, ${(recording.bytes / (1024 * 1024)).toFixed(1)} MB) · <a href="${escapeHtml(recording.url)}">download</a></figcaption></figure>`
+
+const recordingOf = (report: Report, q: QuestionReport): Keyframe | undefined =>
+  report.keyframes.find((k) => k.kind === "recording" && k.detail.questionId === q.questionId)
+
+const questionSection = (q: QuestionReport, recording?: Keyframe): string => {
   const status = q.scoring.status
   const statusTag = `<span class="tag ${status === "scored" ? "ok" : status === "failed" ? "warn" : ""}">${status}</span>`
   const reason = q.scoring.reason === null ? "" : `<p class="muted">${escapeHtml(q.scoring.reason)}</p>`
@@ -138,7 +147,7 @@ const questionSection = (q: QuestionReport): string => {
 ${criterionChart(q)}
 <div class="scroll"><table class="cards"><caption class="visually-hidden">Criteria of question ${q.index + 1}</caption><tr><th scope="col">Criterion</th><th scope="col">Score</th><th scope="col">Rationale and evidence</th></tr>${q.score.criteria.map(criterionRow).join("")}</table></div>`
   const signals = q.signals === null ? "" : q.signals.source === "upload" ? uploadSignals(q) : liveSignals(q.signals)
-  return `<section class="q" aria-labelledby="q-${q.index}"><h3 id="q-${q.index}">${q.index + 1}. ${escapeHtml(q.prompt)} ${statusTag}</h3>${answer}${reason}${score}${signals}</section>`
+  return `<section class="q" aria-labelledby="q-${q.index}"><h3 id="q-${q.index}">${q.index + 1}. ${escapeHtml(q.prompt)} ${statusTag}</h3>${recordingPlayer(q, recording)}${answer}${reason}${score}${signals}</section>`
 }
 
 const timelineSvg = (points: ReadonlyArray<TimelinePoint>): string => {
@@ -183,10 +192,10 @@ const seqOf = (k: Keyframe): string => {
 
 /** Keyframes with the heat-map taken from the same frame next to each, shown inline. */
 const keyframeGallery = (report: Report): string => {
-  if (report.keyframes.length === 0) return `<p class="muted">None.</p>`
+  if (report.keyframes.every((k) => k.kind === "recording")) return `<p class="muted">None.</p>`
   const heatmaps = new Map<string, Keyframe>()
   for (const k of report.keyframes) if (k.kind === "heatmap") heatmaps.set(seqOf(k), k)
-  const frames = report.keyframes.filter((k) => k.kind !== "heatmap")
+  const frames = report.keyframes.filter((k) => k.kind !== "heatmap" && k.kind !== "recording")
   const paired = new Set<Keyframe>()
   const image = (k: Keyframe, alt: string, heatmap: boolean) =>
     k.url === null
@@ -313,7 +322,7 @@ export const reportHtml = (report: Report): string => {
 <div class="scroll"><table class="cards"><caption class="visually-hidden">How the overall score is made</caption><tr><th scope="col">Signal</th><th scope="col">Value</th><th scope="col">Weight</th><th scope="col">Share</th><th scope="col">Basis</th></tr>${components}</table></div>
 ${o.notes.map((n) => `<p class="muted">${escapeHtml(n)}</p>`).join("")}</section>
 <section aria-labelledby="h-answers"><h2 id="h-answers">Answers</h2>
-${report.questions.map(questionSection).join("\n")}</section>
+${report.questions.map((q) => questionSection(q, recordingOf(report, q))).join("\n")}</section>
 <section aria-labelledby="h-affect"><h2 id="h-affect">Attention and affect</h2>
 ${attention}${affect}</section>
 <section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>

@@ -62,6 +62,7 @@ export class Interviews extends Context.Service<Interviews, InterviewsShape>()("
               candidate: { name: row.candidate_name, email: row.candidate_email ?? null },
               status: row.status,
               affectSignals: row.affect_enabled,
+              mode: row.mode ?? "live",
               questions: questions.map((q: any) => ({
                 id: q.id,
                 index: q.position,
@@ -93,8 +94,8 @@ export class Interviews extends Context.Service<Interviews, InterviewsShape>()("
           Effect.gen(function* () {
             const id = newId()
             yield* sql`
-              INSERT INTO interviews (id, tenant_id, candidate_name, candidate_email, affect_enabled)
-              VALUES (${id}, ${tenantId}, ${input.candidate.name.trim()}, ${input.candidate.email ?? null}, ${affectEnabled})`
+              INSERT INTO interviews (id, tenant_id, candidate_name, candidate_email, affect_enabled, mode)
+              VALUES (${id}, ${tenantId}, ${input.candidate.name.trim()}, ${input.candidate.email ?? null}, ${affectEnabled}, ${input.mode ?? "live"})`
             const rows = input.questions.map((q, position) => ({
               id: newId(),
               interview_id: id,

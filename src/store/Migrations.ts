@@ -13,6 +13,7 @@ import consoleSessions from "./migrations/0007_console.ts"
 import jobs from "./migrations/0008_jobs.ts"
 import webhooks from "./migrations/0009_webhooks.ts"
 import videoAnalyses from "./migrations/0010_video_analyses.ts"
+import recordings from "./migrations/0011_recordings.ts"
 
 const loader = Migrator.fromRecord({
   "0001_initial": initial,
@@ -24,7 +25,8 @@ const loader = Migrator.fromRecord({
   "0007_console": consoleSessions,
   "0008_jobs": jobs,
   "0009_webhooks": webhooks,
-  "0010_video_analyses": videoAnalyses
+  "0010_video_analyses": videoAnalyses,
+  "0011_recordings": recordings
 })
 
 const migrator = Migrator.make({})

@@ -21,11 +21,14 @@ export interface CreatedInterview {
   readonly joinUrl: string
 }
 
-/** A real engine (embedded defaults, one inference worker) with a seeded tenant whose API key the tests use. */
-export const startCandor = async (): Promise<Engine> => {
+/**
+ * A real engine (embedded defaults, one inference worker) with a seeded tenant whose API key the tests use; `extra`
+ * adds to its environment (e.g. an OpenAI-compatible server for transcription).
+ */
+export const startCandor = async (extra: Record<string, string> = {}): Promise<Engine> => {
   const dataDir = mkdtempSync(join(tmpdir(), "candor-browser-"))
   const port = await freePort()
-  const env = { CANDOR_DATA_DIR: dataDir, CANDOR_DEMO: "false", INFERENCE_WORKERS: "1" }
+  const env = { CANDOR_DATA_DIR: dataDir, CANDOR_DEMO: "false", INFERENCE_WORKERS: "1", ...extra }
   const engine = await startEngineProcess(env, port)
   const seeded = await runCandor(["seed", "--json"], { ...env, PORT: String(port) })
   if (seeded.code !== 0) throw new Error(`candor seed failed: ${seeded.stderr}`)
@@ -60,9 +63,13 @@ export const call = async <A = any>(
 }
 
 /** A two-question interview; its join link is the create response's `joinUrl`, on the engine's own address. */
-export const createInterview = async (e: Engine): Promise<CreatedInterview> => {
+export const createInterview = async (
+  e: Engine,
+  options: { readonly mode?: "live" | "recorded" } = {}
+): Promise<CreatedInterview> => {
   const created = await call<{ id: string; candidateToken: string; joinUrl?: string }>(e, "POST", "/v1/interviews", {
     candidate: { name: "Grace Browser" },
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
     questions: [
       { prompt: "Tell us about a project you are proud of." },
       { prompt: "How do you handle a deadline you cannot meet?" }

@@ -39,6 +39,7 @@ interface Call {
 /** One request per candidate route, each one that would store something (or finish the interview) if let through. */
 const candidateCalls = (target: Target): Array<Call> => {
   const base = `/v1/interviews/${target.interviewId}`
+  const upload = "00000000-0000-4000-8000-000000000000"
   const json = (body: unknown): RequestInit => ({
     method: "POST",
     body: JSON.stringify(body),
@@ -66,6 +67,26 @@ const candidateCalls = (target: Target): Array<Call> => {
       label: "post /v1/interviews/{id}/demographics",
       path: `${base}/demographics`,
       init: json({ sex: "female", raceEthnicity: "asian" })
+    },
+    {
+      label: "post /v1/interviews/{id}/recordings",
+      path: `${base}/recordings?questionId=${encodeURIComponent(target.questionId)}`,
+      init: { method: "POST" }
+    },
+    { label: "get /v1/interviews/{id}/recordings/{uploadId}", path: `${base}/recordings/${upload}`, init: {} },
+    {
+      label: "put /v1/interviews/{id}/recordings/{uploadId}",
+      path: `${base}/recordings/${upload}`,
+      init: {
+        method: "PUT",
+        body: new Uint8Array(1024).fill(7),
+        headers: { "content-type": "application/octet-stream", "upload-offset": "0" }
+      }
+    },
+    {
+      label: "post /v1/interviews/{id}/recordings/{uploadId}/complete",
+      path: `${base}/recordings/${upload}/complete`,
+      init: { method: "POST" }
     }
   ]
 }

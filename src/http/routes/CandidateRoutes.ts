@@ -1,12 +1,13 @@
 /**
  * What the candidate page reads with the join token before the camera starts: the notice and what it covers (the
  * signals analysed, how long data is kept, who to write to), what the page may offer (declining affect signals,
- * spoken answers) and where the socket is.
+ * spoken answers, recorded answers) and where the socket is.
  */
 import { Effect, Option } from "effect"
 import { CandidateView } from "../../../schemas/Api.ts"
 import { defaults } from "../../answers/AnswersConfig.ts"
 import { acceptedAudioTypes, Transcriber } from "../../answers/Transcriber.ts"
+import { chunkBytes, RecordingUploads } from "../../recordings/RecordingUploads.ts"
 import { Tenants } from "../../store/Tenants.ts"
 import { ApiError } from "../ApiError.ts"
 import { streamUrl } from "../PublicUrls.ts"
@@ -35,6 +36,7 @@ export const candidateRoutes = [
         const affect = interview.affectSignals && tenant.affectPolicy === "enabled"
         const transcriber = yield* Transcriber
         const server = yield* HttpServer
+        const uploads = yield* RecordingUploads
         return json(200, {
           interviewId: interview.id,
           status: interview.status,
@@ -48,6 +50,8 @@ export const candidateRoutes = [
           audioAnswers: transcriber.available,
           audioTypes: acceptedAudioTypes,
           maxAudioBytes: defaults.maxAudioBytes,
+          mode: interview.mode,
+          recording: { maxBytes: uploads.maxBytes, chunkBytes, transcribed: transcriber.available },
           streamUrl: streamUrl(server.publicUrl, interview.id)
         })
       })

@@ -25,10 +25,30 @@ const buildFor = (tenantId: string, id: string) =>
 
 /**
  * The page loads only from this origin: its stylesheet and review script from `/assets/`, keyframes and heat-maps
- * from the media route; the script talks to `/v1/me` and the reviews route. Nothing inline is allowed.
+ * from the media route (answer recordings too); the script talks to `/v1/me` and the reviews route. Nothing inline is allowed.
  */
 const pagePolicy =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+/**
+ * The single byte range of a `Range` header (`bytes=a-b`, `bytes=a-`, `bytes=-n`) within `size` bytes; undefined
+ * when there is none or it is not one range of bytes (the whole object is sent), "unsatisfiable" past the end.
+ */
+export const byteRange = (
+  header: string | undefined,
+  size: number
+): { readonly start: number; readonly end: number } | "unsatisfiable" | undefined => {
+  const m = /^bytes=(\d*)-(\d*)$/u.exec(header?.trim() ?? "")
+  if (m === null || (m[1] === "" && m[2] === "")) return undefined
+  if (m[1] === "") {
+    const suffix = Number(m[2])
+    return suffix === 0 ? "unsatisfiable" : { start: Math.max(0, size - suffix), end: size - 1 }
+  }
+  const start = Number(m[1])
+  const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1)
+  if (start >= size || end < start) return "unsatisfiable"
+  return { start, end }
+}
 
 export const reportReadRoutes = [
   route({
@@ -73,7 +93,13 @@ export const reportReadRoutes = [
     summary: "A media object of the interview (keyframe, heat-map) linked from its report",
     tags: ["reports"],
     access: "apiKey",
-    responses: { 200: { description: "The object's bytes", contentType: "application/octet-stream" } },
+    responses: {
+      200: { description: "The object's bytes", contentType: "application/octet-stream" },
+      206: {
+        description: "The bytes of one `Range: bytes=<first>-<last>` (video players seek this way)",
+        contentType: "application/octet-stream"
+      }
+    },
     handle: (request) =>
       Effect.gen(function* () {
         const { params, principal } = request
@@ -89,12 +115,25 @@ export const reportReadRoutes = [
             )
           )
         if (Option.isNone(object)) return yield* ApiError.notFound("media object")
-        yield* audit(request, "media.read", interview.id, { key: `${params.kind}/${params.name}` })
+        const { bytes, contentType } = object.value
+        const range = byteRange(request.headers.range, bytes.byteLength)
+        // A video element reads its recording in many ranges: the read is audited once, at its start.
+        if (range === undefined || range === "unsatisfiable" || range.start === 0)
+          yield* audit(request, "media.read", interview.id, { key: `${params.kind}/${params.name}` })
+        const headers = { "cache-control": "private, max-age=3600", "accept-ranges": "bytes" }
+        if (range === "unsatisfiable")
+          return {
+            status: 416,
+            body: "",
+            contentType,
+            headers: { ...headers, "content-range": `bytes */${bytes.byteLength}` }
+          }
+        if (range === undefined) return { status: 200, body: bytes, contentType, headers }
         return {
-          status: 200,
-          body: object.value.bytes,
-          contentType: object.value.contentType,
-          headers: { "cache-control": "private, max-age=3600" }
+          status: 206,
+          body: bytes.subarray(range.start, range.end + 1),
+          contentType,
+          headers: { ...headers, "content-range": `bytes ${range.start}-${range.end}/${bytes.byteLength}` }
         }
       })
   })
