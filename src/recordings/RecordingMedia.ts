@@ -5,43 +5,23 @@
  * `@ffmpeg-installer/linux-x64` package installed with Candor. Files go through a temporary directory because an
  * MP4's index may sit at its end and a seek index is written last.
  */
-import { Config, Effect, Option, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { spawn } from "node:child_process"
-import { existsSync } from "node:fs"
 import * as Fs from "node:fs/promises"
-import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { resolveFfmpeg } from "../media/Ffmpeg.ts"
+import { VideoConfig } from "../video/VideoSettings.ts"
 
 export class RecordingMediaError extends Schema.TaggedError<RecordingMediaError>()("RecordingMediaError", {
   message: Schema.String
 }) {}
 
-/** The packaged binary, or undefined where the optional package is not installed. */
-const packagedFfmpeg = (): string | undefined => {
-  try {
-    const manifest = createRequire(import.meta.url).resolve("@ffmpeg-installer/linux-x64/package.json")
-    const binary = Path.join(Path.dirname(manifest), "ffmpeg")
-    return existsSync(binary) ? binary : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** The ffmpeg to run: `FFMPEG_PATH`, else the packaged one; fails with a clear message when there is none. */
-export const ffmpegPath: Effect.Effect<string, RecordingMediaError> = Config.option(Config.String("FFMPEG_PATH")).pipe(
-  Effect.orElseSucceed(() => Option.none<string>()),
-  Effect.flatMap((configured) => {
-    const found = Option.getOrUndefined(Option.filter(configured, (p) => p.trim() !== "")) ?? packagedFfmpeg()
-    return found === undefined
-      ? Effect.fail(
-          new RecordingMediaError({
-            message: "ffmpeg not found: install the optional @ffmpeg-installer/linux-x64 package or set FFMPEG_PATH"
-          })
-        )
-      : Effect.succeed(found)
-  })
-)
+/** The ffmpeg to run: the one uploaded videos use (`FFMPEG_PATH`, else the packaged binary), or a clear failure. */
+export const ffmpegPath: Effect.Effect<string, RecordingMediaError> = Effect.gen(function* () {
+  const settings = yield* VideoConfig
+  return yield* resolveFfmpeg(settings.ffmpegPath)
+}).pipe(Effect.mapError((e) => new RecordingMediaError({ message: e.message })))
 
 const run = (binary: string, args: ReadonlyArray<string>) =>
   Effect.callback<void, RecordingMediaError>((resume) => {
