@@ -5,6 +5,8 @@
  * took it) is interrupted here and left to the new holder. On shutdown running jobs are interrupted and handed
  * back, due at once, the attempt not counted. Recurring handlers (`everyMs`) get one job per period, enqueued by
  * whichever engine comes first (the period is the job's key), so a sweep runs once per period across engines.
+ * On an embedded database (one engine at a time) claims left by a killed run are taken up at once on start;
+ * engines sharing Postgres wait for the lease to run out, since the claim may be another live engine's.
  */
 import { Cause, Context, Effect, Exit, Fiber, Layer, Option, Queue } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
@@ -158,6 +160,11 @@ export const JobRunner = Layer.effectDiscard(
     )
 
     if (kinds.length === 0) return
+    // The embedded database has one engine at a time: its claims found now were left by a run that was killed.
+    if (config.databaseUrl === undefined) {
+      const recovered = yield* rows.recoverOrphans.pipe(Effect.orElseSucceed(() => 0))
+      if (recovered > 0) yield* Effect.logInfo(`jobs: ${recovered} left running by a previous run taken up again`)
+    }
     yield* Effect.forkScoped(
       Effect.forever(Effect.andThen(poll, Effect.raceFirst(Queue.take(wake), Effect.sleep(config.jobPollMs))))
     )

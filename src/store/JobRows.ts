@@ -149,7 +149,16 @@ export const makeJobRows = Effect.map(SqlClient.SqlClient, (sql) => {
           DELETE FROM jobs WHERE kind IN ${sql.in(kinds)} AND state IN ('succeeded', 'failed')
             AND finished_at < now() - ${ms(keepMs)}::int * interval '1 millisecond'`.pipe(Effect.asVoid)
 
-  return { enqueue, get, claim, renew, progress, end, release, prune }
+  /**
+   * Makes every running job due again at once: for an embedded database, which one engine at a time holds, any
+   * claim found at start is one of a previous run of this engine that was killed.
+   */
+  const recoverOrphans: Effect.Effect<number, SqlError> = sql`
+    UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, run_at = now(), updated_at = now()
+    WHERE state = 'running'
+    RETURNING id`.pipe(Effect.map((rows) => rows.length))
+
+  return { enqueue, get, claim, renew, progress, end, release, prune, recoverOrphans }
 })
 
 export type JobRows = Effect.Success<typeof makeJobRows>

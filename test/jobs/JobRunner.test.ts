@@ -105,7 +105,7 @@ for (const backend of backends()) {
       }
     })
 
-    it("takes over a job whose engine died mid-way once its lease runs out, and finishes it once", async () => {
+    it("takes over a job whose engine died mid-way (embedded: on start; shared: when its lease runs out), once", async () => {
       const rows = await server.run(makeJobRows)
       const enqueued = await server.run(rows.enqueue("test.orphan", { n: 7 }))
       // Another engine claimed it with a short lease and then died: nothing renews or ends its claim.
