@@ -383,17 +383,18 @@ export const layer = (options: ServerOptions = {}) =>
           const type = (headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase()
           if (!route.rawBody.contentTypes.includes(type)) {
             const accepted = route.rawBody.contentTypes.join(", ")
-            finish(
-              errorReply(
-                new ApiError({
-                  status: 415,
-                  code: "unsupported_media_type",
-                  message: `send the body as one of: ${accepted}${type === "" ? "" : ` (got ${type})`}`
-                })
-              ),
-              label,
-              hasBody
-            )
+            const refusal = new ApiError({
+              status: 415,
+              code: "unsupported_media_type",
+              message: `send the body as one of: ${accepted}${type === "" ? "" : ` (got ${type})`}`
+            })
+            // Credentials are still checked first: a caller without them learns nothing about the route's body.
+            const f = runFork(authorize(route, headers, remote))
+            f.addObserver((exit) => {
+              const failure = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
+              const error = Option.isSome(failure) && failure.value instanceof ApiError ? failure.value : refusal
+              finish(errorReply(error), label, hasBody)
+            })
             return
           }
         }

@@ -8,9 +8,7 @@
  * recorders leave out and the report's player needs), indexes it for the report and deletes the parts.
  */
 import { Context, Effect, Layer, Option, Schema } from "effect"
-import * as SqlClient from "effect/sql/SqlClient"
 import { AppConfig } from "../config.ts"
-import { consentStanding } from "../store/Consents.ts"
 import type { InterviewRecord } from "../store/Interviews.ts"
 import { MediaStore } from "../store/MediaStore.ts"
 import { type RecordingUpload, Recordings } from "../store/Recordings.ts"
@@ -81,7 +79,6 @@ export const make = Effect.gen(function* () {
   const config = yield* AppConfig
   const media = yield* MediaStore
   const repo = yield* Recordings
-  const sql = yield* SqlClient.SqlClient
   const maxBytes = config.recordingMaxBytes
 
   const find = (interview: InterviewRecord, uploadId: string) =>
@@ -131,10 +128,9 @@ export const make = Effect.gen(function* () {
           message: `a recording is one of: ${[...recordingTypes.keys()].join(", ")} (got ${contentType || "none"})`
         })
       if (declaredBytes !== undefined && declaredBytes > maxBytes) return yield* tooLarge(maxBytes)
-      const standing = yield* consentStanding(interview.tenantId, interview.id).pipe(
-        Effect.provideService(SqlClient.SqlClient, sql),
-        Effect.mapError(unavailable("database"))
-      )
+      const standing = yield* repo
+        .consent(interview.tenantId, interview.id)
+        .pipe(Effect.mapError(unavailable("database")))
       const recording = standing.decisions.filter((d) => d.kind === "recording").at(-1)
       if (recording?.granted !== true || recording.noticeVersion !== standing.noticeVersion)
         return yield* new RecordingRefused({

@@ -6,6 +6,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
+import { type ConsentStanding, consentStanding } from "./Consents.ts"
 import type { SqlError } from "effect/sql/SqlError"
 import { fromJson, isId, newId, toIso, toIsoOrNull } from "./Rows.ts"
 
@@ -42,6 +43,8 @@ export interface RecordingsShape {
     offset: number,
     length: number
   ) => Effect.Effect<Option.Option<RecordingUpload>, SqlError>
+  /** The candidate's consent as it stands (a recording needs `recording` on the tenant's current notice). */
+  readonly consent: (tenantId: string, interviewId: string) => Effect.Effect<ConsentStanding, SqlError>
   /** Marks the upload complete and indexes its object; idempotent. */
   readonly complete: (
     upload: RecordingUpload,
@@ -69,6 +72,8 @@ const first = (rows: ReadonlyArray<unknown>) => (rows[0] === undefined ? Option.
 export const make = Effect.map(
   SqlClient.SqlClient,
   (sql): RecordingsShape => ({
+    consent: (tenantId, interviewId) =>
+      consentStanding(tenantId, interviewId).pipe(Effect.provideService(SqlClient.SqlClient, sql)),
     create: (interviewId, questionId, contentType) =>
       sql`
         INSERT INTO recording_uploads (id, interview_id, question_id, content_type)

@@ -4,53 +4,35 @@
  * microphone, posted to `/v1/interviews/:id/answers/audio`), and the transcript stored as the answer and shown in
  * the page. Screenshots go under `.tmp/screenshots/audio-*.png`.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Browser } from "playwright-core"
-import { type FakeOpenAi, startFakeOpenAi } from "../answers/FakeOpenAiServer.ts"
-import { singleFaceJpeg } from "../inference/fixtures.ts"
-import { browserAvailable, launchBrowser, screenshot, watchPage, writeFakeCamera } from "../support/Browser.ts"
+import { browserAvailable, screenshot, watchPage } from "../support/Browser.ts"
 import {
   begin,
   call,
   consentAndStart,
   createInterview,
-  type Engine,
   expectQuestion,
-  startCandor
+  type SpeakingSetup,
+  startSpeaking
 } from "./candidateFlow.ts"
 
 const TRANSCRIPT = "I would split the work, tell the team early and ship the part that matters most."
 
 describe.skipIf(!browserAvailable())("a spoken answer in Chromium", () => {
-  let candor: Engine
-  let browser: Browser
-  let fake: FakeOpenAi
-  let dir: string
+  let s: SpeakingSetup
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "candor-audio-"))
-    const camera = await writeFakeCamera(await singleFaceJpeg(), join(dir, "face.y4m"))
-    fake = await startFakeOpenAi({ transcript: TRANSCRIPT })
-    ;[candor, browser] = await Promise.all([
-      startCandor({ OPENAI_API_KEYS: "sk-audio-browser-1234", OPENAI_BASE_URL: fake.url, ANSWER_SAMPLES: "1" }),
-      launchBrowser(camera)
-    ])
+    s = await startSpeaking(TRANSCRIPT)
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await candor?.close()
-    await fake?.close()
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    await s?.close()
   })
 
   it("records the microphone, sends it, and stores the transcript as the answer", async () => {
-    const interview = await createInterview(candor)
-    const page = await (await browser.newContext({ viewport: { width: 1000, height: 900 } })).newPage()
-    const watch = watchPage(page, candor.engine.url)
+    const interview = await createInterview(s.candor)
+    const page = await (await s.browser.newContext({ viewport: { width: 1000, height: 900 } })).newPage()
+    const watch = watchPage(page, s.candor.engine.url)
     const uploads: Array<{ status: number; type: string | undefined }> = []
     page.on("requestfinished", async (r) => {
       if (!r.url().includes("/answers/audio")) return
@@ -82,12 +64,12 @@ describe.skipIf(!browserAvailable())("a spoken answer in Chromium", () => {
     // The page sent the recording as audio/webm; the transcriber got it; the transcript is the stored answer.
     await expect.poll(() => uploads.length).toBe(1)
     expect(uploads[0]).toMatchObject({ status: 201, type: "audio/webm" })
-    const sent = fake.requests.filter((r) => r.path === "/v1/audio/transcriptions")
+    const sent = s.fake.requests.filter((r) => r.path === "/v1/audio/transcriptions")
     expect(sent).toHaveLength(1)
     expect(sent[0]!.body).toMatchObject({ model: "whisper-1", fileType: "audio/webm" })
     // About 1.5 s of Opus: some kilobytes of sound, not an empty recording.
     expect((sent[0]!.body as { fileBytes: number }).fileBytes).toBeGreaterThan(1000)
-    const report = await call(candor, "GET", `/v1/interviews/${interview.id}/report`)
+    const report = await call(s.candor, "GET", `/v1/interviews/${interview.id}/report`)
     expect(report.body.questions[0].answer).toMatchObject({
       text: TRANSCRIPT,
       source: "audio",

@@ -5,8 +5,11 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { expect } from "vitest"
+import { type FakeOpenAi, startFakeOpenAi } from "../answers/FakeOpenAiServer.ts"
+import { singleFaceJpeg } from "../inference/fixtures.ts"
+import { launchBrowser, writeFakeCamera } from "../support/Browser.ts"
 import { type EngineProcess, freePort, runCandor, startEngineProcess } from "../support/EngineProcess.ts"
 
 export interface Engine {
@@ -116,4 +119,36 @@ export const answer = async (page: Page, text: string): Promise<void> => {
   await page.getByTestId("answer").fill(text)
   await page.getByTestId("submit-answer").click()
   await expect.poll(() => page.getByTestId("submit-answer").isDisabled(), { timeout: 20_000 }).toBe(true)
+}
+
+export interface SpeakingSetup {
+  readonly candor: Engine
+  readonly browser: Browser
+  readonly fake: FakeOpenAi
+  readonly close: () => Promise<void>
+}
+
+/**
+ * An engine whose transcription goes to a local OpenAI-compatible server (answering `transcript` for every
+ * recording), and Chromium with a fake camera (a face photo) and its fake microphone (a beep).
+ */
+export const startSpeaking = async (transcript: string): Promise<SpeakingSetup> => {
+  const dir = mkdtempSync(join(tmpdir(), "candor-speaking-"))
+  const camera = await writeFakeCamera(await singleFaceJpeg(), join(dir, "face.y4m"))
+  const fake = await startFakeOpenAi({ transcript })
+  const [candor, browser] = await Promise.all([
+    startCandor({ OPENAI_API_KEYS: "sk-browser-1234", OPENAI_BASE_URL: fake.url, ANSWER_SAMPLES: "1" }),
+    launchBrowser(camera)
+  ])
+  return {
+    candor,
+    browser,
+    fake,
+    close: async () => {
+      await browser.close()
+      await candor.close()
+      await fake.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }

@@ -6,15 +6,10 @@
  * OpenAI-compatible server) into the answers, and the report plays both recordings in `<video>` elements.
  * Screenshots go under `.tmp/screenshots/recorded-*.png`.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { Browser, Page } from "playwright-core"
-import { type FakeOpenAi, startFakeOpenAi } from "../answers/FakeOpenAiServer.ts"
-import { singleFaceJpeg } from "../inference/fixtures.ts"
-import { browserAvailable, launchBrowser, screenshot, watchPage, writeFakeCamera } from "../support/Browser.ts"
-import { begin, call, consentAndStart, type Engine, expectQuestion, startCandor } from "./candidateFlow.ts"
+import type { Page } from "playwright-core"
+import { browserAvailable, screenshot, watchPage } from "../support/Browser.ts"
+import { begin, call, consentAndStart, expectQuestion, type SpeakingSetup, startSpeaking } from "./candidateFlow.ts"
 
 // Page functions run in Chromium; the project's TypeScript has no DOM library.
 declare const document: any
@@ -22,26 +17,14 @@ declare const document: any
 const TRANSCRIPT = "I recorded this answer on camera and said what I meant."
 
 describe.skipIf(!browserAvailable())("a recorded-mode interview in Chromium", () => {
-  let candor: Engine
-  let browser: Browser
-  let fake: FakeOpenAi
-  let dir: string
+  let s: SpeakingSetup
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "candor-recorded-"))
-    const camera = await writeFakeCamera(await singleFaceJpeg(), join(dir, "face.y4m"))
-    fake = await startFakeOpenAi({ transcript: TRANSCRIPT })
-    ;[candor, browser] = await Promise.all([
-      startCandor({ OPENAI_API_KEYS: "sk-browser-1234", OPENAI_BASE_URL: fake.url, ANSWER_SAMPLES: "1" }),
-      launchBrowser(camera)
-    ])
+    s = await startSpeaking(TRANSCRIPT)
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await candor?.close()
-    await fake?.close()
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    await s?.close()
   })
 
   /** Records for `ms`, stops, and waits until the upload is done and the transcript is the saved answer. */
@@ -62,10 +45,10 @@ describe.skipIf(!browserAvailable())("a recorded-mode interview in Chromium", ()
 
   it("records two answers with sound, uploads them resumably, transcribes them and plays them in the report", async () => {
     // The recruiter creates the interview in the console, choosing recorded mode.
-    const recruiter = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage()
-    const recruiterWatch = watchPage(recruiter, candor.engine.url)
-    await recruiter.goto(`${candor.engine.url}/`)
-    await recruiter.getByTestId("api-key").fill(candor.apiKey)
+    const recruiter = await (await s.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage()
+    const recruiterWatch = watchPage(recruiter, s.candor.engine.url)
+    await recruiter.goto(`${s.candor.engine.url}/`)
+    await recruiter.getByTestId("api-key").fill(s.candor.apiKey)
     await recruiter.getByTestId("sign-in").click()
     await recruiter.getByTestId("candidate-name").waitFor()
     await recruiter.getByTestId("candidate-name").fill("Rita Recorded")
@@ -81,11 +64,11 @@ describe.skipIf(!browserAvailable())("a recorded-mode interview in Chromium", ()
       return recruiter.getByTestId("join-url").inputValue()
     })()
     const id = /\/join\/([^#]+)#/.exec(joinUrl)![1]!
-    expect((await call(candor, "GET", `/v1/interviews/${id}`)).body.mode).toBe("recorded")
+    expect((await call(s.candor, "GET", `/v1/interviews/${id}`)).body.mode).toBe("recorded")
 
     // The candidate: the notice says that answers are recorded with the voice.
-    const candidate = await (await browser.newContext({ viewport: { width: 1000, height: 900 } })).newPage()
-    const candidateWatch = watchPage(candidate, candor.engine.url)
+    const candidate = await (await s.browser.newContext({ viewport: { width: 1000, height: 900 } })).newPage()
+    const candidateWatch = watchPage(candidate, s.candor.engine.url)
     const frames: Array<number> = []
     candidate.on("websocket", (ws) =>
       ws.on("framesent", (f) => {
@@ -139,7 +122,7 @@ describe.skipIf(!browserAvailable())("a recorded-mode interview in Chromium", ()
     await expect
       .poll(
         async () => {
-          report = (await call(candor, "GET", `/v1/interviews/${id}/report`)).body
+          report = (await call(s.candor, "GET", `/v1/interviews/${id}/report`)).body
           return report.complete === true && report.keyframes.filter((k: any) => k.kind === "recording").length
         },
         { timeout: 60_000, interval: 250 }
@@ -149,7 +132,7 @@ describe.skipIf(!browserAvailable())("a recorded-mode interview in Chromium", ()
       ["audio", TRANSCRIPT, "scored"],
       ["audio", TRANSCRIPT, "scored"]
     ])
-    const transcribed = fake.requests.filter((r) => r.path === "/v1/audio/transcriptions")
+    const transcribed = s.fake.requests.filter((r) => r.path === "/v1/audio/transcriptions")
     expect(transcribed.map((r) => (r.body as any).fileType)).toEqual(["audio/webm", "audio/webm"])
 
     // The report plays each recording next to its answer; the media route answers the player's ranges.
@@ -157,7 +140,7 @@ describe.skipIf(!browserAvailable())("a recorded-mode interview in Chromium", ()
     recruiter.on("response", (r) => {
       if (r.url().includes("/media/recordings/")) ranges.push(r.status())
     })
-    await recruiter.goto(`${candor.engine.url}/v1/interviews/${id}/report.html`)
+    await recruiter.goto(`${s.candor.engine.url}/v1/interviews/${id}/report.html`)
     const videos = recruiter.getByTestId("recording")
     expect(await videos.count()).toBe(2)
     for (let i = 0; i < 2; i++) {
