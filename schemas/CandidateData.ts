@@ -82,6 +82,14 @@ export const ExportMedia = Schema.Struct({
   createdAt: Schema.String
 }).annotate({ title: "ExportMedia" })
 
+export const ExportVideoAnalysis = Schema.Struct({
+  jobId: Schema.String,
+  questionId: Schema.String,
+  mediaKey: Schema.String.annotate({ description: "The uploaded video, in the media store." }),
+  summary: Schema.Unknown.annotate({ description: "The signals read from it (frames, face presence, affect)." }),
+  createdAt: Schema.String
+}).annotate({ title: "ExportVideoAnalysis" })
+
 export const CandidateExport = Schema.Struct({
   exportedAt: Schema.String,
   interview: Interview,
@@ -92,6 +100,9 @@ export const CandidateExport = Schema.Struct({
   consents: Schema.Array(Consent),
   reviews: Schema.Array(Review),
   demographics: Schema.NullOr(Demographics),
+  videoAnalyses: Schema.Array(ExportVideoAnalysis).annotate({
+    description: "Analyses of videos uploaded for the interview's questions."
+  }),
   media: Schema.Array(ExportMedia).annotate({
     description: "Stored media objects (keyframes, heat-maps); fetch each from `/v1/interviews/{id}/media/…`."
   })

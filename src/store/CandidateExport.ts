@@ -32,6 +32,9 @@ export const readCandidateExport = (
       const media = yield* sql`
         SELECT key, kind, content_type, bytes, created_at FROM media_objects WHERE interview_id = ${id}
         ORDER BY created_at, key`
+      const videos = yield* sql`
+        SELECT job_id, question_id, media_key, summary::text AS summary, created_at FROM video_analyses
+        WHERE interview_id = ${id} ORDER BY created_at, job_id`
       const consents = yield* listConsents(id)
       const demographics = yield* readDemographics(id)
       const { tenantId: _tenant, ...shown } = interview
@@ -70,6 +73,13 @@ export const readCandidateExport = (
         consents,
         reviews: reviews.map(toReview),
         demographics,
+        videoAnalyses: videos.map((r: any) => ({
+          jobId: r.job_id,
+          questionId: r.question_id,
+          mediaKey: r.media_key,
+          summary: JSON.parse(r.summary) as unknown,
+          createdAt: toIso(r.created_at)
+        })),
         media: media.map((r: any) => ({
           key: r.key,
           kind: r.kind,

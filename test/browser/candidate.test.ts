@@ -184,7 +184,7 @@ describe.skipIf(!browserAvailable())("candidate page", () => {
     // Erased: the token is still valid, the interview is gone.
     expect((await call(candor, "DELETE", `/v1/interviews/${other.id}`)).status).toBe(204)
     await page.goto(other.joinUrl)
-    await expect.poll(() => page.locator("#error-view").textContent()).toMatch(/not found|removed/)
+    await expect.poll(() => page.locator("#error-view").textContent()).toMatch(/This interview was removed/)
     expect(await page.getByTestId("status").textContent()).not.toBe("")
     await screenshot(page, "candidate-error")
   })

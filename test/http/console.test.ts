@@ -95,6 +95,12 @@ for (const backend of backends()) {
         affectDeclinable: false
       })
       await api("/v1/tenant", { method: "PATCH", body: JSON.stringify({ affectPolicy: "enabled" }) })
+
+      // A valid link to an interview that was erased says so (the page tells the candidate), not only "not found".
+      expect((await api(`/v1/interviews/${created.id}`, { method: "DELETE" })).status).toBe(204)
+      const gone = await view(created.id, created.candidateToken)
+      expect(gone.status).toBe(404)
+      expect(((await gone.json()) as any).error.code).toBe("erased")
     })
 
     it("serves the pages under a policy that allows nothing but Candor's own origin, and only the page files", async () => {

@@ -133,6 +133,11 @@ for (const backend of backends()) {
       // A re-run of the same job (its engine was killed before it ended) leaves the one row it replaces.
       expect(Exit.isSuccess(await server.rerunJob(jobId))).toBe(true)
       expect(await rows(server, "SELECT * FROM video_analyses WHERE interview_id = $1", interview.id)).toHaveLength(1)
+
+      // An access request gets the analysis too, with the video's key in the media store.
+      const exported = (await (await c.call(`/v1/interviews/${interview.id}/export`)).json()) as any
+      expect(exported.videoAnalyses).toMatchObject([{ jobId, questionId: second, summary: { frames: 100 } }])
+      expect(exported.videoAnalyses[0].mediaKey).toMatch(new RegExp(`^${interview.id}/videos/`))
     }, 120_000)
 
     it("measures no emotion or blinks when the candidate declined affect analysis", async () => {

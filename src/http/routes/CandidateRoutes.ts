@@ -8,6 +8,7 @@ import { CandidateView } from "../../../schemas/Api.ts"
 import { defaults } from "../../answers/AnswersConfig.ts"
 import { acceptedAudioTypes, Transcriber } from "../../answers/Transcriber.ts"
 import { chunkBytes, RecordingUploads } from "../../recordings/RecordingUploads.ts"
+import { Erasures } from "../../store/Erasures.ts"
 import { Tenants } from "../../store/Tenants.ts"
 import { ApiError } from "../ApiError.ts"
 import { streamUrl } from "../PublicUrls.ts"
@@ -26,7 +27,25 @@ export const candidateRoutes = [
     responses: { 200: { description: "What the candidate is shown before consenting", schema: CandidateView } },
     handle: ({ params, headers }) =>
       Effect.gen(function* () {
-        const interview = yield* candidateInterview(headers, params.id!)
+        const interview = yield* candidateInterview(headers, params.id!).pipe(
+          Effect.catchIf(
+            (e) => e.status === 404,
+            (e) =>
+              // A valid link to an interview that was erased: the page can say so, not just "not found".
+              Effect.flatMap(
+                Effect.orElseSucceed(
+                  Effect.flatMap(Erasures, (x) => x.tombstone(params.id!)),
+                  Option.none
+                ),
+                (t) =>
+                  Effect.fail(
+                    Option.isSome(t)
+                      ? new ApiError({ status: 404, code: "erased", message: "this interview was erased" })
+                      : e
+                  )
+              )
+          )
+        )
         const tenant = yield* Effect.flatMap(Tenants, (t) => t.get(interview.tenantId)).pipe(
           Effect.mapError(() => ApiError.unavailable("database unavailable; retry shortly")),
           Effect.flatMap(
