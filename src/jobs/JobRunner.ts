@@ -156,6 +156,8 @@ export const JobRunner = Layer.effectDiscard(
       }
     }).pipe(
       Effect.catchTag("SqlError", (e) => Effect.logWarning(`jobs: database unavailable (${e.message})`)),
+      // A defect in one poll (a row that cannot be read) is logged; the runner polls on.
+      Effect.catchDefect((defect) => Effect.logError("jobs: a poll failed", defect)),
       Effect.withSpan("JobRunner.poll")
     )
 
