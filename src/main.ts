@@ -239,9 +239,9 @@ export const announce = Layer.effectDiscard(
           console.log(
             [
               "Demo tenant created (first start on embedded defaults):",
-              `  API key:         ${demo.apiKey}`,
-              `  interview:       ${demo.interviewId}`,
-              `  candidate token: ${demo.candidateToken}`,
+              `  API key:           ${demo.apiKey}`,
+              `  interview:         ${demo.interviewId}`,
+              `  candidate token:   ${demo.candidateToken}`,
               `  recruiter console: ${server.publicUrl}/ (sign in with the API key)`,
               `  candidate page:    ${joinUrl(server.publicUrl, demo.interviewId, demo.candidateToken)}`,
               `  try: curl -H 'authorization: Bearer ${demo.apiKey}' ${server.url}/v1/interviews`
