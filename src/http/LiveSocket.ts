@@ -57,6 +57,7 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
       const audit = yield* AuditLog
       const settings = yield* SessionConfig
       const run = Effect.runForkWith(yield* Effect.context<never>())
+      const publicHost = new URL(server.publicUrl).host
       const sockets = new Set<LiveSocketData>()
       let accepting = true
       let nextId = 1
@@ -68,7 +69,8 @@ export class LiveSocket extends Context.Service<LiveSocket, { readonly open: () 
         const cookie = sessionCookie(headers)
         if (cookie.length > 0) {
           const origin = headers.origin ?? ""
-          return origin !== "" && sameHost(origin, headers.host ?? "")
+          // The page's origin is this host, or PUBLIC_URL's when a proxy in front passes another Host.
+          return origin !== "" && (sameHost(origin, headers.host ?? "") || sameHost(origin, publicHost))
             ? Effect.succeed(cookie)
             : Effect.fail(ApiError.forbidden("the session cookie is accepted only from Candor's own pages (Origin)"))
         }
