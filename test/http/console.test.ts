@@ -190,6 +190,17 @@ for (const backend of backends()) {
       const cookie = cookieOf(r)
       expect(((await r.json()) as any).role).toBe("reader")
       expect((await withCookie("/v1/me", cookie)).status).toBe(200)
+      // A reader may sign out too.
+      const again = await fetch(`${server.url}/v1/sessions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ apiKey: key.apiKey })
+      })
+      const readerOut = await withCookie("/v1/sessions", cookieOf(again), {
+        method: "DELETE",
+        headers: { "x-csrf-token": ((await again.json()) as any).csrfToken }
+      })
+      expect(readerOut.status).toBe(204)
       expect((await api(`/v1/keys/${key.keyId}`, { method: "DELETE" })).status).toBe(204)
       expect((await withCookie("/v1/me", cookie)).status).toBe(401)
     })

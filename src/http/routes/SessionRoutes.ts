@@ -171,6 +171,8 @@ export const sessionRoutes = [
     summary: "Sign out: the session of this token (or cookie) ends",
     tags: ["accounts"],
     access: "apiKey",
+    // Anyone signed in may sign out, a reader too.
+    role: "reader",
     responses: { 204: { description: "Signed out" } },
     handle: ({ principal }) =>
       Effect.gen(function* () {
