@@ -27,7 +27,6 @@ export interface CoreSettings {
   readonly keyframes: KeyframeSettings
 }
 
-/** What changes an interview: the candidate's socket commands, answers submitted and consents recorded over HTTP. */
 /**
  * The scheduler found no candidate socket for the abandon time: the interview ends as `abandoned` (the actor
  * refuses it while a socket is attached).
@@ -36,6 +35,10 @@ export interface AbandonCommand {
   readonly _tag: "abandon"
 }
 
+/**
+ * What changes an interview: the candidate's socket commands, answers submitted and consents recorded over HTTP,
+ * and the scheduler's abandon.
+ */
 export type CoreCommand = SessionCommand | SubmittedAnswer | ConsentCommand | NoticeCommand | AbandonCommand
 
 /** One interview's session, stepped by its actor: each call applies one input and fills the given outbox. */
