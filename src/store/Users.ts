@@ -232,52 +232,54 @@ export class Users extends Context.Service<Users, UsersShape>()("candor/Users") 
               RETURNING expires_at`
             return { id, token, expiresAt: toIso((rows[0] as any).expires_at) }
           }).pipe(Effect.withSpan("Users.createKeySession")),
-        authenticate: (token): Effect.Effect<Option.Option<UserPrincipal | KeySessionPrincipal>, SqlError> =>
-          token.length >= 200
-            ? Effect.succeed(Option.none())
-            : token.startsWith(SESSION_PREFIX)
-              ? sql`
-                SELECT s.id AS session_id, s.expires_at, u.id AS user_id, u.tenant_id, u.role
-                FROM user_sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.token_hash = ${hashApiKey(token)} AND s.revoked_at IS NULL AND s.expires_at > now()
-                  AND u.disabled_at IS NULL`.pipe(
-                  Effect.map((rows) =>
-                    Option.map(
-                      Option.fromNullishOr(rows[0] as any),
-                      (r: any): UserPrincipal => ({
-                        tenantId: r.tenant_id,
-                        role: r.role,
-                        actor: `user:${r.user_id}`,
-                        userId: r.user_id,
-                        sessionId: r.session_id,
-                        expiresAt: toIso(r.expires_at)
-                      })
-                    )
-                  ),
-                  Effect.withSpan("Users.authenticate")
+        authenticate: (token): Effect.Effect<Option.Option<UserPrincipal | KeySessionPrincipal>, SqlError> => {
+          const first = <A>(rows: ReadonlyArray<unknown>, f: (r: any) => A) =>
+            Option.map(Option.fromNullishOr(rows[0] as any), f)
+          if (token.length >= 200) return Effect.succeed(Option.none())
+          if (token.startsWith(SESSION_PREFIX))
+            return sql`
+              SELECT s.id AS session_id, s.expires_at, u.id AS user_id, u.tenant_id, u.role
+              FROM user_sessions s JOIN users u ON u.id = s.user_id
+              WHERE s.token_hash = ${hashApiKey(token)} AND s.revoked_at IS NULL AND s.expires_at > now()
+                AND u.disabled_at IS NULL`.pipe(
+              Effect.map((rows) =>
+                first(
+                  rows,
+                  (r): UserPrincipal => ({
+                    tenantId: r.tenant_id,
+                    role: r.role,
+                    actor: `user:${r.user_id}`,
+                    userId: r.user_id,
+                    sessionId: r.session_id,
+                    expiresAt: toIso(r.expires_at)
+                  })
                 )
-              : token.startsWith(KEY_SESSION_PREFIX)
-                ? sql`
-                SELECT s.id AS session_id, s.expires_at, k.id AS key_id, k.tenant_id, k.role
-                FROM key_sessions s JOIN api_keys k ON k.id = s.key_id
-                WHERE s.token_hash = ${hashApiKey(token)} AND s.revoked_at IS NULL AND s.expires_at > now()
-                  AND k.revoked_at IS NULL`.pipe(
-                    Effect.map((rows) =>
-                      Option.map(
-                        Option.fromNullishOr(rows[0] as any),
-                        (r: any): KeySessionPrincipal => ({
-                          tenantId: r.tenant_id,
-                          role: r.role,
-                          actor: `key:${r.key_id}`,
-                          keyId: r.key_id,
-                          sessionId: r.session_id,
-                          expiresAt: toIso(r.expires_at)
-                        })
-                      )
-                    ),
-                    Effect.withSpan("Users.authenticateKeySession")
-                  )
-                : Effect.succeed(Option.none()),
+              ),
+              Effect.withSpan("Users.authenticate")
+            )
+          if (token.startsWith(KEY_SESSION_PREFIX))
+            return sql`
+              SELECT s.id AS session_id, s.expires_at, k.id AS key_id, k.tenant_id, k.role
+              FROM key_sessions s JOIN api_keys k ON k.id = s.key_id
+              WHERE s.token_hash = ${hashApiKey(token)} AND s.revoked_at IS NULL AND s.expires_at > now()
+                AND k.revoked_at IS NULL`.pipe(
+              Effect.map((rows) =>
+                first(
+                  rows,
+                  (r): KeySessionPrincipal => ({
+                    tenantId: r.tenant_id,
+                    role: r.role,
+                    actor: `key:${r.key_id}`,
+                    keyId: r.key_id,
+                    sessionId: r.session_id,
+                    expiresAt: toIso(r.expires_at)
+                  })
+                )
+              ),
+              Effect.withSpan("Users.authenticateKeySession")
+            )
+          return Effect.succeed(Option.none())
+        },
         revokeSession: (sessionId) =>
           Effect.andThen(
             sql`UPDATE user_sessions SET revoked_at = now() WHERE id = ${sessionId} AND revoked_at IS NULL`,
