@@ -121,7 +121,15 @@ export const Interview = Schema.Struct({
   questions: Schema.Array(Question),
   createdAt: Schema.String,
   startedAt: Schema.NullOr(Schema.String),
-  finishedAt: Schema.NullOr(Schema.String)
+  finishedAt: Schema.NullOr(Schema.String),
+  live: Schema.optionalKey(
+    Schema.Struct({
+      runner: Schema.String.annotate({ description: "host:port of the cluster runner that owns the live session." }),
+      since: Schema.String.annotate({ description: "When that runner took the session (ISO 8601)." })
+    })
+  ).annotate({
+    description: "Cluster mode, while the interview's session is live: which node has it. Absent otherwise."
+  })
 }).annotate({ title: "Interview" })
 export type Interview = typeof Interview.Type
 

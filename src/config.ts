@@ -60,11 +60,29 @@ export interface AppSettings {
   /** Jobs one engine runs at once. */
   readonly jobConcurrency: number
   readonly webhooks: WebhookEnv
+  /** Cluster mode (`CLUSTER_RUNNER_ADDRESS` set): sessions are effect/cluster entities sharded over Postgres. */
+  readonly cluster: ClusterSettings | undefined
   /** Largest recording of one answer (recorded-mode interviews). */
   readonly recordingMaxBytes: number
 }
 
 /** Webhook delivery settings read from the environment (the rest keep their defaults). */
+export interface RunnerAddressSetting {
+  readonly host: string
+  readonly port: number
+}
+
+export interface ClusterSettings {
+  /** This node's runner address, as the other nodes reach it. */
+  readonly runnerAddress: RunnerAddressSetting
+  /** Where the runner server listens (default: the runner address). */
+  readonly listenAddress: RunnerAddressSetting
+  /** Shards per group; the same on every node. */
+  readonly shards: number
+  /** How long a runner that stopped answering keeps its shards. */
+  readonly failoverSeconds: number
+}
+
 export interface WebhookEnv {
   /** Allow webhook targets in private, loopback and link-local networks (server-side request forgery guard off). */
   readonly allowPrivateNetworks: boolean
@@ -110,6 +128,19 @@ const positiveInt = (name: string, fallback: number) =>
   Config.Int(name).pipe(
     Config.withDefault(fallback),
     Config.mapEffect((n) => (n > 0 ? Effect.succeed(n) : invalid(name, `expected a positive integer, got ${n}`)))
+  )
+
+/** `host:port` (an IPv6 host in brackets: `[::1]:34431`), optional. */
+const runnerAddress = (name: string) =>
+  optionalString(name).pipe(
+    Config.mapEffect((value): Effect.Effect<RunnerAddressSetting | undefined, Config.ConfigError> => {
+      if (value === undefined) return Effect.succeed(undefined)
+      const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/u.exec(value.trim())
+      const port = match === null ? 0 : Number(match[2])
+      if (match === null || port < 1 || port > 65535)
+        return invalid(name, `expected host:port (for example 10.0.0.5:34431), got ${JSON.stringify(value)}`)
+      return Effect.succeed({ host: match[1]!.replace(/^\[(.*)\]$/u, "$1"), port })
+    })
   )
 
 const optionalPositiveInt = (name: string, min = 1) =>
@@ -210,8 +241,29 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   webhookAllowPrivate: Config.Boolean("WEBHOOK_ALLOW_PRIVATE_NETWORKS").pipe(Config.withDefault(false)),
   webhookTimeoutMs: positiveInt("WEBHOOK_TIMEOUT_MS", 10_000),
   webhookFirstRetryMs: positiveInt("WEBHOOK_FIRST_RETRY_MS", 5_000),
-  webhookRetryHours: positiveInt("WEBHOOK_RETRY_HOURS", 24)
+  webhookRetryHours: positiveInt("WEBHOOK_RETRY_HOURS", 24),
+  clusterRunnerAddress: runnerAddress("CLUSTER_RUNNER_ADDRESS"),
+  clusterListenAddress: runnerAddress("CLUSTER_LISTEN_ADDRESS"),
+  clusterShards: positiveInt("CLUSTER_SHARDS", 300),
+  clusterFailoverSeconds: Config.Int("CLUSTER_FAILOVER_SECONDS").pipe(
+    Config.withDefault(6),
+    Config.mapEffect((n) =>
+      n >= 3 ? Effect.succeed(n) : invalid("CLUSTER_FAILOVER_SECONDS", `expected 3 seconds or more, got ${n}`)
+    )
+  )
 }).pipe(
+  Config.mapEffect((raw) => {
+    if (raw.clusterRunnerAddress === undefined) {
+      if (raw.clusterListenAddress !== undefined)
+        return invalid("CLUSTER_LISTEN_ADDRESS", "set CLUSTER_RUNNER_ADDRESS too (cluster mode)")
+      return Effect.succeed(raw)
+    }
+    if (raw.databaseUrl === undefined)
+      return invalid("CLUSTER_RUNNER_ADDRESS", "cluster mode needs DATABASE_URL (shards are owned through Postgres)")
+    if (raw.redisUrl === undefined)
+      return invalid("CLUSTER_RUNNER_ADDRESS", "cluster mode needs REDIS_URL (the live view spans every node)")
+    return Effect.succeed(raw)
+  }),
   Config.map((raw): AppSettings => {
     const dataDir = Path.resolve(raw.dataDir)
     const s3: S3Settings | undefined =
@@ -279,7 +331,16 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
         timeoutMs: raw.webhookTimeoutMs,
         firstRetryMs: raw.webhookFirstRetryMs,
         giveUpAfterMs: raw.webhookRetryHours * 3_600_000
-      }
+      },
+      cluster:
+        raw.clusterRunnerAddress === undefined
+          ? undefined
+          : {
+              runnerAddress: raw.clusterRunnerAddress,
+              listenAddress: raw.clusterListenAddress ?? raw.clusterRunnerAddress,
+              shards: raw.clusterShards,
+              failoverSeconds: raw.clusterFailoverSeconds
+            }
     }
   })
 )

@@ -5,8 +5,11 @@
 import { Context, Effect, Layer } from "effect"
 import { SessionConfig, layer as SessionConfigLayer } from "./actors/SessionConfig.ts"
 import { ReportLinks } from "./actors/ReportLinks.ts"
-import { SessionRegistry } from "./actors/SessionRegistry.ts"
-import { AppConfig } from "./config.ts"
+import { LocalSessions, SessionRegistry } from "./actors/SessionRegistry.ts"
+import * as ClusterLayer from "./cluster/ClusterLayer.ts"
+import * as ClusterSessions from "./cluster/ClusterSessions.ts"
+import * as SessionOwner from "./cluster/SessionOwner.ts"
+import { AppConfig, type ClusterSettings } from "./config.ts"
 import { CandidateSocket } from "./http/CandidateSocket.ts"
 import { JoinTokens } from "./http/JoinTokens.ts"
 import { makeOpenApi } from "./http/OpenApi.ts"
@@ -148,6 +151,25 @@ export const httpLayer = (options: ServerOptions = {}, reports: typeof reportsLa
   )
 
 /**
+ * Cluster mode: sessions are entities sharded over Postgres. Torn down in reverse: the router, then the entities
+ * owned here (their actors stop with a final write), then the runner (its shards handed on), then local actors.
+ */
+const clusterSessionsLayer = (cluster: ClusterSettings) =>
+  ClusterSessions.layer.pipe(
+    Layer.provideMerge(ClusterLayer.metricsLayer),
+    Layer.provideMerge(SessionOwner.layer({ maxIdleTime: "2 minutes" })),
+    Layer.provideMerge(ClusterLayer.layer(cluster)),
+    Layer.provideMerge(LocalSessions.layer)
+  )
+
+/** The local registry on one node; the cluster's router when `CLUSTER_RUNNER_ADDRESS` is set. */
+const sessionsLayer = Layer.unwrap(
+  Effect.map(AppConfig, (config) =>
+    config.cluster === undefined ? SessionRegistry.layer : clusterSessionsLayer(config.cluster)
+  )
+)
+
+/**
  * Live interview sessions: candidate and recruiter WebSockets, one actor per interview, the inference pool and
  * the sinks (write-behind, live view, keyframes). Settings come from `SessionConfig` (defaults unless provided).
  * Built after the HTTP server, so on shutdown sessions are flushed before the server closes its sockets.
@@ -183,7 +205,7 @@ export const liveLayer = openLayer.pipe(
   // Erasure (on request and by retention sweeps) stops the interview's live session first.
   Layer.provideMerge(Retention.layer()),
   Layer.provideMerge(Erasure.layer),
-  Layer.provideMerge(SessionRegistry.layer),
+  Layer.provideMerge(sessionsLayer),
   Layer.provideMerge(
     Layer.effect(
       ReportLinks,

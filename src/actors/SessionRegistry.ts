@@ -59,145 +59,151 @@ interface Entry {
   handle: SessionHandle | undefined
 }
 
+/** This process's actors: the whole registry on one node; in cluster mode, the actors of the entities it owns. */
+const makeLocal = Effect.gen(function* () {
+  const settings = yield* SessionConfig
+  const snapshots = yield* SessionSnapshots
+  const metrics = yield* Metrics
+  const reportLinks = yield* ReportLinks
+  // Actors live in a child scope created before the shutdown finaliser is added, so that on close the
+  // finaliser (stop and flush every actor) runs first and the scope (interrupting what is left) after it.
+  const scope = yield* Scope.fork(yield* Effect.scope)
+  const stats = new SessionStats()
+  const deps: ActorDeps = {
+    pool: yield* InferencePool,
+    writes: yield* WriteBehind,
+    live: yield* LiveSink,
+    keyframes: yield* KeyframeSink,
+    settings,
+    stats,
+    newId
+  }
+  const entries = new Map<string, Entry>()
+  let closing = false
+
+  // Stops the actor of an interview being erased, once started if it is starting.
+  const erasures = makeErasures(deps, (interviewId) =>
+    Effect.gen(function* () {
+      const entry = entries.get(interviewId)
+      if (entry === undefined) return
+      const started =
+        entry.handle === undefined ? yield* Effect.exit(Deferred.await(entry.starting)) : Exit.succeed(entry.handle)
+      if (Exit.isSuccess(started)) yield* started.value.stop("erased")
+    })
+  )
+
+  const unavailable = (interviewId: string, message: string, reason: SessionUnavailable["reason"] = "busy") =>
+    new SessionUnavailable({ interviewId, message, reason })
+
+  const startActor = (interview: InterviewRecord, entry: Entry) =>
+    Effect.gen(function* () {
+      const stored = yield* snapshots
+        .load(interview.id)
+        .pipe(Effect.mapError(() => unavailable(interview.id, "database unavailable")))
+      if (stored === undefined) return yield* unavailable(interview.id, "the interview does not exist", "gone")
+      const snapshot =
+        stored.snapshot === undefined ? undefined : Option.getOrUndefined(decodeSnapshot(stored.snapshot.state))
+      if (stored.snapshot !== undefined && snapshot === undefined) {
+        yield* Effect.logWarning(`session ${interview.id}: unreadable snapshot; resuming from the answers on record`)
+      }
+      const actorScope = yield* Scope.fork(scope)
+      const handle = yield* start(
+        {
+          interviewId: interview.id,
+          tenantId: interview.tenantId,
+          affect: interview.affectSignals,
+          questions: interview.questions.map((q) => ({ id: q.id, index: q.index, prompt: q.prompt })),
+          reportUrl: reportLinks(interview.id)
+        },
+        { snapshot, maxEventSeq: stored.maxEventSeq, answers: stored.answers, consent: stored.consent },
+        deps
+      ).pipe(Scope.provide(actorScope))
+      entry.handle = handle
+      // When the actor stops, it leaves the registry and its scope (tick timer, fibers) closes.
+      yield* Effect.forkIn(
+        Effect.andThen(
+          handle.done,
+          Effect.suspend(() => {
+            if (entries.get(interview.id) === entry) entries.delete(interview.id)
+            return Scope.close(actorScope, Exit.void)
+          })
+        ),
+        scope
+      )
+      return handle
+    })
+
+  const acquire = (interview: InterviewRecord): Effect.Effect<SessionHandle, SessionUnavailable> =>
+    Effect.gen(function* () {
+      while (true) {
+        if (closing) return yield* Effect.fail(unavailable(interview.id, "server is shutting down"))
+        if (erasures.blocks(interview.id)) return yield* unavailable(interview.id, "the interview was erased", "gone")
+        const entry = entries.get(interview.id)
+        if (entry === undefined) {
+          const fresh: Entry = { tenantId: interview.tenantId, starting: Deferred.makeUnsafe(), handle: undefined }
+          entries.set(interview.id, fresh)
+          // Uninterruptible: an aborted upgrade must not leave the start half done for the next caller.
+          const exit = yield* Effect.exit(Effect.uninterruptible(startActor(interview, fresh)))
+          if (Exit.isFailure(exit) && entries.get(interview.id) === fresh) entries.delete(interview.id)
+          Deferred.doneUnsafe(fresh.starting, exit)
+          return yield* exit
+        }
+        const handle = entry.handle ?? (yield* Deferred.await(entry.starting))
+        if (!handle.closed()) return handle
+        yield* handle.done
+        if (entries.get(interview.id) === entry) entries.delete(interview.id)
+      }
+    })
+
+  const ask = (interview: InterviewRecord, command: CoreCommand) =>
+    Effect.gen(function* () {
+      // An actor on its way out answers `notTaken` for what it did not take: a fresh one is asked then.
+      while (true) {
+        const handle = yield* acquire(interview)
+        const outcome = yield* handle.ask(command)
+        if (outcome === "busy") return yield* unavailable(interview.id, "too many commands waiting; retry")
+        if (outcome.notTaken !== true) return outcome
+        yield* handle.done
+      }
+    })
+
+  const shutdown = Effect.gen(function* () {
+    closing = true
+    const handles = [...entries.values()].flatMap((e) => (e.handle === undefined ? [] : [e.handle]))
+    yield* Effect.forEach(handles, (h) => h.stop("shutdown"), { concurrency: "unbounded", discard: true })
+  })
+
+  const remove = stats.register(metrics)
+  yield* Effect.addFinalizer(() => Effect.andThen(shutdown, Effect.sync(remove)))
+
+  return {
+    noticeChanged: (tenantId, version) =>
+      Effect.forEach(
+        [...entries.values()].flatMap((e) => (e.tenantId === tenantId && e.handle ? [e.handle] : [])),
+        (handle) => handle.ask({ _tag: "notice", version }),
+        { concurrency: "unbounded", discard: true }
+      ),
+    acquire,
+    ask,
+    erase: erasures.erase,
+    find: (interviewId) => entries.get(interviewId)?.handle,
+    size: () => entries.size,
+    shutdown,
+    stats
+  } satisfies SessionRegistryShape
+})
+
+/**
+ * How the engine reaches interview sessions. On one node it is the local registry; in cluster mode it routes every
+ * call to the interview's entity on its owning runner (`src/cluster/ClusterSessions.ts`).
+ */
 export class SessionRegistry extends Context.Service<SessionRegistry, SessionRegistryShape>()(
   "candor/SessionRegistry"
 ) {
-  static readonly layer = Layer.effect(
-    SessionRegistry,
-    Effect.gen(function* () {
-      const settings = yield* SessionConfig
-      const snapshots = yield* SessionSnapshots
-      const metrics = yield* Metrics
-      const reportLinks = yield* ReportLinks
-      // Actors live in a child scope created before the shutdown finaliser is added, so that on close the
-      // finaliser (stop and flush every actor) runs first and the scope (interrupting what is left) after it.
-      const scope = yield* Scope.fork(yield* Effect.scope)
-      const stats = new SessionStats()
-      const deps: ActorDeps = {
-        pool: yield* InferencePool,
-        writes: yield* WriteBehind,
-        live: yield* LiveSink,
-        keyframes: yield* KeyframeSink,
-        settings,
-        stats,
-        newId
-      }
-      const entries = new Map<string, Entry>()
-      let closing = false
+  static readonly layer = Layer.effect(SessionRegistry, makeLocal)
+}
 
-      // Stops the actor of an interview being erased, once started if it is starting.
-      const erasures = makeErasures(deps, (interviewId) =>
-        Effect.gen(function* () {
-          const entry = entries.get(interviewId)
-          if (entry === undefined) return
-          const started =
-            entry.handle === undefined ? yield* Effect.exit(Deferred.await(entry.starting)) : Exit.succeed(entry.handle)
-          if (Exit.isSuccess(started)) yield* started.value.stop("erased")
-        })
-      )
-
-      const unavailable = (interviewId: string, message: string, reason: SessionUnavailable["reason"] = "busy") =>
-        new SessionUnavailable({ interviewId, message, reason })
-
-      const startActor = (interview: InterviewRecord, entry: Entry) =>
-        Effect.gen(function* () {
-          const stored = yield* snapshots
-            .load(interview.id)
-            .pipe(Effect.mapError(() => unavailable(interview.id, "database unavailable")))
-          if (stored === undefined) return yield* unavailable(interview.id, "the interview does not exist", "gone")
-          const snapshot =
-            stored.snapshot === undefined ? undefined : Option.getOrUndefined(decodeSnapshot(stored.snapshot.state))
-          if (stored.snapshot !== undefined && snapshot === undefined) {
-            yield* Effect.logWarning(
-              `session ${interview.id}: unreadable snapshot; resuming from the answers on record`
-            )
-          }
-          const actorScope = yield* Scope.fork(scope)
-          const handle = yield* start(
-            {
-              interviewId: interview.id,
-              tenantId: interview.tenantId,
-              affect: interview.affectSignals,
-              questions: interview.questions.map((q) => ({ id: q.id, index: q.index, prompt: q.prompt })),
-              reportUrl: reportLinks(interview.id)
-            },
-            { snapshot, maxEventSeq: stored.maxEventSeq, answers: stored.answers, consent: stored.consent },
-            deps
-          ).pipe(Scope.provide(actorScope))
-          entry.handle = handle
-          // When the actor stops, it leaves the registry and its scope (tick timer, fibers) closes.
-          yield* Effect.forkIn(
-            Effect.andThen(
-              handle.done,
-              Effect.suspend(() => {
-                if (entries.get(interview.id) === entry) entries.delete(interview.id)
-                return Scope.close(actorScope, Exit.void)
-              })
-            ),
-            scope
-          )
-          return handle
-        })
-
-      const acquire = (interview: InterviewRecord): Effect.Effect<SessionHandle, SessionUnavailable> =>
-        Effect.gen(function* () {
-          while (true) {
-            if (closing) return yield* Effect.fail(unavailable(interview.id, "server is shutting down"))
-            if (erasures.blocks(interview.id))
-              return yield* unavailable(interview.id, "the interview was erased", "gone")
-            const entry = entries.get(interview.id)
-            if (entry === undefined) {
-              const fresh: Entry = { tenantId: interview.tenantId, starting: Deferred.makeUnsafe(), handle: undefined }
-              entries.set(interview.id, fresh)
-              // Uninterruptible: an aborted upgrade must not leave the start half done for the next caller.
-              const exit = yield* Effect.exit(Effect.uninterruptible(startActor(interview, fresh)))
-              if (Exit.isFailure(exit) && entries.get(interview.id) === fresh) entries.delete(interview.id)
-              Deferred.doneUnsafe(fresh.starting, exit)
-              return yield* exit
-            }
-            const handle = entry.handle ?? (yield* Deferred.await(entry.starting))
-            if (!handle.closed()) return handle
-            yield* handle.done
-            if (entries.get(interview.id) === entry) entries.delete(interview.id)
-          }
-        })
-
-      const ask = (interview: InterviewRecord, command: CoreCommand) =>
-        Effect.gen(function* () {
-          // An actor on its way out answers `notTaken` for what it did not take: a fresh one is asked then.
-          while (true) {
-            const handle = yield* acquire(interview)
-            const outcome = yield* handle.ask(command)
-            if (outcome === "busy") return yield* unavailable(interview.id, "too many commands waiting; retry")
-            if (outcome.notTaken !== true) return outcome
-            yield* handle.done
-          }
-        })
-
-      const shutdown = Effect.gen(function* () {
-        closing = true
-        const handles = [...entries.values()].flatMap((e) => (e.handle === undefined ? [] : [e.handle]))
-        yield* Effect.forEach(handles, (h) => h.stop("shutdown"), { concurrency: "unbounded", discard: true })
-      })
-
-      const remove = stats.register(metrics)
-      yield* Effect.addFinalizer(() => Effect.andThen(shutdown, Effect.sync(remove)))
-
-      return {
-        noticeChanged: (tenantId, version) =>
-          Effect.forEach(
-            [...entries.values()].flatMap((e) => (e.tenantId === tenantId && e.handle ? [e.handle] : [])),
-            (handle) => handle.ask({ _tag: "notice", version }),
-            { concurrency: "unbounded", discard: true }
-          ),
-        acquire,
-        ask,
-        erase: erasures.erase,
-        find: (interviewId) => entries.get(interviewId)?.handle,
-        size: () => entries.size,
-        shutdown,
-        stats
-      }
-    })
-  )
+/** The actors running in this process (cluster mode: what the entities owned here run on). */
+export class LocalSessions extends Context.Service<LocalSessions, SessionRegistryShape>()("candor/LocalSessions") {
+  static readonly layer = Layer.effect(LocalSessions, makeLocal)
 }

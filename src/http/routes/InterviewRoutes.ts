@@ -9,9 +9,11 @@ import {
   InterviewPage,
   ListInterviewsQuery
 } from "../../../schemas/Api.ts"
+import { ownerKey } from "../../cluster/SessionOwner.ts"
 import { Erasure } from "../../retention/Erasure.ts"
 import { AuditLog } from "../../store/AuditLog.ts"
 import { Interviews, InvalidCursor } from "../../store/Interviews.ts"
+import { LiveStore } from "../../store/LiveStore.ts"
 import { Tenants } from "../../store/Tenants.ts"
 import { ApiError } from "../ApiError.ts"
 import { audit } from "../Audited.ts"
@@ -109,7 +111,14 @@ export const interviewRoutes = [
       Effect.gen(function* () {
         const interview = yield* requireInterview(request.principal.tenantId, request.params.id!)
         yield* audit(request, "interview.read", interview.id)
-        return json(200, interview)
+        const owner = yield* Effect.flatMap(LiveStore, (live) => live.hgetall(ownerKey(interview.id))).pipe(
+          Effect.orElseSucceed((): Record<string, string> => ({}))
+        )
+        const live =
+          owner.runner !== undefined && owner.since !== undefined
+            ? { runner: owner.runner, since: owner.since }
+            : undefined
+        return json(200, live === undefined ? interview : { ...interview, live })
       })
   }),
   route({
