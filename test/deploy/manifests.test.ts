@@ -61,12 +61,6 @@ const documentedIn = (readme: string): ReadonlySet<string> =>
 /** POD_IP is no setting of Candor's: the Deployment reads the pod's address into it to build CLUSTER_RUNNER_ADDRESS. */
 const helperVariables: ReadonlySet<string> = new Set(["POD_IP"])
 
-/**
- * TODO(lead): cluster mode's variables (issue 14) are added to src/config.ts and to the README's variable table by
- * the lead; remove this allowance then (the "allowances" test fails once a name is read and documented).
- */
-const pendingVariables: ReadonlySet<string> = new Set(["CLUSTER_RUNNER_ADDRESS", "CLUSTER_LISTEN_ADDRESS"])
-
 /** The names in `names` that are in none of `known`, sorted: what a manifest sets that Candor would ignore. */
 const unknownNames = (names: Iterable<string>, ...known: ReadonlyArray<ReadonlySet<string>>): ReadonlyArray<string> =>
   [...new Set(names)].filter((name) => !known.some((set) => set.has(name))).sort()
@@ -163,12 +157,6 @@ const exportedMetrics = (): ReadonlySet<string> =>
 /** Series Prometheus makes itself for every target. */
 const prometheusSeries: ReadonlySet<string> = new Set(["up"])
 
-/**
- * TODO(lead): the lead adds the gauge candor_cluster_runners to src/ (issue 14); remove this allowance then (the
- * "allowances" test fails once src/ exports it).
- */
-const pendingMetrics: ReadonlySet<string> = new Set(["candor_cluster_runners"])
-
 const promqlWords = new Set(["and", "or", "unless", "bool", "offset", "inf", "nan"])
 
 /** The metric names a PromQL expression reads (functions, keywords, labels, strings and ranges left out). */
@@ -246,10 +234,8 @@ describe("deployment files", () => {
       const engines = composeEngines()
       expect(engines.length).toBeGreaterThanOrEqual(2)
       for (const { where, env } of engines) {
-        expect(unknownNames(Object.keys(env), readByCandor, pendingVariables), `${where}: not read by Candor`).toEqual(
-          []
-        )
-        expect(unknownNames(Object.keys(env), documented, pendingVariables), `${where}: not in README`).toEqual([])
+        expect(unknownNames(Object.keys(env), readByCandor), `${where}: not read by Candor`).toEqual([])
+        expect(unknownNames(Object.keys(env), documented), `${where}: not in README`).toEqual([])
       }
     })
 
@@ -258,16 +244,12 @@ describe("deployment files", () => {
       expect(engines.length).toBeGreaterThanOrEqual(1)
       for (const { where, env } of engines) {
         const names = Object.keys(env)
-        expect(unknownNames(names, readByCandor, pendingVariables, helperVariables), `${where}: not read`).toEqual([])
-        expect(unknownNames(names, documented, pendingVariables, helperVariables), `${where}: not in README`).toEqual(
-          []
-        )
+        expect(unknownNames(names, readByCandor, helperVariables), `${where}: not read`).toEqual([])
+        expect(unknownNames(names, documented, helperVariables), `${where}: not in README`).toEqual([])
       }
     })
 
-    it("allowances are still needed", () => {
-      const stale = [...pendingVariables].filter((name) => readByCandor.has(name) && documented.has(name))
-      expect(stale, "read by Candor and documented now: remove from pendingVariables").toEqual([])
+    it("the helper variable is still no setting of Candor's", () => {
       expect(
         [...helperVariables].filter((name) => readByCandor.has(name)),
         "read by Candor now"
@@ -306,10 +288,7 @@ describe("deployment files", () => {
       expect(ruleFiles().length).toBeGreaterThan(0)
       expect(queries.length).toBeGreaterThan(10)
       for (const { where, expr } of queries) {
-        expect(
-          unknownMetrics(metricsIn(expr), exported, prometheusSeries, pendingMetrics),
-          `${where}: ${expr}`
-        ).toEqual([])
+        expect(unknownMetrics(metricsIn(expr), exported, prometheusSeries), `${where}: ${expr}`).toEqual([])
       }
     })
 
@@ -325,13 +304,6 @@ describe("deployment files", () => {
           expect(["info", "warning", "critical"], String(rule["alert"])).toContain(asData(rule["labels"])["severity"])
         }
       }
-    })
-
-    it("allowances are still needed", () => {
-      expect(
-        [...pendingMetrics].filter((name) => exported.has(name)),
-        "exported now: remove from pendingMetrics"
-      ).toEqual([])
     })
   })
 
