@@ -5,7 +5,7 @@
  * are Candor's HTTP address.
  *
  * Failover: a runner that stops heart-beating is dropped from the runner list after `failoverSeconds`, and the
- * survivors take its shards at their next assignment refresh (every second). Its Postgres advisory locks go with
+ * survivors take its shards at their next assignment refresh (twice a second). Its Postgres advisory locks go with
  * its connection, so a killed runner's shards are free at once; one that is only frozen loses them when its
  * session times out, and it stops its entities when it cannot refresh its locks.
  */
@@ -35,7 +35,7 @@ export const shardingSettings = (cluster: ClusterSettings): ShardingConfig.Shard
     shardsPerGroup: cluster.shards,
     shardLockRefreshInterval: Duration.millis(Math.max(1000, Math.floor((failover * 1000) / 3))),
     shardLockExpiration: Duration.seconds(failover),
-    refreshAssignmentsInterval: Duration.seconds(1),
+    refreshAssignmentsInterval: Duration.millis(500),
     runnerHealthCheckInterval: Duration.seconds(Math.max(1, Math.floor(failover / 2))),
     // An owner stops its sessions (final writes) within this when its shards move.
     entityTerminationTimeout: Duration.seconds(10),

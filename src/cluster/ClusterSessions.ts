@@ -6,11 +6,12 @@
  * A candidate socket on this node is relayed (`RemoteHandle`): its frames go to the owner as volatile messages,
  * its commands as persisted ones, one at a time and in order, and what the owner's actor sends comes back down
  * the `Attach` stream. When that stream ends without the actor closing the socket (the owner died or handed the
- * shard on), the socket is closed with 1013 and the candidate reconnects, to whichever node, and resumes.
+ * shard on), the socket is attached to the shard's next owner and stays open: the candidate sees a resumed
+ * `session` and goes on. A candidate whose socket was on a node that stops reconnects, to whichever node.
  *
  * A tenant's new notice reaches the live sessions of every node through the live store's pub/sub.
  */
-import { Deferred, Effect, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
 import { CloseCodes, type ServerMessage, type SessionCommand } from "../../schemas/Protocol.ts"
 import type { CommandOutcome } from "../actors/CommitQueue.ts"
 import { type CandidateConnection, frameError } from "../actors/FrameFlight.ts"
@@ -26,6 +27,8 @@ import { type Outbound, SessionEntity } from "./SessionEntity.ts"
 const NOTICE_CHANNEL = "cluster:notices"
 /** Frames accepted before the owner has attached the socket (a client that sends at once). */
 const EARLY_FRAMES = 8
+/** How long a relayed socket stays open waiting for its session's next owner. */
+const REATTACH_LIMIT_MS = 15_000
 /** Frames on their way to the owner; beyond this the socket's frames are shed here. */
 const FRAMES_IN_TRANSIT = 16
 
@@ -137,6 +140,46 @@ export const layer = Layer.effect(
           }
         })
 
+      /**
+       * Relays the owner's stream to `to`. When the stream ends without the actor closing the socket (the owner
+       * handed the shard on, or died), the socket is attached to the next owner, kept open meanwhile; only when no
+       * owner takes it within `REATTACH_LIMIT_MS`, or the session refuses for good, is the candidate told to
+       * reconnect.
+       */
+      const relayTo = (to: CandidateConnection) =>
+        Effect.gen(function* () {
+          let lastAttached = Date.now()
+          let delay = 50
+          while (true) {
+            const exit = yield* Effect.exit(
+              client.Attach({ connection: key }).pipe(
+                Stream.runForEach((out) =>
+                  Effect.andThen(
+                    onOutbound(to)(out),
+                    Effect.sync(() => {
+                      if (out._tag === "Attached") {
+                        lastAttached = Date.now()
+                        delay = 50
+                      }
+                    })
+                  )
+                )
+              )
+            )
+            if (ended || connection !== to) return
+            attached = false
+            const refused = Exit.findErrorOption(exit).pipe(
+              Option.filter((e) => e instanceof SessionUnavailable && e.reason === "gone")
+            )
+            if (closing || Option.isSome(refused) || Date.now() - lastAttached > REATTACH_LIMIT_MS) {
+              to.close(CloseCodes.tryAgainLater, "the session moved to another node; reconnect")
+              return
+            }
+            yield* Effect.sleep(delay)
+            delay = Math.min(250, delay * 2)
+          }
+        })
+
       const end = () => {
         attached = false
         ended = true
@@ -149,19 +192,7 @@ export const layer = Layer.effect(
         closed: () => ended,
         attach: (to) => {
           connection = to
-          relay = run(
-            client.Attach({ connection: key }).pipe(
-              Stream.runForEach(onOutbound(to)),
-              Effect.onExit(() =>
-                Effect.sync(() => {
-                  // The owner went away (or handed the shard on) without closing: the candidate reconnects.
-                  if (!ended && connection === to)
-                    to.close(CloseCodes.tryAgainLater, "the session moved to another node; reconnect")
-                  end()
-                })
-              )
-            )
-          )
+          relay = run(Effect.ensuring(relayTo(to), Effect.sync(end)))
         },
         detach: (from) => {
           if (connection !== from) return

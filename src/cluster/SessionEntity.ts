@@ -36,12 +36,14 @@ const Ensure = Rpc.make("Ensure", {
   error: SessionUnavailable
 })
 
+// Long-lived: when the owner hands the shard on, the stream is ended at once instead of after the grace period
+// (the relaying node then closes the candidate's socket, and the candidate reconnects to the next owner).
 const Attach = Rpc.make("Attach", {
   payload: { connection: Schema.String },
   success: Outbound,
   error: SessionUnavailable,
   stream: true
-})
+}).annotate(ClusterSchema.InterruptOnTermination, true)
 
 const Frame = Rpc.make("Frame", {
   payload: {

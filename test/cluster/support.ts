@@ -145,3 +145,32 @@ export const expectContiguous = (seqs: ReadonlyArray<number>) => {
 
 export const connect = (node: Node, created: Created) =>
   Client.candidate(node.engine.wsUrl, created.interviewId, created.candidateToken)
+
+/** The shards each node holds, from its /metrics. */
+const shardsHeld = async (node: Node): Promise<number> => {
+  const text = await (await fetch(`${node.engine.url}/metrics`)).text()
+  const line = text.split("\n").find((l) => l.startsWith("candor_cluster_shards "))
+  return line === undefined ? -1 : Number(line.split(" ")[1])
+}
+
+/** Waits until every node holds shards, they add up to all of them, and nothing moved for a second. */
+export const settled = async (cluster: Cluster, shards = 300, timeoutMs = 30_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  let last = ""
+  let stableSince = Date.now()
+  while (Date.now() < deadline) {
+    const held = await Promise.all(cluster.nodes.map(shardsHeld))
+    const key = held.join(",")
+    if (key !== last) {
+      last = key
+      stableSince = Date.now()
+    } else if (
+      held.every((n) => n > 0) &&
+      held.reduce((a, b) => a + b, 0) === shards &&
+      Date.now() - stableSince >= 1000
+    )
+      return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`shards did not settle within ${timeoutMs} ms: ${last}`)
+}
