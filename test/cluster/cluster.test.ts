@@ -194,9 +194,41 @@ describe.skipIf(servers === undefined)("interview sessions across three engines"
     console.info(`owner killed: the candidate's socket resumed after ${failoverMs} ms (moved to ${owner?.name})`)
   }, 180_000)
 
+  it("erasing through one node stops the live session on its owner, whose socket is on a third", async () => {
+    for (const node of [b, c]) if (node.engine.pid === killed.get(node)) await cluster.start(node)
+    await settled(cluster)
+    const created = await ownedBy(c, a)
+    const live = await connect(b, created)
+    await live.next("session", 0)
+    live.send({ _tag: "start" })
+    await live.next("question", 0)
+    live.send({ _tag: "answer", questionId: created.questions[0]!.id, text: "Soon to be erased." })
+    await live.next("answerSaved", 0)
+
+    const erased = await fetch(`${a.engine.url}/v1/interviews/${created.interviewId}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${cluster.seed.apiKey}` }
+    })
+    expect(erased.status).toBeLessThan(300)
+    expect((await live.closedWith(10_000)).code).toBe(4004)
+    // Nothing of it is left, nor written afterwards by the owner's session.
+    await new Promise((r) => setTimeout(r, 1_500))
+    for (const table of ["interviews", "answers", "score_events", "session_snapshots"]) {
+      const column = table === "interviews" ? "id" : "interview_id"
+      const rows = await cluster.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE ${column} = $1`, [
+        created.interviewId
+      ])
+      expect(Number(rows[0]!.n), table).toBe(0)
+    }
+    const reconnected = await connect(b, created).then(
+      () => 101,
+      (e: { status?: number }) => e.status
+    )
+    expect(reconnected).toBe(404)
+  }, 120_000)
+
   it("keeps 20 candidates going while each engine is stopped with SIGTERM and started again", async () => {
     const up = () => cluster.nodes.filter((n) => !down.has(n))
-    // The failover tests above killed two engines: all three run again first.
     for (const node of [b, c]) if (node.engine.pid === killed.get(node)) await cluster.start(node)
     const interviews: Array<Created> = []
     for (let i = 0; i < CANDIDATES; i++)
@@ -271,5 +303,24 @@ describe.skipIf(servers === undefined)("interview sessions across three engines"
       }
       expectContiguous(await eventSeqs(cluster, created.interviewId))
     }
+    // The answer-scoring queue ran on the engines that were up, each answer scored once (one set of samples).
+    const ids = interviews.map((i) => i.interviewId)
+    const states = async () =>
+      (
+        await cluster.query<{ state: string; n: string }>(
+          "SELECT state, count(*) AS n FROM scoring_jobs WHERE interview_id = ANY($1) GROUP BY state",
+          [ids]
+        )
+      ).map((r) => [r.state, Number(r.n)])
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline && JSON.stringify(await states()) !== JSON.stringify([["done", CANDIDATES * 2]]))
+      await new Promise((r) => setTimeout(r, 250))
+    expect(await states()).toEqual([["done", CANDIDATES * 2]])
+    const oversampled = await cluster.query(
+      `SELECT j.answer_id FROM scoring_jobs j JOIN answer_scores s USING (answer_id)
+       WHERE j.interview_id = ANY($1) GROUP BY j.answer_id, j.samples_requested HAVING count(*) <> j.samples_requested`,
+      [ids]
+    )
+    expect(oversampled).toEqual([])
   }, 400_000)
 })
