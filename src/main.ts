@@ -45,6 +45,7 @@ import { JobRunner, JobsLive, JobWake } from "./jobs/JobRunner.ts"
 import { IdleInterviewsSweep } from "./store/IdleInterviews.ts"
 import { seedDemo } from "./Seed.ts"
 import { AuditLog } from "./store/AuditLog.ts"
+import { ClusterMessages } from "./store/ClusterMessages.ts"
 import * as Database from "./store/Database.ts"
 import * as EmbeddedLock from "./store/EmbeddedLock.ts"
 import { Erasures } from "./store/Erasures.ts"
@@ -159,7 +160,7 @@ const clusterSessionsLayer = (cluster: ClusterSettings) =>
     Layer.provideMerge(ClusterLayer.metricsLayer),
     Layer.provideMerge(SessionOwner.layer({ maxIdleTime: "2 minutes" })),
     Layer.provideMerge(ClusterLayer.layer(cluster)),
-    Layer.provideMerge(LocalSessions.layer)
+    Layer.provideMerge(Layer.mergeAll(LocalSessions.layer, ClusterMessages.layer))
   )
 
 /** The local registry on one node; the cluster's router when `CLUSTER_RUNNER_ADDRESS` is set. */

@@ -11,7 +11,11 @@
  *
  * A tenant's new notice reaches the live sessions of every node through the live store's pub/sub.
  */
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Schema, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { EntityAddress } from "effect/cluster/EntityAddress"
+import { EntityId } from "effect/cluster/EntityId"
+import { MessageStorage } from "effect/cluster/MessageStorage"
+import { Sharding } from "effect/cluster/Sharding"
 import { CloseCodes, type ServerMessage, type SessionCommand } from "../../schemas/Protocol.ts"
 import type { CommandOutcome } from "../actors/CommitQueue.ts"
 import { type CandidateConnection, frameError } from "../actors/FrameFlight.ts"
@@ -20,11 +24,15 @@ import type { CoreCommand } from "../actors/SessionCore.ts"
 import { SessionConfig } from "../actors/SessionConfig.ts"
 import { LocalSessions, SessionRegistry, SessionUnavailable } from "../actors/SessionRegistry.ts"
 import type { IncomingFrame } from "../pipeline/FrameProtocol.ts"
+import { ClusterMessages } from "../store/ClusterMessages.ts"
 import { LiveStore } from "../store/LiveStore.ts"
 import { type Outbound, SessionEntity } from "./SessionEntity.ts"
 
 /** Where tenants' notice changes are announced to every node. */
 const NOTICE_CHANNEL = "cluster:notices"
+/** How long a processed persisted message is kept (a resend within it is recognised), and how often to purge. */
+const KEEP_PROCESSED = Duration.hours(1)
+const PURGE_EVERY = Duration.minutes(10)
 /** Frames accepted before the owner has attached the socket (a client that sends at once). */
 const EARLY_FRAMES = 8
 /** How long a relayed socket stays open waiting for its session's next owner. */
@@ -42,6 +50,9 @@ export const layer = Layer.effect(
     const live = yield* LiveStore
     const settings = yield* SessionConfig
     const clientFor = yield* SessionEntity.client
+    const sharding = yield* Sharding
+    const storage = yield* MessageStorage
+    const messages = yield* ClusterMessages
     const run = Effect.runForkWith(yield* Effect.context<never>())
     // Socket keys are unique across nodes and restarts: the owner relays to a key, never to a reused number.
     const nonce = crypto.randomUUID().slice(0, 8)
@@ -58,6 +69,25 @@ export const layer = Layer.effect(
         )
       )
     )
+
+    yield* Effect.forkScoped(
+      Effect.suspend(() => messages.purgeProcessed(new Date(Date.now() - Duration.toMillis(KEEP_PROCESSED)))).pipe(
+        Effect.catch((e) => Effect.logWarning(`cluster: purging processed messages failed: ${e.message}`)),
+        Effect.repeat(Schedule.spaced(PURGE_EVERY))
+      )
+    )
+
+    /** The interview's persisted messages (commands, answers' text) go with it. */
+    const forget = (interviewId: string) => {
+      const entityId = EntityId.make(interviewId)
+      return storage.clearAddress(
+        EntityAddress.make({
+          entityType: SessionEntity.type,
+          entityId,
+          shardId: sharding.getShardId(entityId, SessionEntity.getShardGroup(entityId))
+        })
+      )
+    }
 
     /** What a failed cluster call means to a caller: the session's own refusal, or "try again". */
     const unavailable =
@@ -148,7 +178,8 @@ export const layer = Layer.effect(
        */
       const relayTo = (to: CandidateConnection) =>
         Effect.gen(function* () {
-          let lastAttached = Date.now()
+          /** When the socket lost its owner; reset once an owner has it again. */
+          let lostAt: number | undefined
           let delay = 50
           while (true) {
             const exit = yield* Effect.exit(
@@ -158,7 +189,7 @@ export const layer = Layer.effect(
                     onOutbound(to)(out),
                     Effect.sync(() => {
                       if (out._tag === "Attached") {
-                        lastAttached = Date.now()
+                        lostAt = undefined
                         delay = 50
                       }
                     })
@@ -171,7 +202,8 @@ export const layer = Layer.effect(
             const refused = Exit.findErrorOption(exit).pipe(
               Option.filter((e) => e instanceof SessionUnavailable && e.reason === "gone")
             )
-            if (closing || Option.isSome(refused) || Date.now() - lastAttached > REATTACH_LIMIT_MS) {
+            lostAt ??= Date.now()
+            if (closing || Option.isSome(refused) || Date.now() - lostAt > REATTACH_LIMIT_MS) {
               to.close(CloseCodes.tryAgainLater, "the session moved to another node; reconnect")
               return
             }
@@ -249,7 +281,11 @@ export const layer = Layer.effect(
           const token = crypto.randomUUID()
           // The owner stops the session and starts none until released; unreachable, it has nothing to stop.
           yield* client.Quiesce({ token }).pipe(Effect.ignore)
-          return yield* Effect.ensuring(remove, client.Release({ token }).pipe(Effect.ignore))
+          const result = yield* Effect.ensuring(remove, client.Release({ token }).pipe(Effect.ignore))
+          yield* forget(interviewId).pipe(
+            Effect.catch((e) => Effect.logWarning(`cluster: messages of erased ${interviewId} kept: ${e.message}`))
+          )
+          return result
         }),
       noticeChanged: (tenantId, version) =>
         live.publish(NOTICE_CHANNEL, JSON.stringify({ tenantId, version })).pipe(

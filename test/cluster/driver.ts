@@ -29,6 +29,8 @@ export class CandidateDriver {
   reconnects = 0
   /** Every wait between analyses over 2 s: when it ended, and how long it was. */
   readonly longGaps: Array<{ readonly endedAt: number; readonly ms: number }> = []
+  /** When each socket closed and the next session began (diagnostics). */
+  readonly timeline: Array<string> = []
   /** Answer ids the server acknowledged, by question. */
   readonly saved = new Map<string, string>()
   finished = false
@@ -38,6 +40,10 @@ export class CandidateDriver {
   private seq = 0
   private stopped = false
   private loop: Promise<void> | undefined
+
+  get interviewId(): string {
+    return this.created.interviewId
+  }
 
   constructor(
     private readonly created: Created,
@@ -105,6 +111,7 @@ export class CandidateDriver {
         await sleep(200)
         continue
       }
+      this.timeline.push(`${new Date().toISOString()} session via ${node.name}`)
       if (closedAt !== undefined) {
         this.maxReconnectMs = Math.max(this.maxReconnectMs, Date.now() - closedAt)
         this.reconnects++
@@ -113,6 +120,7 @@ export class CandidateDriver {
       await this.serve(client)
       this.client = undefined
       closedAt = Date.now()
+      this.timeline.push(`${new Date().toISOString()} closed ${JSON.stringify(client.closed)}`)
     }
   }
 
@@ -140,7 +148,10 @@ export class CandidateDriver {
             lastAnalysis = now
           }
           if (m._tag === "session") {
-            if (sessions++ > 0) this.maxMoveGapMs = Math.max(this.maxMoveGapMs, Date.now() - lastMessage)
+            if (sessions++ > 0) {
+              this.maxMoveGapMs = Math.max(this.maxMoveGapMs, Date.now() - lastMessage)
+              this.timeline.push(`${new Date().toISOString()} resumed after ${Date.now() - lastMessage} ms`)
+            }
             this.seq = Math.max(this.seq, m.lastSeq + 1)
             // A resumed session that already shows the step done acknowledges it; one that does not gets it again.
             if (this.pending !== undefined && !this.acked && !this.settledBy(m)) client.send(this.pending)

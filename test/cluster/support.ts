@@ -4,6 +4,7 @@
  * they are skipped, loudly, except under CI where that is an error.
  */
 import { randomBytes } from "node:crypto"
+import { writeFileSync } from "node:fs"
 import { expect } from "@effect/vitest"
 import type { SeedResult } from "../../schemas/Api.ts"
 import { Client } from "../sessions/support/Candidate.ts"
@@ -65,7 +66,14 @@ export const startCluster = async (
     const runnerPort = await freePort()
     nodes.push({ name, runner: `127.0.0.1:${runnerPort}`, port: await freePort(), engine: undefined as never })
   }
+  let generation = 0
+  const keep = process.env.CANDOR_TEST_KEEP_LOGS
+  const save = (node: Node) => {
+    if (keep !== undefined && node.engine !== undefined)
+      writeFileSync(`${keep}/engine-${node.name}-${generation++}.log`, node.engine.output())
+  }
   const start = async (node: Node) => {
+    save(node)
     node.engine = await startEngineProcess({ ...env, CLUSTER_RUNNER_ADDRESS: node.runner }, node.port)
   }
   // One at a time: the first creates the schema; the others find it.
@@ -82,6 +90,7 @@ export const startCluster = async (
     query: (text, params = []) => queryPostgres(url.toString(), text, params),
     close: async () => {
       for (const node of nodes) await node.engine?.kill().catch(() => {})
+      for (const node of nodes) save(node)
       await PgClient.dropDatabase(servers.databaseUrl, db)
     }
   }
