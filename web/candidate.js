@@ -425,7 +425,9 @@ const state = {
   questionCount: 0,
   answered: new Set(),
   /** A command to send again after a reconnect (next or finish), until its reply arrives. */
-  pending: null
+  pending: null,
+  /** An answer sent over the socket and not yet acknowledged: sent again after a reconnect. */
+  pendingAnswer: null
 }
 
 const session = {
@@ -626,6 +628,7 @@ const onQuestion = (q) => {
 
 const onAnswerSaved = (questionId) => {
   state.answered.add(questionId)
+  if (state.pendingAnswer?.questionId === questionId) state.pendingAnswer = null
   renderControls()
   const last = state.question !== null && state.question.index + 1 >= state.question.count
   say(
@@ -690,7 +693,10 @@ const onSessionMessage = (m) => {
     precheck.reset()
     say("Checking your camera: look at the camera in good light.")
   }
-  // A next or finish sent just before the connection dropped: send it again (both are safe to repeat).
+  // An answer, next or finish sent just before the connection dropped: send it again (all are safe to repeat; an
+  // answer the interview already has is acknowledged as such).
+  if (state.pendingAnswer !== null && !state.answered.has(state.pendingAnswer.questionId))
+    session.send(state.pendingAnswer)
   if (state.pending !== null) session.send(state.pending)
   session.pump()
 }
@@ -755,7 +761,9 @@ ui.answerForm.addEventListener("submit", async (event) => {
     return
   }
   say("Saving your answer…")
-  if (session.send({ _tag: "answer", questionId: q.questionId, text })) return
+  state.pendingAnswer = { _tag: "answer", questionId: q.questionId, text }
+  if (session.send(state.pendingAnswer)) return
+  state.pendingAnswer = null
   // No connection just now: the answer goes over HTTP instead, which the interview takes the same way.
   try {
     const res = await fetch(api("/answers"), {
