@@ -139,5 +139,11 @@ export const makeScoringJobs = Effect.map(SqlClient.SqlClient, (sql) => {
         lease_until = NULL, next_attempt_at = now(), updated_at = now()
       WHERE answer_id = ${job.answerId} AND lease_owner = ${job.owner} AND state = 'running'`.pipe(Effect.asVoid)
 
-  return { claim, samples, writeSample, finish, release }
+  /** Answers waiting to be scored or being scored, across every engine. */
+  const backlog: Effect.Effect<number, SqlError> = sql`
+    SELECT count(*) AS n FROM scoring_jobs WHERE state IN ('pending', 'running')`.pipe(
+    Effect.map((rows) => Number((rows[0] as { n: string | number } | undefined)?.n ?? 0))
+  )
+
+  return { claim, samples, writeSample, finish, release, backlog }
 })

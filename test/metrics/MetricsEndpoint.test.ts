@@ -21,6 +21,7 @@ const families: Record<string, string> = {
   candor_write_behind_rejected_rows_total: "counter",
   candor_write_behind_failed_flushes_total: "counter",
   candor_database_outage: "gauge",
+  candor_answer_scoring_backlog: "gauge",
   candor_sessions_active: "gauge",
   candor_candidate_sockets: "gauge",
   candor_frames_received_total: "counter",
