@@ -22,7 +22,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Redacted } from "effect"
 import type { Report } from "../../schemas/Report.ts"
 import { ClusterMessages } from "../../src/store/ClusterMessages.ts"
-import type { Client } from "../sessions/support/Candidate.ts"
+import { Client } from "../sessions/support/Candidate.ts"
 import { singleFace } from "../sessions/support/faces.ts"
 import { getJson } from "../support/Http.ts"
 import { CandidateDriver } from "./driver.ts"
@@ -98,6 +98,11 @@ describe.skipIf(servers === undefined)("interview sessions across three engines"
   it("a candidate streaming through B to C's interview survives B's SIGKILL by reconnecting through A", async () => {
     const created = await ownedBy(c, a)
     const [q1, q2] = created.questions as [{ id: string }, { id: string }]
+    // The recruiter watches live through a third node: the owner's events reach it through the live store.
+    const recruiter = await Client.connect(`${a.engine.wsUrl}/v1/interviews/${created.interviewId}/live`, {
+      authorization: `Bearer ${cluster.seed.apiKey}`
+    })
+    await recruiter.until((x) => x.invalid.length > 0, "the live state")
     const first = await connect(b, created)
     expect((await first.next("session", 0)).resumed).toBe(false)
     first.send({ _tag: "start" })
@@ -107,6 +112,10 @@ describe.skipIf(servers === undefined)("interview sessions across three engines"
     first.send({ _tag: "answer", questionId: q1.id, text: "Sharded the queue by tenant." })
     const saved1 = await first.next("answerSaved", 0)
     await first.until((x) => x.of("analysis").length >= 6, "analyses after the answer")
+    const liveTags = () => recruiter.invalid.slice(1).map((t) => (JSON.parse(t) as { _tag: string })._tag)
+    await recruiter.until(() => liveTags().includes("answerRecorded"), "the answer, live on A")
+    expect(liveTags().slice(0, 2)).toEqual(["interviewStarted", "questionStarted"])
+    recruiter.close()
 
     killed.set(b, b.engine.pid)
     expect((await b.engine.kill()).signal).toBe("SIGKILL")
