@@ -63,6 +63,8 @@ export class LoadGenerator {
   private readonly ticks: Array<{ at: number; p99: number; max: number; events: Record<string, number> }> = []
   private readonly listeners = new Set<(tick: LoadTick, worker: number) => void>()
   private readonly openByWorker: Array<number>
+  /** Each worker's last tick: when, and its oldest frame still waiting for an answer. */
+  private readonly lastTicks: Array<{ readonly at: number; readonly oldestPending: number | null } | undefined>
   private nextWorker = 0
 
   private constructor(
@@ -70,6 +72,7 @@ export class LoadGenerator {
     readonly options: GeneratorOptions
   ) {
     this.openByWorker = workers.map(() => 0)
+    this.lastTicks = workers.map(() => undefined)
     workers.forEach((w, index) => {
       w.on("message", (report: LoadReport) => {
         if (report._tag === "Tick") this.record(report, index)
@@ -109,6 +112,7 @@ export class LoadGenerator {
     this.lost.pushAll(tick.lost)
     this.rejected.pushAll(tick.rejected)
     this.openByWorker[worker] = tick.open
+    this.lastTicks[worker] = { at: tick.at, oldestPending: tick.oldestPending }
     this.ticks.push({ at: tick.at, p99: tick.loopDelayP99, max: tick.loopDelayMax, events: { ...tick.events } })
     for (const l of this.listeners) l(tick, worker)
   }
@@ -156,10 +160,26 @@ export class LoadGenerator {
     return events
   }
 
-  /** Resolves once every frame offered before `to` has an outcome (analysed, or lost after the timeout). */
+  /**
+   * Resolves once every frame offered before `to` has an outcome (analysed, or lost after the timeout) here: as
+   * soon as every worker has reported, after `to`, no frame sent before `to` still waiting (its next tick, within a
+   * second), and at the latest when the loss timeout has passed for them all (workers expire frames each tick).
+   */
   settle(to: number): Promise<void> {
-    const wait = to + this.options.lossTimeoutMs + 1200 - Date.now()
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)))
+    const settled = () =>
+      this.lastTicks.every((t) => t !== undefined && t.at >= to && (t.oldestPending === null || t.oldestPending >= to))
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        stop()
+        resolve()
+      }
+      const timer = setTimeout(done, Math.max(0, to + this.options.lossTimeoutMs + 1200 - Date.now()))
+      const stop = this.onTick(() => {
+        if (settled()) done()
+      })
+      if (settled()) done()
+    })
   }
 
   windowStats(from: number, to: number): WindowStats {

@@ -45,6 +45,8 @@ export interface LoadTick {
   readonly loopDelayP99: number
   readonly loopDelayMax: number
   readonly open: number
+  /** capturedAt of the oldest frame sent and not answered yet (nor counted lost), or null when none is. */
+  readonly oldestPending: number | null
   readonly events: Readonly<Record<string, number>>
 }
 

@@ -307,6 +307,12 @@ export class SimulatedCandidate {
     this.answerTimers.add(timer)
   }
 
+  /** capturedAt of the oldest frame sent and not answered yet (frames wait in the order they were sent). */
+  oldestPending(): number | undefined {
+    for (const sentAt of this.pending.values()) return sentAt
+    return undefined
+  }
+
   /** Frames unanswered for longer than `timeoutMs` count as lost (closed-loop candidates then send again). */
   expire(timeoutMs: number): void {
     const limit = this.sink.now() - timeoutMs

@@ -76,6 +76,10 @@ const tick = () => {
     loopDelayP99: loop.percentile(99) / 1e6,
     loopDelayMax: loop.max / 1e6,
     open: candidates.reduce((n, c) => n + (c.isOpen ? 1 : 0), 0),
+    oldestPending: candidates.reduce<number | null>((oldest, c) => {
+      const at = c.oldestPending()
+      return at === undefined || (oldest !== null && oldest <= at) ? oldest : at
+    }, null),
     events
   }
   events = {}

@@ -10,7 +10,7 @@ import { expect } from "vitest"
 import { type FakeOpenAi, startFakeOpenAi } from "../answers/FakeOpenAiServer.ts"
 import { singleFaceJpeg } from "../inference/fixtures.ts"
 import { launchBrowser, writeFakeCamera } from "../support/Browser.ts"
-import { type EngineProcess, freePort, runCandor, startEngineProcess } from "../support/EngineProcess.ts"
+import { type EngineProcess, freePort, seedEngine, startEngineProcess } from "../support/EngineProcess.ts"
 
 export interface Engine {
   readonly engine: EngineProcess
@@ -33,9 +33,7 @@ export const startCandor = async (extra: Record<string, string> = {}): Promise<E
   const port = await freePort()
   const env = { CANDOR_DATA_DIR: dataDir, CANDOR_DEMO: "false", INFERENCE_WORKERS: "1", ...extra }
   const engine = await startEngineProcess(env, port)
-  const seeded = await runCandor(["seed", "--json"], { ...env, PORT: String(port) })
-  if (seeded.code !== 0) throw new Error(`candor seed failed: ${seeded.stderr}`)
-  const { apiKey } = JSON.parse(seeded.stdout) as { apiKey: string }
+  const { apiKey } = await seedEngine(env)
   return {
     engine,
     apiKey,

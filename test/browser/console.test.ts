@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import { browserAvailable, launchBrowser, screenshot, watchPage } from "../support/Browser.ts"
 import { consentToAll } from "../support/Consent.ts"
-import { type EngineProcess, freePort, runCandor, startEngineProcess } from "../support/EngineProcess.ts"
+import { type EngineProcess, freePort, seedEngine, startEngineProcess } from "../support/EngineProcess.ts"
 import { Client } from "../sessions/support/Candidate.ts"
 import { faceFrames } from "../sessions/support/faces.ts"
 
@@ -56,12 +56,16 @@ describe.skipIf(!browserAvailable())("recruiter console and report page in Chrom
     dataDir = mkdtempSync(join(tmpdir(), "candor-console-"))
     const port = await freePort()
     const env = { CANDOR_DATA_DIR: dataDir, CANDOR_DEMO: "false", INFERENCE_WORKERS: "1" }
-    engine = await startEngineProcess(env, port)
-    const seeded = await runCandor(["seed", "--json"], { ...env, PORT: String(port) })
-    if (seeded.code !== 0) throw new Error(`candor seed failed: ${seeded.stderr}`)
-    seed = JSON.parse(seeded.stdout) as Seed
-    await consentToAll(engine.url, seed)
-    browser = await launchBrowser()
+    // The engine and Chromium start side by side; whichever started is stopped after all, even if the other failed.
+    const started = await Promise.allSettled([
+      (async () => {
+        engine = await startEngineProcess(env, port)
+        seed = await seedEngine(env)
+        await consentToAll(engine.url, seed)
+      })(),
+      launchBrowser().then((chromium) => (browser = chromium))
+    ])
+    for (const s of started) if (s.status === "rejected") throw s.reason
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
     page = await context.newPage()
     watched = watchPage(page, engine.url)

@@ -34,10 +34,14 @@ describe.skipIf(!browserAvailable())("an interview in Chromium, candidate and re
   let interview: CreatedInterview
 
   beforeAll(async () => {
-    e = await startCandor()
+    const camera = writeFakeCamera(await singleFaceJpeg(), join(tmpdir(), `candor-e2e-${process.pid}.y4m`))
+    // The engine and Chromium start side by side; whichever started is stopped after all, even if the other failed.
+    const started = await Promise.allSettled([
+      startCandor().then((engine) => (e = engine)),
+      camera.then(launchBrowser).then((chromium) => (browser = chromium))
+    ])
+    for (const s of started) if (s.status === "rejected") throw s.reason
     interview = await createInterview(e)
-    const camera = await writeFakeCamera(await singleFaceJpeg(), join(tmpdir(), `candor-e2e-${process.pid}.y4m`))
-    browser = await launchBrowser(camera)
   })
   afterAll(async () => {
     await browser?.close()

@@ -52,7 +52,8 @@ describe("candor command line on embedded defaults", () => {
   it("serves, seeds and migrates through the running server, and shuts down cleanly on SIGTERM", async () => {
     const dataDir = tmp()
     const port = await freePort()
-    const env = { CANDOR_DATA_DIR: dataDir, PORT: String(port), TOKEN_SECRET: "c".repeat(40) }
+    // One inference worker: every worker loads the models, and nothing here analyses a frame.
+    const env = { CANDOR_DATA_DIR: dataDir, PORT: String(port), TOKEN_SECRET: "c".repeat(40), INFERENCE_WORKERS: "1" }
     const server = spawn(process.execPath, [bin, "serve"], { env: { ...baseEnv(), ...env } })
     children.push(server)
     let out = ""
@@ -91,7 +92,7 @@ describe("candor command line on embedded defaults", () => {
 
   it("does not start a second server on a data directory that is in use", async () => {
     const dataDir = tmp()
-    const env = { CANDOR_DATA_DIR: dataDir, TOKEN_SECRET: "d".repeat(40) }
+    const env = { CANDOR_DATA_DIR: dataDir, TOKEN_SECRET: "d".repeat(40), INFERENCE_WORKERS: "1" }
     const first = spawn(process.execPath, [bin, "serve"], {
       env: { ...baseEnv(), ...env, PORT: String(await freePort()) }
     })

@@ -38,7 +38,14 @@ describe("candor user invite on embedded defaults", () => {
     dirs.push(dataDir)
     const port = await freePort()
     const publicUrl = "https://hire.example.com"
-    const env = { CANDOR_DATA_DIR: dataDir, PORT: String(port), TOKEN_SECRET: "c".repeat(40), PUBLIC_URL: publicUrl }
+    const env = {
+      CANDOR_DATA_DIR: dataDir,
+      PORT: String(port),
+      TOKEN_SECRET: "c".repeat(40),
+      PUBLIC_URL: publicUrl,
+      // One inference worker: every worker loads the models, and nothing here analyses a frame.
+      INFERENCE_WORKERS: "1"
+    }
     const server = spawn(process.execPath, [bin, "serve"], { env: { ...baseEnv(), ...env } })
     children.push(server)
     const base = `http://127.0.0.1:${port}`

@@ -14,7 +14,7 @@ import { httpLayer } from "../../src/main.ts"
 import { Client } from "../sessions/support/Candidate.ts"
 import { startEngine } from "../sessions/support/Engine.ts"
 import { backends } from "../support/Backends.ts"
-import { freePort, runCandor, spawnEngine, statusOf } from "../support/EngineProcess.ts"
+import { freePort, seedEngine, spawnEngine, statusOf } from "../support/EngineProcess.ts"
 import { readyz } from "../support/Http.ts"
 
 const RESTARTS = Number(process.env.READINESS_RESTARTS ?? 3)
@@ -93,12 +93,7 @@ for (const backend of backends()) {
         }
         try {
           await waitReady()
-          const seeded = await runCandor(["seed", "--json"], { ...env, PORT: String(port) })
-          expect(seeded.code, seeded.stderr).toBe(0)
-          const seed = JSON.parse(seeded.stdout) as {
-            interviewId: string
-            candidateToken: string
-          }
+          const seed = await seedEngine({ ...env, PORT: String(port) })
           const wsUrl = url.replace(/^http/, "ws")
           for (let i = 0; i < RESTARTS; i++) {
             engine.signal("SIGTERM")

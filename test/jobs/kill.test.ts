@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { consentToAll } from "../support/Consent.ts"
-import { type EngineProcess, freePort, runCandor, startEngineProcess } from "../support/EngineProcess.ts"
+import { type EngineProcess, freePort, seedEngine, startEngineProcess } from "../support/EngineProcess.ts"
 import { makeFaceVideo } from "../video/support.ts"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -32,9 +32,7 @@ describe("a durable job across a SIGKILL of its engine", () => {
     port = await freePort()
     env = { CANDOR_DATA_DIR: dataDir, CANDOR_DEMO: "false", INFERENCE_WORKERS: "1", JOB_POLL_MS: "100" }
     engine = await startEngineProcess(env, port)
-    const seeded = await runCandor(["seed", "--json"], { ...env, PORT: String(port) })
-    if (seeded.code !== 0) throw new Error(`candor seed failed: ${seeded.stderr}`)
-    seed = JSON.parse(seeded.stdout)
+    seed = await seedEngine(env)
     await consentToAll(engine.url, seed)
   })
   afterAll(async () => {

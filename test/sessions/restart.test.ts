@@ -8,11 +8,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import type { SeedResult } from "../../schemas/Api.ts"
 import type { Report } from "../../schemas/Report.ts"
 import { lockFile } from "../../src/store/EmbeddedLock.ts"
 import { backends } from "../support/Backends.ts"
-import { type EngineProcess, freePort, runCandor, startEngineProcess } from "../support/EngineProcess.ts"
+import { type EngineProcess, freePort, seedEngine, startEngineProcess } from "../support/EngineProcess.ts"
 import { getJson } from "../support/Http.ts"
 import { Client } from "./support/Candidate.ts"
 import { singleFace } from "./support/faces.ts"
@@ -27,20 +26,6 @@ const streamFrames = (c: Client, from: number, everyMs = 125) => {
     if (c.closed === undefined) c.sendFrame(seq++, jpeg)
   }, everyMs)
   return { next: () => seq, stop: () => clearInterval(timer) }
-}
-
-/** `candor seed --json`; on the embedded defaults it goes through the running server (which owns the database). */
-const seed = async (env: Record<string, string>): Promise<SeedResult> => {
-  for (let attempt = 0; ; attempt++) {
-    const run = await runCandor(["seed", "--json"], env)
-    // The server records its URL in the lock just after it starts listening.
-    if (run.code !== 0 && /try again/.test(run.stderr) && attempt < 50) {
-      await new Promise((r) => setTimeout(r, 100))
-      continue
-    }
-    if (run.code !== 0) throw new Error(`candor seed failed (${run.code}): ${run.stderr}`)
-    return JSON.parse(run.stdout.trim().split("\n").pop()!) as SeedResult
-  }
 }
 
 for (const backend of backends()) {
@@ -70,7 +55,7 @@ for (const backend of backends()) {
       const first = await startEngineProcess(env, port)
       engines.push(first)
       const started = Date.now() - t0
-      const s = await seed(env)
+      const s = await seedEngine(env)
       await consentToAll(first.url, s)
       const c = await Client.candidate(first.wsUrl, s.interviewId, s.candidateToken)
       const hello = await c.next("session", 0)

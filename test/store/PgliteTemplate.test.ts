@@ -1,8 +1,8 @@
 import { PGlite } from "@electric-sql/pglite"
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { openPglite, templateFile } from "../../src/store/PgliteTemplate.ts"
 
 const tables = async (db: PGlite) =>
@@ -10,9 +10,20 @@ const tables = async (db: PGlite) =>
     (r) => r.name
   )
 
+/**
+ * A dump of a freshly initialised cluster, for setting the scene: initdb takes seconds, so the cases that are not
+ * about a missing or damaged cache start from the machine's own cache (made the slow way first if there is none).
+ */
+const initdbDump = async (): Promise<Buffer> => {
+  const shared = templateFile()!
+  if (!existsSync(shared)) await (await openPglite(":memory:")).close()
+  return readFileSync(shared)
+}
+
 /** A dump holding one table, `marker`, put where the cache belongs: a database started from it has that table. */
 const markedTemplate = async (file: string) => {
-  const db = new PGlite()
+  const db = new PGlite({ loadDataDir: new Blob([await initdbDump()]) })
+  expect(await tables(db)).toEqual([])
   await db.exec("CREATE TABLE marker (x int)")
   writeFileSync(file, Buffer.from(await (await db.dumpDataDir("gzip")).arrayBuffer()))
   await db.close()
@@ -55,8 +66,11 @@ describe("PGlite's initdb cache", () => {
     "never touches a database directory that already holds one",
     () =>
       withCache(async (dir, file) => {
+        mkdirSync(dirname(file), { recursive: true })
+        writeFileSync(file, await initdbDump())
         const data = join(dir, "pg")
         const db = await openPglite(data, file)
+        expect(await tables(db)).toEqual([])
         await db.exec("CREATE TABLE kept (x int)")
         await db.close()
         await markedTemplate(file)
@@ -71,7 +85,7 @@ describe("PGlite's initdb cache", () => {
     "replaces a damaged dump and still opens the database",
     () =>
       withCache(async (dir, file) => {
-        await openPglite(":memory:", file).then((db) => db.close())
+        mkdirSync(dirname(file), { recursive: true })
         writeFileSync(file, "not a tarball")
         const data = join(dir, "pg")
         const db = await openPglite(data, file)

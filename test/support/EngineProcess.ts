@@ -5,6 +5,8 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
+import type { SeedResult } from "../../schemas/Api.ts"
+import { readLock } from "../../src/store/EmbeddedLock.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = fileURLToPath(new URL("../../bin/candor.js", import.meta.url))
@@ -155,3 +157,34 @@ export const runCandor = (
       resolve({ code, stdout, stderr })
     })
   })
+
+/**
+ * Seeds a demo tenant, API key, interview and candidate token into the engine that runs on `env`, for tests whose
+ * subject is not `candor seed` itself (test/cli/ runs that command). On embedded defaults this is what
+ * `candor seed` does there: a POST to the running engine's loopback admin route with the token from its lock, here
+ * without starting a second process (which would load the whole engine's modules only to send one request).
+ * Elsewhere (`DATABASE_URL` set), `candor seed --json` itself.
+ */
+export const seedEngine = async (env: Record<string, string>, timeoutMs = 30_000): Promise<SeedResult> => {
+  if (env.DATABASE_URL === undefined) {
+    const dataDir = env.CANDOR_DATA_DIR
+    if (dataDir === undefined) throw new Error("seedEngine: CANDOR_DATA_DIR is not set")
+    const deadline = Date.now() + timeoutMs
+    // The engine records its URL in the lock just after it starts listening.
+    for (let holder = readLock(dataDir); ; holder = readLock(dataDir)) {
+      if (holder?.url != null) {
+        const response = await fetch(`${holder.url}/internal/seed`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${holder.adminToken}` }
+        })
+        if (!response.ok) throw new Error(`seeding the engine: ${response.status} ${await response.text()}`)
+        return (await response.json()) as SeedResult
+      }
+      if (Date.now() > deadline) throw new Error(`no running engine has published its URL in ${dataDir}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  const seeded = await runCandor(["seed", "--json"], env)
+  if (seeded.code !== 0) throw new Error(`candor seed failed (${seeded.code}): ${seeded.stderr}`)
+  return JSON.parse(seeded.stdout.trim().split("\n").pop()!) as SeedResult
+}

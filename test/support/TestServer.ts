@@ -17,10 +17,16 @@ export const quiet = Layer.mergeAll(
   Logger.layer([Logger.consolePretty({ colors: false })])
 )
 
+/**
+ * The whole engine on `env`, with one inference worker unless `env` says otherwise (`INFERENCE_WORKERS`): every
+ * worker loads the models, and no test through this helper measures throughput.
+ */
 export const startServer = (env: Record<string, string>): Promise<TestServer> =>
   startLayer(
     serverLayer({ port: 0, host: "127.0.0.1" }).pipe(
-      Layer.provideMerge(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env }))
+      Layer.provideMerge(
+        AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", INFERENCE_WORKERS: "1", ...env })
+      )
     ),
     "Test tenant"
   )
