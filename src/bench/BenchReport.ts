@@ -285,12 +285,12 @@ export const clusterSections = (r: BenchResults): Array<{ title: string; table: 
         ["owner, sockets its own (socket, session, inference)", f(relay.ownerMsLocal, 2)],
         ["owner, every frame relayed to it", f(relay.ownerMsRelayed, 2)],
         ["  owner's extra for a relayed frame", f(ownerExtra, 2)],
-        ["relaying node, above its own without sockets", f(relay.relayMsPerFrame, 2)],
+        ["relaying node, above its own without sockets (per frame it received)", f(relay.relayMsPerFrame, 2)],
         ["whole cluster, sockets on the owner", f(relay.clusterMsLocal, 2)],
         ["whole cluster, sockets on another node", f(relay.clusterMsRelayed, 2)],
         ["  relaying a frame, in all (difference)", f(overhead, 2)]
       ],
-      note: `same cluster, same owner, same load; fresh interviews per phase, the phases one after the other (load average ${relay.loadAverage} before the first)`
+      note: `same cluster, same owner, same offered load; fresh interviews per phase, the phases one after the other (load average ${relay.loadAverage} before the first). Frames received by the relaying node: ${f(relay.relayed.stats.sent / relay.relayed.stats.seconds)}/s, of which ${f(relay.relayed.stats.analysedFps)}/s analysed${relay.relayed.stats.shedRatio > 0.01 ? `; where the relayed phase shed frames, the owner's fixed per-session cost is spread over fewer frames than in the local phase` : ""}`
     })
   }
   return out

@@ -75,7 +75,10 @@ export interface RelayCost {
   readonly ownerMsLocal: number | undefined
   /** The same when every frame reaches it through the relay. */
   readonly ownerMsRelayed: number | undefined
-  /** The relaying node's CPU above its own in the local phase (a cluster member holding no socket), per frame. */
+  /**
+   * The relaying node's CPU above its own in the local phase (a cluster member holding no socket), per frame it
+   * received from a candidate (it forwards every one, analysed or not).
+   */
   readonly relayMsPerFrame: number | undefined
   /** Every node's CPU per analysed frame in each phase; their difference is what relaying a frame costs in all. */
   readonly clusterMsLocal: number | undefined
@@ -343,7 +346,9 @@ const relayCost = async (ctx: ClusterOverheadContext, started: Started): Promise
     ownerMsLocal: perFrame(l.byRole("owner")?.cpuCores, local),
     ownerMsRelayed: perFrame(r.byRole("owner")?.cpuCores, relayed),
     relayMsPerFrame:
-      relayBefore === undefined || relayDuring === undefined ? undefined : perFrame(relayDuring - relayBefore, relayed),
+      relayBefore === undefined || relayDuring === undefined || relayed.stats.sent === 0
+        ? undefined
+        : ((relayDuring - relayBefore) * 1000) / (relayed.stats.sent / relayed.stats.seconds),
     clusterMsLocal: perFrame(local.engine.cpuCores, local),
     clusterMsRelayed: perFrame(relayed.engine.cpuCores, relayed)
   }
