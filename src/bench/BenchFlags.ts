@@ -48,7 +48,11 @@ export const benchFlags = {
   fps: number("fps", "F", "frames per second per candidate (default 5)"),
   duration: number("duration", "S", "seconds measured per run or step (default 15)"),
   warmup: number("warmup", "S", "seconds streamed before measuring (default 5)"),
-  url: text("url", "URL", "target a running engine (needs --api-key); default: start one"),
+  url: text(
+    "url",
+    "URL",
+    "target a running engine (needs --api-key); several comma-separated URLs: the nodes of one cluster, interviews created through the first, sockets spread round-robin, every node's /metrics summed; default: start one"
+  ),
   apiKey: text(
     "api-key",
     "KEY",
@@ -79,6 +83,15 @@ export const benchFlags = {
     "database-url",
     "URL",
     "started engines use a throw-away database on this Postgres server (default: embedded PGlite)"
+  ),
+  redisUrl: text(
+    "redis-url",
+    "URL",
+    "started engines use this Redis server, each with a key prefix of its own (default: in-process live store)"
+  ),
+  cluster: int(
+    "cluster",
+    "same load on one started node, then on N started cluster nodes (CPU per analysed frame, their ratio) and the relay's own cost; needs --database-url and --redis-url"
   ),
   framesDir: text("frames-dir", "DIR", "cache for the prepared frames (default bench/out/frames)"),
   profile: text("profile", "DIR", "run the started engine under node --cpu-prof into DIR and list its hot functions"),

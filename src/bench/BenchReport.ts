@@ -1,5 +1,6 @@
 /** The results as aligned plain-text tables (the terminal) and as Markdown tables (RESULTS.md). */
 import { type BenchResults, cpuMsPerAnalysedFrame, judgeTargets } from "./BenchResults.ts"
+import type { ClusterSide, RelayCost } from "./ClusterOverhead.ts"
 import type { LoadRunResult } from "./LoadPhases.ts"
 import { boundAt, boundMsPerFrame, type ModelBoundResult, type ModelTiming } from "./ModelBound.ts"
 import type { PeerPair } from "./PeerComparison.ts"
@@ -163,6 +164,138 @@ export const targetsTable = (r: BenchResults): Table => [
   ...judgeTargets(r).map((t) => [t.target, t.measured, t.met === undefined ? "–" : t.met ? "yes" : "NO"])
 ]
 
+const clusterRuns = (r: BenchResults): Array<LoadRunResult> =>
+  r.cluster === undefined
+    ? []
+    : [
+        r.cluster.single.run,
+        r.cluster.cluster.run,
+        ...(r.cluster.relay === undefined ? [] : [r.cluster.relay.local, r.cluster.relay.relayed])
+      ]
+
+const perFrame = (cores: number | undefined, framesPerSecond: number | undefined) =>
+  cores === undefined || framesPerSecond === undefined || framesPerSecond <= 0
+    ? undefined
+    : (cores * 1000) / framesPerSecond
+
+/** `--cluster N`: the overhead ratio, each node of the cluster run, and the relay's own cost. */
+export const clusterSections = (r: BenchResults): Array<{ title: string; table: Table; note?: string }> => {
+  const c = r.cluster
+  if (c === undefined) return []
+  const out: Array<{ title: string; table: Table; note?: string }> = []
+  const row = (x: ClusterSide) => [
+    x.label,
+    `${x.urls.length} × ${x.workersPerNode}`,
+    f(x.loadAverage, 2),
+    f(x.idleCores, 2),
+    f(x.run.stats.analysedFps),
+    pct(x.run.stats.shedRatio, 2),
+    f(x.run.stats.latencyMs.p50),
+    f(x.run.stats.latencyMs.p99),
+    f(x.run.engine.cpuCores, 2),
+    f(x.cpuMsPerFrame, 2),
+    f(x.postgresCores, 3)
+  ]
+  out.push({
+    title: `Cluster overhead (the same load and frames: 1 node, then ${c.nodes} cluster nodes)`,
+    table: [
+      [
+        "engine",
+        "nodes × workers",
+        "load avg",
+        "idle cores",
+        "analysed/s",
+        "shed",
+        "p50 ms",
+        "p99 ms",
+        "engine cores",
+        "CPU ms/frame",
+        "Postgres cores"
+      ],
+      row(c.single),
+      row(c.cluster),
+      [
+        "ratio, cluster ÷ 1 node",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        c.ratio === undefined ? "–" : `${c.ratio.toFixed(2)}×`,
+        ""
+      ]
+    ],
+    note: `CPU ms/frame: every node's process CPU (all threads) over the measured window ÷ frames analysed, as the candidates counted them; idle cores: the same engines with no candidate, just before the load (included in CPU ms/frame). In the cluster run the candidates' sockets were spread round-robin over the nodes${c.relayedShare === undefined ? "" : `: ${pct(c.relayedShare, 0)} of them were not on their session's owner, so their frames were relayed`}. Postgres cores: the database server's backends for that side's database over the whole phase (connecting and warm-up included), when the server runs on this machine; they are not in CPU ms/frame, and neither is Redis.`
+  })
+  const nodes = c.cluster.run.engine.nodes ?? []
+  if (nodes.length > 0) {
+    out.push({
+      title: `Cluster nodes (the ${c.nodes}-node run, each node's /metrics)`,
+      table: [
+        ["node", "sockets", "owned frames/s", "cores", "main thread cores", "worker cores", "RSS MB"],
+        ...nodes.map((n) => [
+          n.url,
+          f(n.sockets, 0),
+          f(n.analysedPerSecond),
+          f(n.cpuCores, 2),
+          f(n.mainCores, 2),
+          f(n.workerCores, 2),
+          f(n.rssMBMax, 0)
+        ])
+      ],
+      note: "sockets: candidate sockets open on the node (its own sessions' and relayed ones); owned frames/s: frames analysed by the sessions the node owns (candor_frames_analyzed_total)"
+    })
+  }
+  const relay = c.relay
+  if (relay !== undefined) {
+    const phaseRows = (label: string, run: LoadRunResult, list: RelayCost["localNodes"]) =>
+      list.map((n) => [
+        label,
+        `${n.url} (${n.role})`,
+        f(n.node.sockets, 0),
+        f(n.node.analysedPerSecond),
+        f(n.node.cpuCores, 2),
+        f(n.node.mainCores, 2),
+        f(perFrame(n.node.cpuCores, run.stats.analysedFps), 2)
+      ])
+    out.push({
+      title: `The relay's own cost (${relay.sessions} candidates at ${relay.fps} fps, every session owned by ${relay.owner})`,
+      table: [
+        ["phase", "node", "sockets", "owned frames/s", "cores", "main thread cores", "CPU ms per analysed frame"],
+        ...phaseRows("sockets on the owner", relay.local, relay.localNodes),
+        ...phaseRows("sockets on another node", relay.relayed, relay.relayedNodes)
+      ],
+      note: "CPU ms per analysed frame: the node's cores over the window ÷ the frames the candidates had analysed in it (a node that holds no socket and owns no session still costs its cluster membership)"
+    })
+    const overhead =
+      relay.clusterMsRelayed === undefined || relay.clusterMsLocal === undefined
+        ? undefined
+        : relay.clusterMsRelayed - relay.clusterMsLocal
+    const ownerExtra =
+      relay.ownerMsRelayed === undefined || relay.ownerMsLocal === undefined
+        ? undefined
+        : relay.ownerMsRelayed - relay.ownerMsLocal
+    out.push({
+      title: "What relaying a frame costs (CPU ms per analysed frame)",
+      table: [
+        ["measure", "ms"],
+        ["owner, sockets its own (socket, session, inference)", f(relay.ownerMsLocal, 2)],
+        ["owner, every frame relayed to it", f(relay.ownerMsRelayed, 2)],
+        ["  owner's extra for a relayed frame", f(ownerExtra, 2)],
+        ["relaying node, above its own without sockets (per frame it received)", f(relay.relayMsPerFrame, 2)],
+        ["whole cluster, sockets on the owner", f(relay.clusterMsLocal, 2)],
+        ["whole cluster, sockets on another node", f(relay.clusterMsRelayed, 2)],
+        ["  relaying a frame, in all (difference)", f(overhead, 2)]
+      ],
+      note: `same cluster, same owner, same offered load; fresh interviews per phase, the phases one after the other (load average ${relay.loadAverage} before the first). Frames received by the relaying node: ${f(relay.relayed.stats.sent / relay.relayed.stats.seconds)}/s, of which ${f(relay.relayed.stats.analysedFps)}/s analysed${relay.relayed.stats.shedRatio > 0.01 ? `; where the relayed phase shed frames, the owner's fixed per-session cost is spread over fewer frames than in the local phase` : ""}`
+    })
+  }
+  return out
+}
+
 /** Every section that has data, in the order a reader needs them. */
 export const sections = (r: BenchResults): Array<{ title: string; table: Table; note?: string }> => {
   const out: Array<{ title: string; table: Table; note?: string }> = []
@@ -174,7 +307,8 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
   const runs = [
     ...(r.load === undefined ? [] : [r.load]),
     ...(r.saturate === undefined ? [] : [r.saturate]),
-    ...(r.findMax?.steps ?? [])
+    ...(r.findMax?.steps ?? []),
+    ...clusterRuns(r)
   ]
   if (runs.length > 0) {
     out.push({
@@ -245,6 +379,7 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
       note: "main thread: sockets, session actors, scorers, sinks, HTTP (and the embedded database, when it is PGlite); inference workers: ONNX models, crops, result messages; native helpers: every other thread (libvips JPEG decoding, garbage collection, libuv's pool)"
     })
   }
+  out.push(...clusterSections(r))
   const timeline = (r.saturate ?? r.load ?? r.findMax?.steps.at(-1))?.series ?? []
   if (timeline.length > 0) {
     const every = Math.max(1, Math.ceil(timeline.length / 12))

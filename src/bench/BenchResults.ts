@@ -3,6 +3,7 @@
  * against it. Ratios always come from figures measured in the same run.
  */
 import type { BenchOptions } from "./BenchOptions.ts"
+import type { ClusterOverheadResult } from "./ClusterOverhead.ts"
 import type { FindMaxResult, IdleResult, LoadRunResult } from "./LoadPhases.ts"
 import { boundAt, boundMsPerFrame, type ModelBoundResult } from "./ModelBound.ts"
 import type { PeerComparison, PeerPair } from "./PeerComparison.ts"
@@ -85,6 +86,8 @@ export interface BenchResults {
   readonly peer?: PeerComparison
   readonly compare?: ReadonlyArray<EngineVariantRun>
   readonly idle?: IdleResult
+  /** `--cluster N`: one node against N cluster nodes on the same load, and the relay's own cost. */
+  readonly cluster?: ClusterOverheadResult
   /** `--profile`: the engine's busiest threads and their hottest functions. */
   readonly profiles?: ReadonlyArray<ThreadProfile>
   readonly warnings: ReadonlyArray<string>

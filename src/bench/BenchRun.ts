@@ -7,6 +7,7 @@ import { defaultOptions } from "../inference/InferencePool.ts"
 import { FRAME_HEIGHT, FRAME_WIDTH, loadClips } from "./BenchFrames.ts"
 import { type BenchOptions, redactOptions } from "./BenchOptions.ts"
 import { type BenchResults, efficiencyOf, type EngineVariantRun, type Machine } from "./BenchResults.ts"
+import { runClusterOverhead } from "./ClusterOverhead.ts"
 import { EngineVariants } from "./EngineVariants.ts"
 import { type Engine, remoteEngine, startEngine } from "./EngineUnderTest.ts"
 import { type LoadRunResult, type PhaseContext, runFindMax, runIdle, runPaced, runSaturate } from "./LoadPhases.ts"
@@ -15,6 +16,7 @@ import { runPeerComparison } from "./PeerComparison.ts"
 import { runPipelineInProcess } from "./PoolRunner.ts"
 import { summarizeProfiles } from "./ProfileSummary.ts"
 import { createThrowawayDatabase } from "./ThrowawayDatabase.ts"
+import { createThrowawayPrefix } from "./ThrowawayRedis.ts"
 
 export const machine = (): Machine => ({
   cpu: cpus()[0]?.model.trim() ?? "unknown",
@@ -38,24 +40,37 @@ const openEngine = async (
   profileDir?: string
 ): Promise<OpenEngine> => {
   if (options.url !== undefined) {
-    return { engine: remoteEngine(options.url, options.apiKey!), database: "remote", close: async () => {} }
+    const nodes = options.urls.length
+    return {
+      engine: remoteEngine(options.urls, options.apiKey!),
+      database: nodes > 1 ? `remote, ${nodes} nodes` : "remote",
+      close: async () => {}
+    }
   }
   const db = options.databaseUrl === undefined ? undefined : await createThrowawayDatabase(options.databaseUrl)
+  const redis = options.redisUrl === undefined ? undefined : createThrowawayPrefix(options.redisUrl)
+  const dropAll = async () => {
+    await Promise.allSettled([db?.drop(), redis?.drop()])
+  }
   try {
-    const engine = await startEngine(db === undefined ? {} : { DATABASE_URL: db.url }, session, profileDir)
+    const env = {
+      ...(db === undefined ? {} : { DATABASE_URL: db.url }),
+      ...(redis === undefined ? {} : { REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
+    }
+    const engine = await startEngine({ env, session, profileDir })
     let closing: Promise<void> | undefined
     return {
       engine,
-      database: db === undefined ? "embedded PGlite" : "PostgreSQL (throw-away database)",
+      database: `${db === undefined ? "embedded PGlite" : "PostgreSQL (throw-away database)"}${redis === undefined ? "" : ", Redis"}`,
       // Idempotent: the normal path and the clean-up path may both call it.
       close: () =>
         (closing ??= (async () => {
           await engine.stop()
-          await db?.drop()
+          await dropAll()
         })())
     }
   } catch (error) {
-    await db?.drop()
+    await dropAll()
     throw error
   }
 }
@@ -89,7 +104,13 @@ export const runBench = async (
       `the machine was busy when the run began (load average ${host.loadAverage} on ${host.cores} cores): absolute figures are pessimistic; ratios measured in this run remain comparable`
     )
   }
-  const explicit = options.findMax || options.saturate || options.idle !== undefined || options.compare || options.peer
+  const explicit =
+    options.findMax ||
+    options.saturate ||
+    options.idle !== undefined ||
+    options.compare ||
+    options.peer ||
+    options.cluster !== undefined
   const wantsLoad = !explicit || options.smoke
   const needsEngine = wantsLoad || options.findMax || options.saturate || options.idle !== undefined
   // The engine boots (seconds: compiling, opening its database) while the frames are prepared; it is idle,
@@ -126,8 +147,8 @@ export const runBench = async (
     let engineInfo: BenchResults["engine"] = { url: "", started: false, database: "" }
     if (open !== undefined) {
       const { engine, database } = open
-      engineInfo = { url: engine.url, started: engine.pid !== undefined, database }
-      log(`engine: ${engine.url} (${database})`)
+      engineInfo = { url: engine.urls.join(", "), started: engine.pid !== undefined, database }
+      log(`engine: ${engine.urls.join(", ")} (${database})`)
       const ctx: PhaseContext = { engine, clips: frames.clips, options, log }
       if (wantsLoad) load = await runPaced(ctx, `${options.sessions} candidates`, options.sessions, options.fps)
       if (options.findMax) findMax = await runFindMax(ctx)
@@ -135,6 +156,16 @@ export const runBench = async (
       if (options.idle !== undefined) idle = await runIdle(ctx, options.idle)
       await open.close()
     }
+    let cluster: BenchResults["cluster"]
+    if (options.cluster !== undefined) {
+      cluster = await runClusterOverhead({ clips: frames.clips, options, log })
+      engineInfo = {
+        url: `1 node, then ${options.cluster} cluster nodes on loopback`,
+        started: true,
+        database: "PostgreSQL and Redis (throw-away database and key prefix per side)"
+      }
+    }
+
     const profiles =
       options.profileDir === undefined || open === undefined ? undefined : await summarizeProfiles(options.profileDir)
 
@@ -201,6 +232,7 @@ export const runBench = async (
       ...(peer === undefined ? {} : { peer }),
       ...(compare.length === 0 ? {} : { compare }),
       ...(idle === undefined ? {} : { idle }),
+      ...(cluster === undefined ? {} : { cluster }),
       ...(profiles === undefined ? {} : { profiles }),
       warnings
     }

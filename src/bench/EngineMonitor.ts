@@ -1,10 +1,11 @@
 /**
  * Watches a run once a second: the engine's `/metrics` (CPU, RSS, pool queue and batch sizes), this process's
- * own CPU (the load generator's cost), and a live progress line on stderr.
+ * own CPU (the load generator's cost), and a live progress line on stderr. An engine of several nodes is scraped
+ * on every node at once; the figures are their sums, and each node's own are kept beside them.
  */
-import { type Engine, scrape } from "./EngineUnderTest.ts"
+import { type Engine, scrapeNodes } from "./EngineUnderTest.ts"
 import type { LoadGenerator } from "./LoadGenerator.ts"
-import { between, type EngineGauges, type Stage } from "./PrometheusText.ts"
+import { between, type EngineGauges, type Stage, sumGauges } from "./PrometheusText.ts"
 
 export interface SeriesPoint {
   /** Seconds since the phase began. */
@@ -19,6 +20,47 @@ export interface SeriesPoint {
   /** The engine's event-loop delay since the previous sample (99th percentile, bucket upper bound). */
   readonly loopP99Ms: number | undefined
   readonly generatorCpuCores: number
+}
+
+const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20)
+
+/** One node of a several-node engine over a window, from its own `/metrics`. */
+export interface NodeSummary {
+  readonly url: string
+  readonly cpuCores: number | undefined
+  readonly mainCores: number | undefined
+  readonly workerCores: number | undefined
+  /** Frames analysed by the sessions this node owns, per second (`candor_frames_analyzed_total`). */
+  readonly analysedPerSecond: number | undefined
+  /** Frames that reached the sessions this node owns, per second (`candor_frames_received_total`). */
+  readonly receivedPerSecond: number | undefined
+  /** Candidate sockets open on this node at the window's end (its own and relayed ones). */
+  readonly sockets: number | undefined
+  readonly rssMBMax: number | undefined
+}
+
+/** Counters of one node (or the sum) between the first and last scrape of a window. */
+export const nodeWindow = (url: string, gauges: ReadonlyArray<EngineGauges>, from: number, to: number): NodeSummary => {
+  const inside = gauges.filter((g) => g.at >= from - 1100 && g.at <= to + 1100)
+  const first = inside[0]
+  const last = inside.at(-1)
+  const seconds = first === undefined || last === undefined ? 0 : (last.at - first.at) / 1000
+  const rate = (pick: (g: EngineGauges) => number | undefined) => {
+    const a = first === undefined ? undefined : pick(first)
+    const b = last === undefined ? undefined : pick(last)
+    return a === undefined || b === undefined || seconds <= 0 ? undefined : (b - a) / seconds
+  }
+  const rss = inside.map((g) => g.rssBytes).filter((v): v is number => v !== undefined)
+  return {
+    url,
+    cpuCores: rate((g) => g.cpuSeconds),
+    mainCores: rate((g) => g.mainCpuSeconds),
+    workerCores: rate((g) => g.workerCpuSeconds),
+    analysedPerSecond: rate((g) => g.sessionFramesAnalyzed),
+    receivedPerSecond: rate((g) => g.sessionFramesIn),
+    sockets: last?.candidateSockets,
+    rssMBMax: rss.length === 0 ? undefined : mb(Math.max(...rss))
+  }
 }
 
 export interface EngineSummary {
@@ -41,12 +83,14 @@ export interface EngineSummary {
   /** Cores used by the engine's main thread and by its inference worker threads; the rest of `cpuCores` is native helpers. */
   readonly mainCores?: number | undefined
   readonly workerCores?: number | undefined
+  /** Each node's own figures, when the engine has several (the rest of the summary is their sum). */
+  readonly nodes?: ReadonlyArray<NodeSummary>
 }
-
-const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 2 ** 20)
 
 export class EngineMonitor {
   private readonly gauges: Array<EngineGauges> = []
+  /** Per node, in the order of `engine.urls`. */
+  private readonly nodeGauges: Array<Array<EngineGauges>>
   private readonly own: Array<{ at: number; cpu: number }> = []
   private readonly points: Array<SeriesPoint & { readonly at: number }> = []
   private timer: NodeJS.Timeout | undefined
@@ -58,7 +102,9 @@ export class EngineMonitor {
     private readonly engine: Engine,
     private readonly generator: LoadGenerator | undefined,
     private readonly progress: boolean
-  ) {}
+  ) {
+    this.nodeGauges = engine.urls.map(() => [])
+  }
 
   /** Starts (or relabels) the once-a-second sampling for a phase. */
   phase(label: string, sessions: number): void {
@@ -79,7 +125,10 @@ export class EngineMonitor {
     const at = Date.now()
     const u = process.cpuUsage()
     this.own.push({ at, cpu: (u.user + u.system) / 1e6 })
-    const g = await scrape(this.engine)
+    const nodes = await scrapeNodes(this.engine)
+    for (const [i, n] of nodes.entries()) if (n !== undefined) this.nodeGauges[i]!.push(n)
+    // A sum without one of the nodes would look like counters going backwards: that sample is left out.
+    const g = nodes.every((n) => n !== undefined) ? sumGauges(nodes) : undefined
     if (g !== undefined) this.gauges.push(g)
     const live = this.generator?.windowStats(at - 3000, at - 1000)
     const prevG = this.gauges.at(-2)
@@ -132,6 +181,9 @@ export class EngineMonitor {
       loopStalls: d?.loopStalls,
       mainCores: d?.mainCores,
       workerCores: d?.workerCores,
+      ...(this.engine.urls.length > 1
+        ? { nodes: this.engine.urls.map((url, i) => nodeWindow(url, this.nodeGauges[i]!, from, to)) }
+        : {}),
       generatorCpuCores:
         ownFirst === undefined || ownLast === undefined || ownLast === ownFirst
           ? 0
@@ -146,9 +198,10 @@ export class EngineMonitor {
       .map(({ at, ...p }) => ({ ...p, t: Math.round((at - from) / 100) / 10 }))
   }
 
-  /** Latest RSS, scraped now. */
+  /** Latest RSS (of every node), scraped now. */
   async rssMB(): Promise<number | undefined> {
-    return mb((await scrape(this.engine))?.rssBytes)
+    const nodes = await scrapeNodes(this.engine)
+    return nodes.every((n) => n !== undefined) ? mb(sumGauges(nodes).rssBytes) : undefined
   }
 
   stop(): void {

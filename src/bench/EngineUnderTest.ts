@@ -1,8 +1,8 @@
 /**
  * The engine being measured: either started here as a child process (`candor serve` on a free port with a
  * throw-away data directory, so its CPU and memory are its own and restarts with other settings are clean), or
- * an engine already running at `--url`. Interviews are created through the public recruiter API, as a customer
- * would.
+ * an engine already running at `--url`, possibly several nodes of one cluster. Interviews are created through the
+ * public recruiter API, as a customer would, on the first node.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
@@ -12,10 +12,13 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { readLock } from "../store/EmbeddedLock.ts"
 import type { CandidateSpec } from "./LoadProtocol.ts"
-import { type EngineGauges, readGauges } from "./PrometheusText.ts"
+import { type EngineGauges, readGauges, sumGauges } from "./PrometheusText.ts"
 
 export interface Engine {
+  /** Where interviews are created: the first of `urls`. */
   readonly url: string
+  /** Every node: candidates' sockets are spread over them, and their `/metrics` are summed. */
+  readonly urls: ReadonlyArray<string>
   readonly apiKey: string
   /** Set when the bench started the engine. */
   readonly pid: number | undefined
@@ -26,7 +29,7 @@ export interface Engine {
 const cli = fileURLToPath(new URL("../../bin/candor.js", import.meta.url))
 const benchEntry = fileURLToPath(new URL("./engineEntry.mjs", import.meta.url))
 
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
@@ -60,24 +63,34 @@ const candor = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
 
 /** Settings that would point a bench engine at someone's real data: never inherited, only set by the bench. */
 const PRIVATE =
-  /^(DATABASE_URL|PGLITE_DIR|REDIS_URL|REDIS_PREFIX|S3_.*|MEDIA_DIR|CANDOR_DATA_DIR|PUBLIC_URL|PORT|HOST)$/
+  /^(DATABASE_URL|PGLITE_DIR|REDIS_URL|REDIS_PREFIX|S3_.*|MEDIA_DIR|CANDOR_DATA_DIR|PUBLIC_URL|PORT|HOST|CLUSTER_.*)$/
+
+/** This process's environment without anything naming real data or a cluster to join. */
+const inheritedEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)))
+
+export interface StartOptions {
+  /** Set on top of this process's environment (minus anything naming real data). */
+  readonly env?: Readonly<Record<string, string>>
+  /** Session settings replaced for this engine (see BenchEngine.ts). */
+  readonly session?: Readonly<Record<string, unknown>> | undefined
+  /** Run under `node --cpu-prof`, writing profiles here. */
+  readonly profileDir?: string | undefined
+  /** Seed a tenant once ready (default); a cluster's nodes are seeded once, with `seedEngine`. */
+  readonly seed?: boolean
+}
 
 /**
  * Starts `candor serve` with `env` on top of this process's environment (minus anything naming real data),
  * waits until it is ready, and seeds a tenant. Without `DATABASE_URL` in `env` it runs on embedded PGlite in a
  * temporary data directory, removed on stop. With `session`, the same engine runs with those session settings
- * replaced (see BenchEngine.ts).
+ * replaced (see BenchEngine.ts). Unseeded, its `apiKey` is empty.
  */
-export const startEngine = async (
-  env: Readonly<Record<string, string>> = {},
-  session?: Readonly<Record<string, unknown>>,
-  profileDir?: string
-): Promise<Engine> => {
+export const startEngine = async (start: StartOptions = {}): Promise<Engine> => {
+  const { env = {}, session, profileDir, seed = true } = start
   const dataDir = await mkdtemp(path.join(tmpdir(), "candor-bench-"))
   const port = await freePort()
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)))
   const fullEnv: NodeJS.ProcessEnv = {
-    ...inherited,
+    ...inheritedEnv(),
     HOST: "127.0.0.1",
     PORT: String(port),
     CANDOR_DATA_DIR: dataDir,
@@ -116,8 +129,9 @@ export const startEngine = async (
       if (ready) break
       await sleep(250)
     }
-    const seeded = (await seedThroughLock(dataDir)) ?? (JSON.parse(await candor(["seed", "--json"], fullEnv)) as Seeded)
-    return { url, apiKey: seeded.apiKey, pid: child.pid, env: { ...env }, stop }
+    if (!seed) return { url, urls: [url], apiKey: "", pid: child.pid, env: { ...env }, stop }
+    const seeded = (await seedThroughLock(dataDir)) ?? (await seedEngine({ CANDOR_DATA_DIR: dataDir, ...env }))
+    return { url, urls: [url], apiKey: seeded.apiKey, pid: child.pid, env: { ...env }, stop }
   } catch (error) {
     await stop()
     throw error
@@ -126,6 +140,28 @@ export const startEngine = async (
 
 interface Seeded {
   readonly apiKey: string
+}
+
+/**
+ * `candor seed --json` on an engine's database (`DATABASE_URL` in `env`): a tenant and its API key. Run as its own
+ * process, without the engine's cluster address (it joins no cluster), in a temporary data directory of its own
+ * unless `env` names one.
+ */
+export const seedEngine = async (env: Readonly<Record<string, string>>): Promise<Seeded> => {
+  const { CLUSTER_RUNNER_ADDRESS: _, CLUSTER_LISTEN_ADDRESS: __, ...rest } = env
+  const dataDir = rest.CANDOR_DATA_DIR === undefined ? await mkdtemp(path.join(tmpdir(), "candor-seed-")) : undefined
+  try {
+    const out = await candor(["seed", "--json"], {
+      ...inheritedEnv(),
+      CANDOR_DEMO: "false",
+      LOG_LEVEL: "Warn",
+      ...(dataDir === undefined ? {} : { CANDOR_DATA_DIR: dataDir }),
+      ...rest
+    })
+    return JSON.parse(out.trim().split("\n").pop()!) as Seeded
+  } finally {
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
+  }
 }
 
 /**
@@ -143,9 +179,10 @@ const seedThroughLock = async (dataDir: string): Promise<Seeded | undefined> => 
   return (await response.json()) as Seeded
 }
 
-/** An engine someone else runs. */
-export const remoteEngine = (url: string, apiKey: string): Engine => ({
-  url,
+/** An engine someone else runs: one node, or the nodes of one cluster. */
+export const remoteEngine = (urls: ReadonlyArray<string>, apiKey: string): Engine => ({
+  url: urls[0]!,
+  urls,
   apiKey,
   pid: undefined,
   env: {},
@@ -184,13 +221,23 @@ export const createInterviews = async (
   return out
 }
 
-/** One scrape of `/metrics`; undefined when the engine does not answer. */
-export const scrape = async (engine: Engine): Promise<EngineGauges | undefined> => {
+/** One scrape of a node's `/metrics`; undefined when it does not answer. */
+export const scrapeNode = async (url: string): Promise<EngineGauges | undefined> => {
   try {
-    const response = await fetch(`${engine.url}/metrics`)
+    const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })
     if (!response.ok) return undefined
     return readGauges(await response.text(), Date.now())
   } catch {
     return undefined
   }
+}
+
+/** Every node's scrape, at once, in the order of `engine.urls`. */
+export const scrapeNodes = (engine: Engine): Promise<Array<EngineGauges | undefined>> =>
+  Promise.all(engine.urls.map(scrapeNode))
+
+/** One scrape of the whole engine (every node summed); undefined when a node does not answer. */
+export const scrape = async (engine: Engine): Promise<EngineGauges | undefined> => {
+  const nodes = await scrapeNodes(engine)
+  return nodes.every((g) => g !== undefined) ? sumGauges(nodes) : undefined
 }

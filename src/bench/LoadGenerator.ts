@@ -41,9 +41,35 @@ export interface WindowStats {
 export interface GeneratorOptions {
   /** Engine base URL (http or https); the WebSocket URL is derived from it. */
   readonly url: string
+  /**
+   * Several nodes of one engine (a cluster): each candidate without a URL of its own connects to the next of them,
+   * round-robin in the order candidates are added. Absent: every candidate connects to `url`.
+   */
+  readonly urls?: ReadonlyArray<string>
   readonly clips: ReadonlyArray<ReadonlyArray<Uint8Array>>
   readonly threads: number
   readonly lossTimeoutMs: number
+}
+
+/** The WebSocket base URL of an http(s) (or already ws) base URL. */
+const toWs = (url: string) => url.replace(/^http/, "ws")
+
+/**
+ * Which node each candidate connects to (as a ws URL): its own `url` if it has one; otherwise, with several nodes,
+ * the next of them round-robin — the k-th such candidate of the generator (from 0, `offset` before these) gets
+ * `nodes[k % nodes.length]`; with one node or none, the worker's URL (no `url`).
+ */
+export const placeOnNodes = (
+  candidates: ReadonlyArray<CandidateSpec>,
+  nodes: ReadonlyArray<string>,
+  offset = 0
+): Array<CandidateSpec> => {
+  let k = offset
+  return candidates.map((c) => {
+    if (c.url !== undefined) return { ...c, url: toWs(c.url) }
+    if (nodes.length <= 1) return c
+    return { ...c, url: toWs(nodes[k++ % nodes.length]!) }
+  })
 }
 
 const inRange = (values: Float64Array, stride: number, from: number, to: number, f: (i: number) => void) => {
@@ -66,6 +92,7 @@ export class LoadGenerator {
   /** Each worker's last tick: when, and its oldest frame still waiting for an answer. */
   private readonly lastTicks: Array<{ readonly at: number; readonly oldestPending: number | null } | undefined>
   private nextWorker = 0
+  private nextNode = 0
 
   private constructor(
     private readonly workers: ReadonlyArray<Worker>,
@@ -81,7 +108,7 @@ export class LoadGenerator {
   }
 
   static start(options: GeneratorOptions): LoadGenerator {
-    const url = options.url.replace(/^http/, "ws")
+    const url = toWs(options.url)
     const workers = Array.from({ length: options.threads }, (_, i) =>
       startWorker("./loadWorker.ts", {
         url,
@@ -129,13 +156,18 @@ export class LoadGenerator {
     })
   }
 
-  /** Connects the candidates (spread round-robin over the workers) and starts them in `mode`. */
+  /**
+   * Connects the candidates (spread round-robin over the workers, and over the nodes when there are several) and
+   * starts them in `mode`. A candidate with a `url` of its own connects there.
+   */
   async add(
     candidates: ReadonlyArray<CandidateSpec>,
     mode: CandidateMode
   ): Promise<{ opened: number; refused: number }> {
     const shares = this.workers.map((): Array<CandidateSpec> => [])
-    for (const c of candidates) shares[this.nextWorker++ % this.workers.length]!.push(c)
+    const placed = placeOnNodes(candidates, this.options.urls ?? [], this.nextNode)
+    this.nextNode += candidates.filter((c) => c.url === undefined).length
+    for (const c of placed) shares[this.nextWorker++ % this.workers.length]!.push(c)
     const results = await Promise.all(
       this.workers.map((w, i) =>
         shares[i]!.length === 0

@@ -8,7 +8,7 @@ import type { BenchOptions } from "./BenchOptions.ts"
 import { EngineMonitor, type EngineSummary, type SeriesPoint } from "./EngineMonitor.ts"
 import { createInterviews, type Engine } from "./EngineUnderTest.ts"
 import { generatorVerdict, LoadGenerator, type WindowStats } from "./LoadGenerator.ts"
-import type { CandidateMode } from "./LoadProtocol.ts"
+import type { CandidateMode, CandidateSpec } from "./LoadProtocol.ts"
 
 export interface LoadRunResult {
   readonly name: string
@@ -57,7 +57,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const lossTimeout = (options: BenchOptions) => (options.smoke ? 1000 : Math.max(2000, 20 * options.budgetMs))
 
 /** Mean think time before answering: questions move on during a run without dominating it. */
-const ANSWER_AFTER_MS = 8000
+export const ANSWER_AFTER_MS = 8000
 
 const withinBudget = (stats: WindowStats, options: BenchOptions) =>
   stats.analysed > 0 && stats.latencyMs.p99 <= options.budgetMs && stats.shedRatio < options.maxShed
@@ -68,6 +68,7 @@ const withGenerator = async <A>(
 ): Promise<A> => {
   const generator = LoadGenerator.start({
     url: ctx.engine.url,
+    urls: ctx.engine.urls,
     clips: ctx.clips,
     threads: ctx.options.threads,
     lossTimeoutMs: lossTimeout(ctx.options)
@@ -101,17 +102,32 @@ const result = (
   phaseEvents: generator.events()
 })
 
-const addCandidates = async (ctx: PhaseContext, generator: LoadGenerator, n: number, mode: CandidateMode) => {
-  const specs = await createInterviews(ctx.engine, n, ANSWER_AFTER_MS)
+const addCandidates = async (
+  ctx: PhaseContext,
+  generator: LoadGenerator,
+  n: number,
+  mode: CandidateMode,
+  prepared?: ReadonlyArray<CandidateSpec>
+) => {
+  const specs = prepared ?? (await createInterviews(ctx.engine, n, ANSWER_AFTER_MS))
   const { refused } = await generator.add(specs, mode)
-  if (refused > 0) ctx.log(`${refused} of ${n} candidates could not connect`)
+  if (refused > 0) ctx.log(`${refused} of ${specs.length} candidates could not connect`)
 }
 
-/** `sessions` candidates at `fps` each: warm-up, then one measured window. */
-export const runPaced = (ctx: PhaseContext, name: string, sessions: number, fps: number): Promise<LoadRunResult> =>
+/**
+ * `sessions` candidates at `fps` each: warm-up, then one measured window. `prepared`: these candidates (their
+ * interviews created already, perhaps each with its node) instead of new ones.
+ */
+export const runPaced = (
+  ctx: PhaseContext,
+  name: string,
+  sessions: number,
+  fps: number,
+  prepared?: ReadonlyArray<CandidateSpec>
+): Promise<LoadRunResult> =>
   withGenerator(ctx, async (generator, monitor) => {
     monitor.phase(`${name}: connecting`, sessions)
-    await addCandidates(ctx, generator, sessions, { _tag: "Paced", fps })
+    await addCandidates(ctx, generator, sessions, { _tag: "Paced", fps }, prepared)
     monitor.phase(`${name}: warm-up`, sessions)
     await sleep(ctx.options.warmupS * 1000)
     const from = Date.now()

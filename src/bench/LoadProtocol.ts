@@ -7,6 +7,8 @@ export interface CandidateSpec {
   readonly questions: number
   /** Mean think time before answering a question. */
   readonly answerAfterMs: number
+  /** The node this candidate connects to (ws or wss base URL); absent: the worker's `url`. */
+  readonly url?: string
 }
 
 export type CandidateMode =

@@ -62,6 +62,14 @@ export interface EngineGauges {
   readonly framesDetected: number | undefined
   readonly framesAnalyzed: number | undefined
   readonly framesShed: number | undefined
+  /**
+   * The session layer's counters (`candor_frames_received_total`, `candor_frames_analyzed_total`): counted where a
+   * session's actor runs, which in a cluster is the interview's owner, whichever node holds the candidate's socket.
+   */
+  readonly sessionFramesIn: number | undefined
+  readonly sessionFramesAnalyzed: number | undefined
+  /** Candidate sockets open on this node (`candor_candidate_sockets`), relayed ones included. */
+  readonly candidateSockets: number | undefined
   /** Per-stage sums and counts of the pool's per-frame stage histograms. */
   readonly stages: Partial<Record<Stage, { readonly sum: number; readonly count: number }>>
   /** The main thread's event-loop delay histogram (cumulative buckets, seconds), when the engine exports it. */
@@ -94,8 +102,60 @@ export const readGauges = (text: string, at: number): EngineGauges => {
     framesDetected: poolFrames("detected") ?? sumOf(s, /frames_detected(_total)?$/),
     framesAnalyzed: poolFrames("analyzed") ?? sumOf(s, /frames_analy[sz]ed(_total)?$/),
     framesShed: sumOf(s, /frames_(shed|dropped|saturated)(_total)?$/),
+    sessionFramesIn: sumOf(s, /^candor_frames_received_total$/),
+    sessionFramesAnalyzed: sumOf(s, /^candor_frames_analyzed_total$/),
+    candidateSockets: sumOf(s, /^candor_candidate_sockets$/),
     stages,
     loopDelay: loop.length === 0 ? undefined : loop
+  }
+}
+
+/** The sum of the values present; undefined when none is. */
+const sumDefined = (values: ReadonlyArray<number | undefined>): number | undefined => {
+  const present = values.filter((v): v is number => v !== undefined)
+  return present.length === 0 ? undefined : present.reduce((a, b) => a + b, 0)
+}
+
+/**
+ * Several nodes' scrapes (of one instant) as one engine's: counters, gauges and histograms add up, so CPU per
+ * analysed frame, RSS and queue depth cover the whole cluster. A series that only some nodes export counts as 0 on
+ * the others (the nodes run one version: an engine exports a counter once it first counts, so a node whose pool has
+ * not analysed a frame yet has no worker CPU series); one that no node exports stays undefined. A histogram whose
+ * buckets differ between nodes cannot be added up and is left out. `at` is the mean of the scrapes' instants.
+ */
+export const sumGauges = (scrapes: ReadonlyArray<EngineGauges>): EngineGauges => {
+  if (scrapes.length === 0) throw new Error("sumGauges: no scrape")
+  if (scrapes.length === 1) return scrapes[0]!
+  const total = (pick: (g: EngineGauges) => number | undefined) => sumDefined(scrapes.map(pick))
+  const stages: Partial<Record<Stage, { sum: number; count: number }>> = {}
+  for (const stage of STAGES) {
+    const sum = total((g) => g.stages[stage]?.sum)
+    const count = total((g) => g.stages[stage]?.count)
+    if (sum !== undefined && count !== undefined) stages[stage] = { sum, count }
+  }
+  const loops = scrapes.map((g) => g.loopDelay).filter((l) => l !== undefined)
+  const first = loops[0]
+  const sameBuckets =
+    first !== undefined && loops.every((l) => l.length === first.length && l.every((b, i) => b.le === first[i]!.le))
+  return {
+    at: scrapes.reduce((n, g) => n + g.at, 0) / scrapes.length,
+    cpuSeconds: total((g) => g.cpuSeconds),
+    mainCpuSeconds: total((g) => g.mainCpuSeconds),
+    workerCpuSeconds: total((g) => g.workerCpuSeconds),
+    rssBytes: total((g) => g.rssBytes),
+    queueDepth: total((g) => g.queueDepth),
+    batchSum: total((g) => g.batchSum),
+    batchCount: total((g) => g.batchCount),
+    framesDetected: total((g) => g.framesDetected),
+    framesAnalyzed: total((g) => g.framesAnalyzed),
+    framesShed: total((g) => g.framesShed),
+    sessionFramesIn: total((g) => g.sessionFramesIn),
+    sessionFramesAnalyzed: total((g) => g.sessionFramesAnalyzed),
+    candidateSockets: total((g) => g.candidateSockets),
+    stages,
+    loopDelay: sameBuckets
+      ? first.map((b, i) => ({ le: b.le, count: loops.reduce((n, l) => n + l[i]!.count, 0) }))
+      : undefined
   }
 }
 

@@ -34,6 +34,7 @@ export const runKind = (r: BenchResults): string =>
     r.peer === undefined ? undefined : "peer",
     r.compare === undefined ? undefined : "compare",
     r.idle === undefined ? undefined : "idle",
+    r.cluster === undefined ? undefined : "cluster",
     r.options.smoke ? "smoke" : undefined
   ]
     .filter((k) => k !== undefined)

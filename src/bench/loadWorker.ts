@@ -113,7 +113,7 @@ port.on("message", (command: LoadCommand) => {
     const batch = command.candidates.map(
       (spec, i) =>
         new SimulatedCandidate(
-          data.url,
+          spec.url ?? data.url,
           spec,
           command.mode,
           data.clips[(candidates.length + i) % data.clips.length]!,

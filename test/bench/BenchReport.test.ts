@@ -172,6 +172,85 @@ describe("report", () => {
     expect(text).not.toContain("Ours vs peer")
   })
 
+  it("shows the cluster overhead: the same-run ratio, each node, and what relaying a frame costs", () => {
+    const nodeOf = (url: string, cpuCores: number, analysedPerSecond: number, sockets: number) => ({
+      url,
+      cpuCores,
+      mainCores: cpuCores / 4,
+      workerCores: cpuCores / 2,
+      analysedPerSecond,
+      receivedPerSecond: analysedPerSecond,
+      sockets,
+      rssMBMax: 300
+    })
+    const withNodes = (name: string, cpuCores: number, nodes: ReturnType<typeof nodeOf>[]): LoadRunResult => {
+      const r = run(12, 50, 0, 60)
+      return { ...r, name, engine: { ...r.engine, cpuCores, nodes } }
+    }
+    const side = (label: string, r: LoadRunResult, nodes: number, workersPerNode: number) => ({
+      label,
+      urls: Array.from({ length: nodes }, (_, i) => `http://n${i}`),
+      workersPerNode,
+      loadAverage: 1.5,
+      idleCores: 0.02 * nodes,
+      run: r,
+      cpuMsPerFrame: ((r.engine.cpuCores ?? 0) * 1000) / r.stats.analysedFps
+    })
+    const three = [nodeOf("http://n0", 0.3, 20, 4), nodeOf("http://n1", 0.25, 20, 4), nodeOf("http://n2", 0.2, 20, 4)]
+    const local = withNodes("relay: sockets on the owner", 0.6, [
+      nodeOf("http://n0", 0.54, 60, 12),
+      nodeOf("http://n1", 0.03, 0, 0),
+      nodeOf("http://n2", 0.03, 0, 0)
+    ])
+    const relayed = withNodes("relay: sockets on another node", 0.78, [
+      nodeOf("http://n0", 0.6, 60, 0),
+      nodeOf("http://n1", 0.15, 0, 12),
+      nodeOf("http://n2", 0.03, 0, 0)
+    ])
+    const cluster = {
+      nodes: 3,
+      single: side("1 node", withNodes("1 node: 12 candidates", 0.54, []), 1, 2),
+      cluster: side("3 nodes", withNodes("3 nodes: 12 candidates", 0.75, three), 3, 1),
+      ratio: 0.75 / 0.54,
+      relayedShare: 2 / 3,
+      relay: {
+        sessions: 12,
+        fps: 5,
+        owner: "http://n0",
+        relay: "http://n1",
+        loadAverage: 1.2,
+        local,
+        relayed,
+        localNodes: local.engine.nodes!.map((node, i) => ({
+          url: node.url,
+          role: i === 0 ? ("owner" as const) : ("idle" as const),
+          node
+        })),
+        relayedNodes: relayed.engine.nodes!.map((node, i) => ({
+          url: node.url,
+          role: (["owner", "relay", "idle"] as const)[i]!,
+          node
+        })),
+        ownerMsLocal: 9,
+        ownerMsRelayed: 10,
+        relayMsPerFrame: 2,
+        clusterMsLocal: 10,
+        clusterMsRelayed: 13
+      }
+    }
+    const r = results({ cluster })
+    expect(runKind(r)).toBe("cluster")
+    const text = formatText(r)
+    expect(text).toMatch(/ratio, cluster ÷ 1 node\s+1\.39×/)
+    expect(text).toContain("67 % of them were not on their session's owner")
+    expect(text).toMatch(/http:\/\/n1 \(relay\)\s+12\s+0\.0\s+0\.15/)
+    expect(text).toMatch(/relaying a frame, in all \(difference\)\s+3\.00/)
+    expect(text).toMatch(/owner's extra for a relayed frame\s+1\.00/)
+    // The four runs appear with the other load runs.
+    expect(text).toContain("3 nodes: 12 candidates")
+    expect(renderMarkdown([r], undefined, "")).toContain("### The relay's own cost")
+  })
+
   it("keeps the hand-written analysis when RESULTS.md is regenerated", () => {
     const first = renderMarkdown([results({ load: run(10, 40, 0) })], "latency.svg", "Why p99 grows: GC.")
     expect(first).toContain("![Frame → analysis latency against load](latency.svg)")

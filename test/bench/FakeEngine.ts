@@ -19,6 +19,8 @@ export interface FakeEngineOptions {
   readonly maxFps: number
   /** Each interview's first socket is cut (no close frame) after this many frames. 0: never. */
   readonly dropAfterFrames?: number
+  /** Interviews (id → candidate token) shared with other fakes: nodes of one cluster, any of which serves any. */
+  readonly interviews?: Map<string, string>
 }
 
 export interface FakeEngine {
@@ -39,7 +41,7 @@ export const startFakeEngine = async (options: FakeEngineOptions): Promise<FakeE
   let frames = 0
   let bad = 0
   const answers: Array<{ interviewId: string; questionId: string }> = []
-  const tokens = new Map<string, string>()
+  const tokens = options.interviews ?? new Map<string, string>()
   /** Per interview, so a reconnecting candidate resumes where it was. */
   const progress = new Map<string, { index: number; dropped: boolean }>()
 

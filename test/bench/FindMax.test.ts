@@ -33,7 +33,14 @@ const findMax = async (slowMs: number, fastAfter: number): Promise<{ result: Fin
   const flags = "--find-max --sessions 2 --step 2 --max-sessions 4 --fps 10 --duration 1 --warmup 0.5 --budget-ms 200"
   const options = await benchOptionsOf([...flags.split(" "), "--no-progress"])
   if (typeof options === "string") throw new Error(options)
-  const engine: Engine = { url: fake.url, apiKey: fake.apiKey, pid: undefined, env: {}, stop: async () => {} }
+  const engine: Engine = {
+    url: fake.url,
+    urls: [fake.url],
+    apiKey: fake.apiKey,
+    pid: undefined,
+    env: {},
+    stop: async () => {}
+  }
   const result = await runFindMax({ engine, clips: [clip], options, log: (line) => log.push(line) })
   return { result, log }
 }

@@ -30,6 +30,8 @@ const verbs: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
       "--threads N",
       "--cores N",
       "--database-url URL",
+      "--redis-url URL",
+      "--cluster N",
       "--frames-dir DIR",
       "--profile DIR",
       "--no-progress",
