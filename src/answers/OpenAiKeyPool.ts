@@ -12,7 +12,7 @@
  * pool alone decides rotation.
  */
 import { Clock, Context, Effect, Layer, Metric, Random, Redacted } from "effect"
-import OpenAI, { APIError } from "openai"
+import type { APIError, default as OpenAI } from "openai"
 import { type MetricsShape, sampleAll } from "../Metrics.ts"
 import { AllKeysUnavailable, DeadlineExceeded, type OpenAiCallError, OpenAiRequestFailed } from "./AnswerErrors.ts"
 import type { AnswersConfig } from "./AnswersConfig.ts"
@@ -82,14 +82,25 @@ type PoolSettings = Pick<
   "apiKeys" | "baseUrl" | "requestTimeoutMs" | "cooldownMs" | "maxRetries" | "backoffBaseMs" | "backoffMaxMs"
 >
 
-const describe = (error: unknown): string => {
-  if (error instanceof APIError) return error.status === undefined ? error.message : `HTTP ${error.status}`
-  return error instanceof Error ? error.message : String(error)
-}
+type Sdk = typeof import("openai")
 
-/** Builds a pool; with no keys every call fails with `AllKeysUnavailable`. */
+/**
+ * Builds a pool; with no keys every call fails with `AllKeysUnavailable`. The SDK is loaded only for a pool with
+ * keys: an engine without them never needs it.
+ */
 export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> =>
+  Effect.flatMap(
+    settings.apiKeys.length === 0 ? Effect.succeed(undefined) : Effect.promise((): Promise<Sdk> => import("openai")),
+    (sdk) => makeWith(settings, sdk)
+  )
+
+const makeWith = (settings: PoolSettings, sdk: Sdk | undefined): Effect.Effect<OpenAiKeyPoolShape> =>
   Effect.sync(() => {
+    const isApiError = (error: unknown): error is APIError => sdk !== undefined && error instanceof sdk.APIError
+    const describe = (error: unknown): string => {
+      if (isApiError(error)) return error.status === undefined ? error.message : `HTTP ${error.status}`
+      return error instanceof Error ? error.message : String(error)
+    }
     const seen = new Map<string, number>()
     const entries: Array<KeyEntry> = settings.apiKeys.map((secret) => {
       const base = keySuffix(Redacted.value(secret))
@@ -97,7 +108,7 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
       seen.set(base, n)
       return {
         suffix: n === 1 ? base : `${base}#${n}`,
-        client: new OpenAI({
+        client: new sdk!.default({
           apiKey: Redacted.value(secret),
           baseURL: settings.baseUrl ?? null,
           maxRetries: 0,
@@ -180,9 +191,9 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
           const error = outcome.failure
           entry.failures++
           lastError = describe(error)
-          const status = error instanceof APIError ? error.status : undefined
+          const status = isApiError(error) ? error.status : undefined
           // Anything that is not an API error reply (unreadable body, socket reset) is treated as transient.
-          const kind = error instanceof APIError ? classifyStatus(status) : "transient"
+          const kind = isApiError(error) ? classifyStatus(status) : "transient"
           const after = yield* Clock.currentTimeMillis
           switch (kind) {
             case "revoked": {
@@ -195,8 +206,8 @@ export const make = (settings: PoolSettings): Effect.Effect<OpenAiKeyPoolShape> 
             case "rateLimited": {
               entry.rateLimited++
               entry.strikes++
-              const asked = retryAfterMs(error instanceof APIError ? error.headers : undefined, after)
-              const quotaGone = error instanceof APIError && error.code === "insufficient_quota"
+              const asked = retryAfterMs(isApiError(error) ? error.headers : undefined, after)
+              const quotaGone = isApiError(error) && error.code === "insufficient_quota"
               const escalation =
                 entry.strikes > 1 || asked === undefined
                   ? backoffMs(settings.cooldownMs, entry.strikes, settings.backoffMaxMs, yield* Random.next)

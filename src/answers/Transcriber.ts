@@ -5,7 +5,6 @@
  * deployment without OpenAI accepts text answers and explains audio refusals.
  */
 import { Clock, type Config, Context, Effect, Layer } from "effect"
-import { toFile } from "openai"
 import {
   AudioTooLarge,
   EmptyAudio,
@@ -79,7 +78,9 @@ export const makeOpenAI = (
           async (client, options) =>
             client.audio.transcriptions.create(
               {
-                file: await toFile(audio, `answer.${acceptedTypes.get(mediaType)}`, { type: mediaType }),
+                file: await (await import("openai")).toFile(audio, `answer.${acceptedTypes.get(mediaType)}`, {
+                  type: mediaType
+                }),
                 model: config.transcriptionModel,
                 response_format: "json"
               },

@@ -4,7 +4,7 @@
  * Losing it pauses the live view and nothing else, so commands fail fast instead of queueing.
  */
 import { Context, Effect, Layer, Queue, Redacted, Schema, Stream } from "effect"
-import { Redis } from "ioredis"
+import type { Redis } from "ioredis"
 import { AppConfig } from "../config.ts"
 
 export class LiveStoreError extends Schema.TaggedError<LiveStoreError>()("LiveStoreError", {
@@ -118,11 +118,13 @@ const redisCall = <A>(operation: string, f: () => Promise<A>) =>
 /** Redis-backed store; `prefix` namespaces every key and channel. */
 export const makeRedis = (url: string, prefix: string) =>
   Effect.gen(function* () {
+    // Loaded only here: an engine without REDIS_URL never needs the client library.
+    const ioredis = yield* Effect.promise(() => import("ioredis"))
     // Commands fail fast while Redis is away (the live view pauses); subscriptions queue until it is back.
     const acquire = (name: string, enableOfflineQueue: boolean) =>
       Effect.acquireRelease(
-        Effect.promise(async () => {
-          const client = new Redis(url, {
+        Effect.promise(async (): Promise<Redis> => {
+          const client = new ioredis.Redis(url, {
             enableOfflineQueue,
             maxRetriesPerRequest: 1,
             connectTimeout: 2000,

@@ -3,14 +3,6 @@
  * `S3_BUCKET` is set, otherwise a local directory. Keys are `<interview id>/<kind>/<name>`, so erasing an
  * interview's media is one prefix delete.
  */
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client
-} from "@aws-sdk/client-s3"
 import { Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
@@ -101,24 +93,36 @@ export const makeDisk = (root: string): MediaStoreShape => {
   }
 }
 
-/** S3 (or S3-compatible) store. */
+/**
+ * S3 (or S3-compatible) store. The SDK is loaded when the store is made (its first request waits for it): an engine
+ * on local disk never needs it.
+ */
 export const makeS3 = (settings: S3Settings): MediaStoreShape => {
-  const client = new S3Client({
-    region: settings.region,
-    forcePathStyle: settings.forcePathStyle,
-    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-    ...(settings.accessKeyId === undefined || settings.secretAccessKey === undefined
-      ? {}
-      : {
-          credentials: {
-            accessKeyId: Redacted.value(settings.accessKeyId),
-            secretAccessKey: Redacted.value(settings.secretAccessKey)
-          }
-        })
-  })
+  const sdk = import("@aws-sdk/client-s3")
+  const made = sdk.then(
+    (s3) =>
+      new s3.S3Client({
+        region: settings.region,
+        forcePathStyle: settings.forcePathStyle,
+        ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+        ...(settings.accessKeyId === undefined || settings.secretAccessKey === undefined
+          ? {}
+          : {
+              credentials: {
+                accessKeyId: Redacted.value(settings.accessKeyId),
+                secretAccessKey: Redacted.value(settings.secretAccessKey)
+              }
+            })
+      })
+  )
+  // A failed load is reported by each request (see `checked`), never as an unhandled rejection.
+  made.catch(() => undefined)
+  /** The SDK (its commands) and the client, once loaded. */
+  const s3 = async () => [await sdk, await made] as const
   const Bucket = settings.bucket
   const full = (key: string) => settings.prefix + key
   const listAll = async (prefix: string) => {
+    const [{ ListObjectsV2Command }, client] = await s3()
     const keys: Array<string> = []
     let token: string | undefined
     do {
@@ -137,11 +141,13 @@ export const makeS3 = (settings: S3Settings): MediaStoreShape => {
   return {
     backend: "s3",
     put: (key, bytes, contentType) =>
-      checked("put", key, () =>
-        client.send(new PutObjectCommand({ Bucket, Key: full(key), Body: bytes, ContentType: contentType }))
-      ).pipe(Effect.asVoid),
+      checked("put", key, async () => {
+        const [{ PutObjectCommand }, client] = await s3()
+        return client.send(new PutObjectCommand({ Bucket, Key: full(key), Body: bytes, ContentType: contentType }))
+      }).pipe(Effect.asVoid),
     get: (key) =>
       checked("get", key, async () => {
+        const [{ GetObjectCommand }, client] = await s3()
         try {
           const out = await client.send(new GetObjectCommand({ Bucket, Key: full(key) }))
           const bytes = await out.Body!.transformToByteArray()
@@ -154,6 +160,7 @@ export const makeS3 = (settings: S3Settings): MediaStoreShape => {
     list: (prefix) => checked("list", prefix, () => listAll(prefix)),
     deletePrefix: (prefix) =>
       checked("delete", prefix, async () => {
+        const [{ DeleteObjectsCommand }, client] = await s3()
         const keys = await listAll(prefix)
         for (let i = 0; i < keys.length; i += 1000) {
           await client.send(
@@ -165,7 +172,10 @@ export const makeS3 = (settings: S3Settings): MediaStoreShape => {
         }
         return keys.length
       }),
-    ping: checked("ping", "ping", () => client.send(new HeadBucketCommand({ Bucket }))).pipe(Effect.asVoid)
+    ping: checked("ping", "ping", async () => {
+      const [{ HeadBucketCommand }, client] = await s3()
+      return client.send(new HeadBucketCommand({ Bucket }))
+    }).pipe(Effect.asVoid)
   }
 }
 
