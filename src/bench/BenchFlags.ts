@@ -93,6 +93,10 @@ export const benchFlags = {
     "cluster",
     "same load on one started node, then on N started cluster nodes (CPU per analysed frame, their ratio) and the relay's own cost; needs --database-url and --redis-url"
   ),
+  rounds: int(
+    "rounds",
+    "--cluster: run the one node and the cluster (and the relay's phases) N times, alternating (default 1)"
+  ),
   framesDir: text("frames-dir", "DIR", "cache for the prepared frames (default bench/out/frames)"),
   profile: text("profile", "DIR", "run the started engine under node --cpu-prof into DIR and list its hot functions"),
   noProgress: toggle("no-progress", "no live progress line (there is none when stderr is not a terminal)")

@@ -58,6 +58,8 @@ export interface BenchOptions {
    * the relay's own cost (see ClusterOverhead.ts). Needs `databaseUrl` and `redisUrl`.
    */
   readonly cluster: number | undefined
+  /** `--cluster`: how many times the sides (and the relay's phases) run, alternating their order. */
+  readonly rounds: number
   /** Run the started engine under `node --cpu-prof`, writing profiles here and summarising them. */
   readonly profileDir: string | undefined
   /** Where prepared 640×480 frames are cached. */
@@ -154,6 +156,7 @@ export const resolveBenchOptions = (flags: BenchFlags, isTty: boolean): BenchOpt
     databaseUrl: Option.getOrUndefined(flags.databaseUrl),
     redisUrl: Option.getOrUndefined(flags.redisUrl),
     cluster: Option.getOrUndefined(flags.cluster),
+    rounds: or(flags.rounds, 1),
     profileDir: Option.getOrUndefined(flags.profile),
     progress: isTty && !flags.noProgress
   }
@@ -179,6 +182,8 @@ export const resolveBenchOptions = (flags: BenchFlags, isTty: boolean): BenchOpt
       ? "--redis-url is for engines the bench starts; it cannot target --url"
       : undefined,
     clusterProblem(options),
+    positive("rounds", options.rounds, true),
+    options.rounds > 1 && options.cluster === undefined ? "--rounds is for --cluster" : undefined,
     options.url !== undefined && options.apiKey === undefined
       ? "--url needs --api-key (or CANDOR_API_KEY) to create interviews"
       : undefined,

@@ -168,9 +168,8 @@ const clusterRuns = (r: BenchResults): Array<LoadRunResult> =>
   r.cluster === undefined
     ? []
     : [
-        r.cluster.single.run,
-        r.cluster.cluster.run,
-        ...(r.cluster.relay === undefined ? [] : [r.cluster.relay.local, r.cluster.relay.relayed])
+        ...r.cluster.rounds.flatMap((x) => [x.single.run, x.cluster.run]),
+        ...r.cluster.relay.flatMap((x) => [x.local, x.relayed])
       ]
 
 const perFrame = (cores: number | undefined, framesPerSecond: number | undefined) =>
@@ -178,7 +177,9 @@ const perFrame = (cores: number | undefined, framesPerSecond: number | undefined
     ? undefined
     : (cores * 1000) / framesPerSecond
 
-/** `--cluster N`: the overhead ratio, each node of the cluster run, and the relay's own cost. */
+const times = (ratio: number | undefined) => (ratio === undefined ? "–" : `${ratio.toFixed(2)}×`)
+
+/** `--cluster N`: the overhead ratio, each node of the cluster runs, and the relay's own cost. */
 export const clusterSections = (r: BenchResults): Array<{ title: string; table: Table; note?: string }> => {
   const c = r.cluster
   if (c === undefined) return []
@@ -194,8 +195,12 @@ export const clusterSections = (r: BenchResults): Array<{ title: string; table: 
     f(x.run.stats.latencyMs.p99),
     f(x.run.engine.cpuCores, 2),
     f(x.cpuMsPerFrame, 2),
+    f(x.cpuMsPerFrameSent, 2),
     f(x.postgresCores, 3)
   ]
+  const blank = (n: number) => Array.from({ length: n }, () => "")
+  const several = c.rounds.length > 1
+  const shares = c.rounds.map((x) => x.relayedShare).filter((v) => v !== undefined)
   out.push({
     title: `Cluster overhead (the same load and frames: 1 node, then ${c.nodes} cluster nodes)`,
     table: [
@@ -210,50 +215,51 @@ export const clusterSections = (r: BenchResults): Array<{ title: string; table: 
         "p99 ms",
         "engine cores",
         "CPU ms/frame",
+        "per frame sent",
         "Postgres cores"
       ],
-      row(c.single),
-      row(c.cluster),
+      ...c.rounds.flatMap((x) => [
+        row(x.single),
+        row(x.cluster),
+        ...(several ? [[`  ratio${x.single.label.replace(/^1 node/, "")}`, ...blank(8), times(x.ratio), "", ""]] : [])
+      ]),
       [
-        "ratio, cluster ÷ 1 node",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        c.ratio === undefined ? "–" : `${c.ratio.toFixed(2)}×`,
+        several ? "ratio, cluster ÷ 1 node, every round" : "ratio, cluster ÷ 1 node",
+        ...blank(8),
+        times(c.ratio),
+        times(c.ratioPerSent),
         ""
       ]
     ],
-    note: `CPU ms/frame: every node's process CPU (all threads) over the measured window ÷ frames analysed, as the candidates counted them; idle cores: the same engines with no candidate, just before the load (included in CPU ms/frame). In the cluster run the candidates' sockets were spread round-robin over the nodes${c.relayedShare === undefined ? "" : `: ${pct(c.relayedShare, 0)} of them were not on their session's owner, so their frames were relayed`}. Postgres cores: the database server's backends for that side's database over the whole phase (connecting and warm-up included), when the server runs on this machine; they are not in CPU ms/frame, and neither is Redis.`
+    note: `CPU ms/frame: every node's process CPU (all threads) over the measured window ÷ frames analysed, as the candidates counted them (per frame sent: ÷ frames the candidates sent, which moves less when a side sheds${several ? "; every round: all of a side's CPU ÷ all its frames" : ""}); idle cores: the same engines with no candidate, just before the load (included in CPU ms/frame). In the cluster runs the candidates' sockets were spread round-robin over the nodes${shares.length === 0 ? "" : `: ${shares.map((v) => pct(v, 0)).join(", ")} of them were not on their session's owner, so their frames were relayed`}. Postgres cores: the database server's backends for that side's database over the whole phase (connecting and warm-up included), when the server runs on this machine; they are not in CPU ms/frame, and neither is Redis.`
   })
-  const nodes = c.cluster.run.engine.nodes ?? []
-  if (nodes.length > 0) {
+  const withNodes = c.rounds.filter((x) => (x.cluster.run.engine.nodes ?? []).length > 0)
+  if (withNodes.length > 0) {
     out.push({
-      title: `Cluster nodes (the ${c.nodes}-node run, each node's /metrics)`,
+      title: `Cluster nodes (the ${c.nodes}-node runs, each node's /metrics)`,
       table: [
-        ["node", "sockets", "owned frames/s", "cores", "main thread cores", "worker cores", "RSS MB"],
-        ...nodes.map((n) => [
-          n.url,
-          f(n.sockets, 0),
-          f(n.analysedPerSecond),
-          f(n.cpuCores, 2),
-          f(n.mainCores, 2),
-          f(n.workerCores, 2),
-          f(n.rssMBMax, 0)
-        ])
+        ["run", "node", "sockets", "owned frames/s", "cores", "main thread cores", "worker cores", "RSS MB"],
+        ...withNodes.flatMap((x) =>
+          (x.cluster.run.engine.nodes ?? []).map((n) => [
+            x.cluster.label,
+            n.url,
+            f(n.sockets, 0),
+            f(n.analysedPerSecond),
+            f(n.cpuCores, 2),
+            f(n.mainCores, 2),
+            f(n.workerCores, 2),
+            f(n.rssMBMax, 0)
+          ])
+        )
       ],
       note: "sockets: candidate sockets open on the node (its own sessions' and relayed ones); owned frames/s: frames analysed by the sessions the node owns (candor_frames_analyzed_total)"
     })
   }
-  const relay = c.relay
-  if (relay !== undefined) {
+  const first = c.relay[0]
+  if (first !== undefined) {
     const phaseRows = (label: string, run: LoadRunResult, list: RelayCost["localNodes"]) =>
       list.map((n) => [
-        label,
+        `${label}${run.name.replace(/^relay( \(round \d+\))?: .*$/, "$1")}`,
         `${n.url} (${n.role})`,
         f(n.node.sockets, 0),
         f(n.node.analysedPerSecond),
@@ -262,35 +268,39 @@ export const clusterSections = (r: BenchResults): Array<{ title: string; table: 
         f(perFrame(n.node.cpuCores, run.stats.analysedFps), 2)
       ])
     out.push({
-      title: `The relay's own cost (${relay.sessions} candidates at ${relay.fps} fps, every session owned by ${relay.owner})`,
+      title: `The relay's own cost (${first.sessions} candidates at ${first.fps} fps, every session owned by ${first.owner})`,
       table: [
         ["phase", "node", "sockets", "owned frames/s", "cores", "main thread cores", "CPU ms per analysed frame"],
-        ...phaseRows("sockets on the owner", relay.local, relay.localNodes),
-        ...phaseRows("sockets on another node", relay.relayed, relay.relayedNodes)
+        ...c.relay.flatMap((x) => [
+          ...phaseRows("sockets on the owner", x.local, x.localNodes),
+          ...phaseRows("sockets on another node", x.relayed, x.relayedNodes)
+        ])
       ],
       note: "CPU ms per analysed frame: the node's cores over the window ÷ the frames the candidates had analysed in it (a node that holds no socket and owns no session still costs its cluster membership)"
     })
-    const overhead =
-      relay.clusterMsRelayed === undefined || relay.clusterMsLocal === undefined
-        ? undefined
-        : relay.clusterMsRelayed - relay.clusterMsLocal
-    const ownerExtra =
-      relay.ownerMsRelayed === undefined || relay.ownerMsLocal === undefined
-        ? undefined
-        : relay.ownerMsRelayed - relay.ownerMsLocal
+    const diff = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? undefined : a - b
+    const measures: Array<[string, (x: RelayCost) => number | undefined]> = [
+      ["owner, sockets its own (socket, session, inference)", (x) => x.ownerMsLocal],
+      ["owner, every frame relayed to it", (x) => x.ownerMsRelayed],
+      ["  owner's extra for a relayed frame", (x) => diff(x.ownerMsRelayed, x.ownerMsLocal)],
+      ["relaying node, above its own without sockets (per frame it received)", (x) => x.relayMsPerFrame],
+      ["whole cluster, sockets on the owner", (x) => x.clusterMsLocal],
+      ["whole cluster, sockets on another node", (x) => x.clusterMsRelayed],
+      ["  relaying a frame, in all (difference)", (x) => diff(x.clusterMsRelayed, x.clusterMsLocal)],
+      ["analysed/s, sockets on the owner", (x) => x.local.stats.analysedFps],
+      ["analysed/s, sockets on another node", (x) => x.relayed.stats.analysedFps]
+    ]
     out.push({
       title: "What relaying a frame costs (CPU ms per analysed frame)",
       table: [
-        ["measure", "ms"],
-        ["owner, sockets its own (socket, session, inference)", f(relay.ownerMsLocal, 2)],
-        ["owner, every frame relayed to it", f(relay.ownerMsRelayed, 2)],
-        ["  owner's extra for a relayed frame", f(ownerExtra, 2)],
-        ["relaying node, above its own without sockets (per frame it received)", f(relay.relayMsPerFrame, 2)],
-        ["whole cluster, sockets on the owner", f(relay.clusterMsLocal, 2)],
-        ["whole cluster, sockets on another node", f(relay.clusterMsRelayed, 2)],
-        ["  relaying a frame, in all (difference)", f(overhead, 2)]
+        ["measure", ...c.relay.map((_, i) => (several ? `round ${i + 1}` : "ms"))],
+        ...measures.map(([label, pick]) => [
+          label,
+          ...c.relay.map((x) => f(pick(x), label.startsWith("analysed") ? 1 : 2))
+        ])
       ],
-      note: `same cluster, same owner, same offered load; fresh interviews per phase, the phases one after the other (load average ${relay.loadAverage} before the first). Frames received by the relaying node: ${f(relay.relayed.stats.sent / relay.relayed.stats.seconds)}/s, of which ${f(relay.relayed.stats.analysedFps)}/s analysed${relay.relayed.stats.shedRatio > 0.01 ? `; where the relayed phase shed frames, the owner's fixed per-session cost is spread over fewer frames than in the local phase` : ""}`
+      note: `same cluster, same owner, same offered load; fresh interviews per phase, the phases one after the other${several ? " (their order alternating between rounds)" : ""}; load average ${c.relay.map((x) => x.loadAverage).join(", ")} before each round. Where a phase shed frames (analysed/s below ${f(first.sessions * first.fps, 0)}), the owner's fixed per-session cost is spread over fewer frames`
     })
   }
   return out

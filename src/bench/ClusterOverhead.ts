@@ -12,6 +12,11 @@
  * 3. The relay's own cost, on the same cluster: interviews owned by one node, their sockets first on that owner,
  *    then (fresh interviews of the same owner) on another node, which then only relays. Each node's own
  *    `/metrics` tells what a frame costs the relaying node and what it adds on the owner.
+ *
+ * Both the single node and the cluster run from the start, so that with `--rounds R` the sides alternate (one
+ * node, cluster; then cluster, one node; …) and a machine whose load drifts weighs on both alike; the idle side
+ * costs the measured one only its idle cores (its CPU is not counted, being another process). The relay's phases
+ * alternate the same way.
  */
 import { randomBytes } from "node:crypto"
 import { loadavg } from "node:os"
@@ -43,6 +48,8 @@ export interface ClusterSide {
   readonly run: LoadRunResult
   /** Every node's process CPU over the measured window ÷ frames analysed (as the candidates counted them). */
   readonly cpuMsPerFrame: number | undefined
+  /** The same ÷ frames the candidates sent: frames shed cost CPU too, so this moves less when a side sheds. */
+  readonly cpuMsPerFrameSent: number | undefined
   /**
    * Cores used by the Postgres backends serving this side's database over the whole phase (connecting, warm-up,
    * window, settling), when the server runs on this machine; not part of `cpuMsPerFrame`.
@@ -85,16 +92,43 @@ export interface RelayCost {
   readonly clusterMsRelayed: number | undefined
 }
 
-export interface ClusterOverheadResult {
-  readonly nodes: number
+export interface ClusterRound {
   readonly single: ClusterSide
   readonly cluster: ClusterSide
   /** cluster.cpuMsPerFrame ÷ single.cpuMsPerFrame. */
   readonly ratio: number | undefined
-  /** Share of the cluster run's candidates whose socket was not on their session's owner. */
+  /** Share of this round's cluster candidates whose socket was not on their session's owner. */
   readonly relayedShare: number | undefined
-  readonly relay: RelayCost | undefined
 }
+
+export interface ClusterOverheadResult {
+  readonly nodes: number
+  /** In the order run (`--rounds`; the sides alternate). */
+  readonly rounds: ReadonlyArray<ClusterRound>
+  /** Over every round: all the cluster's CPU ÷ all its analysed frames, over the same for the single node. */
+  readonly ratio: number | undefined
+  /** The same per frame sent. */
+  readonly ratioPerSent: number | undefined
+  /** One per round. */
+  readonly relay: ReadonlyArray<RelayCost>
+}
+
+/** CPU ms per frame over several runs: all their CPU ÷ all their frames (analysed, or sent). */
+export const pooledMsPerFrame = (
+  runs: ReadonlyArray<LoadRunResult>,
+  frames: (run: LoadRunResult) => number
+): number | undefined => {
+  let cpuMs = 0
+  let count = 0
+  for (const run of runs) {
+    if (run.engine.cpuCores === undefined) return undefined
+    cpuMs += run.engine.cpuCores * run.stats.seconds * 1000
+    count += frames(run)
+  }
+  return count > 0 ? cpuMs / count : undefined
+}
+
+const sentFps = (run: LoadRunResult) => run.stats.sent / run.stats.seconds
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const load1 = () => Math.round(loadavg()[0]! * 100) / 100
@@ -271,7 +305,8 @@ const side = async (
     loadAverage,
     idleCores: idle,
     run,
-    cpuMsPerFrame: cpuMsPerAnalysedFrame(run.engine.cpuCores, run.stats.analysedFps)
+    cpuMsPerFrame: cpuMsPerAnalysedFrame(run.engine.cpuCores, run.stats.analysedFps),
+    cpuMsPerFrameSent: cpuMsPerAnalysedFrame(run.engine.cpuCores, sentFps(run))
   }
 }
 
@@ -302,31 +337,50 @@ const relayNodes = (
   return { nodes, byRole: (role) => nodes.find((n) => n.role === role)?.node }
 }
 
-/** Phase 3: the relay's cost per frame, on the relaying node and on the owner (see the module's comment). */
-const relayCost = async (ctx: ClusterOverheadContext, started: Started): Promise<RelayCost> => {
+/**
+ * Phase 3: the relay's cost per frame, on the relaying node and on the owner (see the module's comment);
+ * `relayedFirst` runs the two phases the other way round.
+ */
+const relayCost = async (
+  ctx: ClusterOverheadContext,
+  started: Started,
+  round: string,
+  relayedFirst: boolean
+): Promise<RelayCost> => {
   const { options, log } = ctx
   const { engine, runners } = started
   const owner = engine.urls[0]!
   const relay = engine.urls[1]!
-  log(`relay: finding ${2 * options.sessions} interviews owned by ${owner}`)
+  log(`relay${round}: finding ${2 * options.sessions} interviews owned by ${owner}`)
   const owned = await ownedBy(engine, runners[0]!, 2 * options.sessions)
   const on = (specs: ReadonlyArray<CandidateSpec>, url: string) => specs.map((s) => ({ ...s, url }))
   const phase: PhaseContext = { engine, clips: ctx.clips, options, log }
   const loadAverage = load1()
-  const local = await runPaced(
-    phase,
-    "relay: sockets on the owner",
-    options.sessions,
-    options.fps,
-    on(owned.slice(0, options.sessions), owner)
-  )
-  const relayed = await runPaced(
-    phase,
-    "relay: sockets on another node",
-    options.sessions,
-    options.fps,
-    on(owned.slice(options.sessions), relay)
-  )
+  const runLocal = () =>
+    runPaced(
+      phase,
+      `relay${round}: sockets on the owner`,
+      options.sessions,
+      options.fps,
+      on(owned.slice(0, options.sessions), owner)
+    )
+  const runRelayed = () =>
+    runPaced(
+      phase,
+      `relay${round}: sockets on another node`,
+      options.sessions,
+      options.fps,
+      on(owned.slice(options.sessions), relay)
+    )
+  let local: LoadRunResult
+  let relayed: LoadRunResult
+  if (relayedFirst) {
+    relayed = await runRelayed()
+    local = await runLocal()
+  } else {
+    local = await runLocal()
+    relayed = await runRelayed()
+  }
   const l = relayNodes(local, owner, undefined)
   const r = relayNodes(relayed, owner, relay)
   const perFrame = (cores: number | undefined, run: LoadRunResult) =>
@@ -348,15 +402,27 @@ const relayCost = async (ctx: ClusterOverheadContext, started: Started): Promise
     relayMsPerFrame:
       relayBefore === undefined || relayDuring === undefined || relayed.stats.sent === 0
         ? undefined
-        : ((relayDuring - relayBefore) * 1000) / (relayed.stats.sent / relayed.stats.seconds),
+        : ((relayDuring - relayBefore) * 1000) / sentFps(relayed),
     clusterMsLocal: perFrame(local.engine.cpuCores, local),
     clusterMsRelayed: perFrame(relayed.engine.cpuCores, relayed)
   }
 }
 
+/** Share of the candidates whose socket is on another node than their session's owner. */
+const relayedShareOf = async (started: Started, placed: ReadonlyArray<CandidateSpec>) => {
+  const { engine, runners } = started
+  const owners = await mapLimit(placed, 8, (s) => ownerOf(engine, s.interviewId))
+  const socketRunner = (s: CandidateSpec) => runners[engine.urls.findIndex((u) => u.replace(/^http/, "ws") === s.url)]
+  const known = placed.filter((s, i) => owners[i] !== undefined && socketRunner(s) !== undefined)
+  return known.length === 0
+    ? undefined
+    : known.filter((s) => owners[placed.indexOf(s)] !== socketRunner(s)).length / known.length
+}
+
 export const runClusterOverhead = async (ctx: ClusterOverheadContext): Promise<ClusterOverheadResult> => {
   const { options, log } = ctx
   const nodes = options.cluster!
+  const rounds = options.rounds
   const cleanup = new Cleanup()
   try {
     const throwaway = async () => {
@@ -368,45 +434,63 @@ export const runClusterOverhead = async (ctx: ClusterOverheadContext): Promise<C
     }
     const singleStores = await throwaway()
     const clusterStores = await throwaway()
-
     log(`single node: starting (${options.cores} inference workers)`)
-    let stopSingle: (() => Promise<void>) | undefined
-    const single = await startNodes(1, options.cores, singleStores.db, singleStores.redis, (stop) => {
-      stopSingle = stop
-      cleanup.add(stop)
-    })
-    const singleSide = await side(ctx, "1 node", single, options.cores, (e) => consentedInterviews(e, options.sessions))
-    // The single node stops before the cluster starts: the cluster's nodes get the machine to themselves.
-    await stopSingle?.()
-
+    const single = await startNodes(1, options.cores, singleStores.db, singleStores.redis, (stop) => cleanup.add(stop))
     log(`cluster: starting ${nodes} nodes (1 inference worker each)`)
     const cluster = await startNodes(nodes, 1, clusterStores.db, clusterStores.redis, (stop) => cleanup.add(stop))
-    let placed: Array<CandidateSpec> = []
-    const clusterSide = await side(ctx, `${nodes} nodes`, cluster, 1, async (engine) => {
-      const specs = await consentedInterviews(engine, options.sessions)
-      // Where the load generator will put each candidate (it places them the same way, round-robin).
-      placed = placeOnNodes(specs, engine.urls)
-      return specs
-    })
-    const owners = await mapLimit(placed, 8, (s) => ownerOf(cluster.engine, s.interviewId))
-    const socketRunner = (s: CandidateSpec) =>
-      cluster.runners[cluster.engine.urls.findIndex((u) => u.replace(/^http/, "ws") === s.url)]
-    const known = placed.filter((s, i) => owners[i] !== undefined && socketRunner(s) !== undefined)
-    const relayedShare =
-      known.length === 0
-        ? undefined
-        : placed.filter((s, i) => owners[i] !== undefined && owners[i] !== socketRunner(s)).length / known.length
 
-    const relay = await relayCost(ctx, cluster)
+    const out: Array<ClusterRound> = []
+    for (let r = 0; r < rounds; r++) {
+      const round = rounds === 1 ? "" : ` (round ${r + 1})`
+      const runSingle = () =>
+        side(ctx, `1 node${round}`, single, options.cores, (e) => consentedInterviews(e, options.sessions))
+      let placed: Array<CandidateSpec> = []
+      const runCluster = () =>
+        side(ctx, `${nodes} nodes${round}`, cluster, 1, async (engine) => {
+          const specs = await consentedInterviews(engine, options.sessions)
+          // Where the load generator will put each candidate (it places them the same way, round-robin).
+          placed = placeOnNodes(specs, engine.urls)
+          return specs
+        })
+      // Alternate the order, round after round: drift in the machine's load weighs on both sides alike.
+      let s: ClusterSide
+      let c: ClusterSide
+      if (r % 2 === 0) {
+        s = await runSingle()
+        c = await runCluster()
+      } else {
+        c = await runCluster()
+        s = await runSingle()
+      }
+      out.push({
+        single: s,
+        cluster: c,
+        ratio:
+          c.cpuMsPerFrame === undefined || s.cpuMsPerFrame === undefined
+            ? undefined
+            : c.cpuMsPerFrame / s.cpuMsPerFrame,
+        relayedShare: await relayedShareOf(cluster, placed)
+      })
+    }
+    const relay: Array<RelayCost> = []
+    for (let r = 0; r < rounds; r++)
+      relay.push(await relayCost(ctx, cluster, rounds === 1 ? "" : ` (round ${r + 1})`, r % 2 === 1))
+
+    const pooled = (pick: (x: ClusterRound) => ClusterSide, frames: (run: LoadRunResult) => number) =>
+      pooledMsPerFrame(
+        out.map((x) => pick(x).run),
+        frames
+      )
+    const ratioOf = (frames: (run: LoadRunResult) => number) => {
+      const c = pooled((x) => x.cluster, frames)
+      const s = pooled((x) => x.single, frames)
+      return c === undefined || s === undefined ? undefined : c / s
+    }
     return {
       nodes,
-      single: singleSide,
-      cluster: clusterSide,
-      ratio:
-        clusterSide.cpuMsPerFrame === undefined || singleSide.cpuMsPerFrame === undefined
-          ? undefined
-          : clusterSide.cpuMsPerFrame / singleSide.cpuMsPerFrame,
-      relayedShare,
+      rounds: out,
+      ratio: ratioOf((run) => run.stats.analysed),
+      ratioPerSent: ratioOf((run) => run.stats.sent),
       relay
     }
   } finally {

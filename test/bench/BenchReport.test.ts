@@ -4,6 +4,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { formatText, markdownTable, textTable } from "../../src/bench/BenchReport.ts"
 import { type BenchResults, efficiencyOf, judgeTargets } from "../../src/bench/BenchResults.ts"
+import { pooledMsPerFrame } from "../../src/bench/ClusterOverhead.ts"
 import { renderLatencyChart } from "../../src/bench/LatencyChart.ts"
 import type { LoadRunResult } from "../../src/bench/LoadPhases.ts"
 import type { ModelBoundResult } from "../../src/bench/ModelBound.ts"
@@ -183,9 +184,10 @@ describe("report", () => {
       sockets,
       rssMBMax: 300
     })
+    // 60 frames/s analysed over 10 s, every frame sent analysed (no shed).
     const withNodes = (name: string, cpuCores: number, nodes: ReturnType<typeof nodeOf>[]): LoadRunResult => {
       const r = run(12, 50, 0, 60)
-      return { ...r, name, engine: { ...r.engine, cpuCores, nodes } }
+      return { ...r, name, stats: { ...r.stats, sent: 600, analysed: 600 }, engine: { ...r.engine, cpuCores, nodes } }
     }
     const side = (label: string, r: LoadRunResult, nodes: number, workersPerNode: number) => ({
       label,
@@ -194,7 +196,8 @@ describe("report", () => {
       loadAverage: 1.5,
       idleCores: 0.02 * nodes,
       run: r,
-      cpuMsPerFrame: ((r.engine.cpuCores ?? 0) * 1000) / r.stats.analysedFps
+      cpuMsPerFrame: ((r.engine.cpuCores ?? 0) * 1000) / r.stats.analysedFps,
+      cpuMsPerFrameSent: ((r.engine.cpuCores ?? 0) * 1000) / r.stats.analysedFps
     })
     const three = [nodeOf("http://n0", 0.3, 20, 4), nodeOf("http://n1", 0.25, 20, 4), nodeOf("http://n2", 0.2, 20, 4)]
     const local = withNodes("relay: sockets on the owner", 0.6, [
@@ -207,48 +210,70 @@ describe("report", () => {
       nodeOf("http://n1", 0.15, 0, 12),
       nodeOf("http://n2", 0.03, 0, 0)
     ])
-    const cluster = {
-      nodes: 3,
-      single: side("1 node", withNodes("1 node: 12 candidates", 0.54, []), 1, 2),
-      cluster: side("3 nodes", withNodes("3 nodes: 12 candidates", 0.75, three), 3, 1),
-      ratio: 0.75 / 0.54,
-      relayedShare: 2 / 3,
-      relay: {
-        sessions: 12,
-        fps: 5,
-        owner: "http://n0",
-        relay: "http://n1",
-        loadAverage: 1.2,
-        local,
-        relayed,
-        localNodes: local.engine.nodes!.map((node, i) => ({
-          url: node.url,
-          role: i === 0 ? ("owner" as const) : ("idle" as const),
-          node
-        })),
-        relayedNodes: relayed.engine.nodes!.map((node, i) => ({
-          url: node.url,
-          role: (["owner", "relay", "idle"] as const)[i]!,
-          node
-        })),
-        ownerMsLocal: 9,
-        ownerMsRelayed: 10,
-        relayMsPerFrame: 2,
-        clusterMsLocal: 10,
-        clusterMsRelayed: 13
-      }
+    const relay = {
+      sessions: 12,
+      fps: 5,
+      owner: "http://n0",
+      relay: "http://n1",
+      loadAverage: 1.2,
+      local,
+      relayed,
+      localNodes: local.engine.nodes!.map((node, i) => ({
+        url: node.url,
+        role: i === 0 ? ("owner" as const) : ("idle" as const),
+        node
+      })),
+      relayedNodes: relayed.engine.nodes!.map((node, i) => ({
+        url: node.url,
+        role: (["owner", "relay", "idle"] as const)[i]!,
+        node
+      })),
+      ownerMsLocal: 9,
+      ownerMsRelayed: 10,
+      relayMsPerFrame: 2,
+      clusterMsLocal: 10,
+      clusterMsRelayed: 13
     }
-    const r = results({ cluster })
-    expect(runKind(r)).toBe("cluster")
-    const text = formatText(r)
-    expect(text).toMatch(/ratio, cluster ÷ 1 node\s+1\.39×/)
+    const round = (cores: number) => ({
+      single: side("1 node", withNodes("1 node: 12 candidates", 0.54, []), 1, 2),
+      cluster: side("3 nodes", withNodes("3 nodes: 12 candidates", cores, three), 3, 1),
+      ratio: cores / 0.54,
+      relayedShare: 2 / 3
+    })
+    const one = results({
+      cluster: { nodes: 3, rounds: [round(0.75)], ratio: 0.75 / 0.54, ratioPerSent: 0.75 / 0.54, relay: [relay] }
+    })
+    expect(runKind(one)).toBe("cluster")
+    const text = formatText(one)
+    expect(text).toMatch(/ratio, cluster ÷ 1 node\s+1\.39×\s+1\.39×/)
     expect(text).toContain("67 % of them were not on their session's owner")
     expect(text).toMatch(/http:\/\/n1 \(relay\)\s+12\s+0\.0\s+0\.15/)
     expect(text).toMatch(/relaying a frame, in all \(difference\)\s+3\.00/)
     expect(text).toMatch(/owner's extra for a relayed frame\s+1\.00/)
     // The four runs appear with the other load runs.
     expect(text).toContain("3 nodes: 12 candidates")
-    expect(renderMarkdown([r], undefined, "")).toContain("### The relay's own cost")
+    expect(renderMarkdown([one], undefined, "")).toContain("### The relay's own cost")
+
+    // Two rounds: each round's ratio, and all of a side's CPU over all its frames.
+    const rounds = [round(0.75), round(0.95)]
+    const single = pooledMsPerFrame(
+      rounds.map((x) => x.single.run),
+      (x) => x.stats.analysed
+    )
+    const cluster = pooledMsPerFrame(
+      rounds.map((x) => x.cluster.run),
+      (x) => x.stats.analysed
+    )
+    expect(single).toBeCloseTo(9, 10)
+    expect(cluster).toBeCloseTo(17_000 / 1200, 10)
+    const two = formatText(
+      results({
+        cluster: { nodes: 3, rounds, ratio: cluster! / single!, ratioPerSent: 1.5, relay: [relay, relay] }
+      })
+    )
+    expect(two).toMatch(/ratio, cluster ÷ 1 node, every round\s+1\.57×\s+1\.50×/)
+    expect(two).toMatch(/^ {2}ratio\s+1\.76×$/m)
+    expect(two).toMatch(/relaying a frame, in all \(difference\)\s+3\.00\s+3\.00/)
   })
 
   it("keeps the hand-written analysis when RESULTS.md is regenerated", () => {

@@ -51,6 +51,9 @@ describe("--url with several nodes", () => {
     )
     expect(await benchOptionsOf(["--cluster", "3", "--smoke", ...stores])).toMatch(/cannot be combined with --smoke/)
     expect(await benchOptionsOf(["--redis-url", "http://h"])).toMatch(/--redis-url expects redis:\/\//)
+    expect(await benchOptionsOf(["--cluster", "3", "--rounds", "2", ...stores])).toMatchObject({ rounds: 2 })
+    expect(await benchOptionsOf(["--cluster", "3", "--rounds", "0", ...stores])).toMatch(/--rounds expects a positive/)
+    expect(await benchOptionsOf(["--rounds", "2"])).toMatch(/--rounds is for --cluster/)
   })
 })
 

@@ -32,6 +32,7 @@ const verbs: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
       "--database-url URL",
       "--redis-url URL",
       "--cluster N",
+      "--rounds N",
       "--frames-dir DIR",
       "--profile DIR",
       "--no-progress",
