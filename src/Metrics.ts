@@ -4,7 +4,7 @@
  * metrics as things happen, or have a counter or gauge read from their own numbers at each scrape (queue depth,
  * sessions, CPU time).
  */
-import { Context, Effect, Layer, Metric, type Scope } from "effect"
+import { Context, type Duration, Effect, Layer, Metric, Schedule, type Scope } from "effect"
 import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 import { threadCpuSeconds } from "./ThreadCpu.ts"
 
@@ -69,6 +69,31 @@ export const sampled = (
       Effect.sync(() => sampleAll(metrics, series)),
       (remove) => Effect.sync(remove)
     )
+  })
+
+/**
+ * A gauge of a value that is costly to read (a query): read every `every` for the life of the current scope, the
+ * last reading given at each scrape (0 until the first; a failed read keeps the previous one).
+ */
+export const polled = (
+  gauge: Metric.Gauge<number>,
+  read: Effect.Effect<number, unknown>,
+  every: Duration.Input
+): Effect.Effect<void, never, Metrics | Scope.Scope> =>
+  Effect.gen(function* () {
+    let value = 0
+    yield* Effect.forkScoped(
+      read.pipe(
+        Effect.tap((n) =>
+          Effect.sync(() => {
+            value = n
+          })
+        ),
+        Effect.ignore,
+        Effect.repeat(Schedule.spaced(every))
+      )
+    )
+    yield* sampled([[gauge, () => value]])
   })
 
 type Labels = Readonly<Record<string, string>>

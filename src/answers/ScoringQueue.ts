@@ -9,10 +9,10 @@
  *   samples obtained, or marked failed with the reason when there are none. Nothing is dropped silently.
  * - Answers the scorer refuses as input (empty, too long) fail at once: retrying cannot help.
  */
-import { Cause, Context, Effect, Latch, Layer, Metric, Random, Result, Schedule } from "effect"
+import { Cause, Context, Effect, Latch, Layer, Metric, Random, Result } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import type { AnswerScore } from "../../schemas/AnswerScore.ts"
-import { byLabels, Metrics, sampled } from "../Metrics.ts"
+import { byLabels, Metrics, polled } from "../Metrics.ts"
 import { type ClaimedJob, type JobOutcome, makeScoringJobs } from "../store/ScoringJobs.ts"
 import type { AnswerScoringError } from "./AnswerErrors.ts"
 import { AnswerScorer } from "./AnswerScorer.ts"
@@ -235,21 +235,8 @@ export class ScoringQueue extends Context.Service<ScoringQueue, ScoringQueueShap
       Effect.gen(function* () {
         const { worker, ...queue } = yield* make(settings)
         for (let i = 0; i < settings.concurrency; i++) yield* Effect.forkScoped(worker)
-        // The queue's length for alerts, shared by every engine: read every 15 s, the last reading at each scrape.
-        const jobs = yield* makeScoringJobs
-        let backlog = 0
-        yield* Effect.forkScoped(
-          jobs.backlog.pipe(
-            Effect.tap((n) =>
-              Effect.sync(() => {
-                backlog = n
-              })
-            ),
-            Effect.ignore,
-            Effect.repeat(Schedule.spaced("15 seconds"))
-          )
-        )
-        yield* sampled([[backlogGauge, () => backlog]])
+        // The queue's length for alerts, shared by every engine: read every 15 s.
+        yield* polled(backlogGauge, (yield* makeScoringJobs).backlog, "15 seconds")
         return queue
       })
     )

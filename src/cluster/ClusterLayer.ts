@@ -11,7 +11,7 @@
  */
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
-import { Context, Duration, Effect, Layer, Metric, Option, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Option } from "effect"
 import * as ClusterMetrics from "effect/cluster/ClusterMetrics"
 import { RunnerAddress } from "effect/cluster/RunnerAddress"
 import * as RunnerHealth from "effect/cluster/RunnerHealth"
@@ -23,7 +23,7 @@ import * as SqlRunnerStorage from "effect/cluster/SqlRunnerStorage"
 import { RunnerStorage } from "effect/cluster/RunnerStorage"
 import * as RpcSerialization from "effect/rpc/RpcSerialization"
 import type { ClusterSettings } from "../config.ts"
-import { sampled } from "../Metrics.ts"
+import { polled, sampled } from "../Metrics.ts"
 
 /** The sharding settings Candor ships, from its own variables only. */
 export const shardingSettings = (cluster: ClusterSettings): ShardingConfig.ShardingConfig["Service"] => {
@@ -64,21 +64,8 @@ const shardsGauge = Metric.gauge("candor_cluster_shards", { description: "Shards
 export const metricsLayer = Layer.effectDiscard(
   Effect.gen(function* () {
     const storage = yield* RunnerStorage
-    let healthy = 0
-    yield* Effect.forkScoped(
-      storage.getRunners.pipe(
-        Effect.tap((runners) =>
-          Effect.sync(() => {
-            healthy = runners.filter(([, ok]) => ok).length
-          })
-        ),
-        Effect.ignore,
-        Effect.repeat(Schedule.spaced("5 seconds"))
-      )
-    )
-    yield* sampled([
-      [runnersGauge, () => healthy],
-      [shardsGauge, () => Number(ClusterMetrics.shards.valueUnsafe(Context.empty()).value)]
-    ])
+    const healthy = storage.getRunners.pipe(Effect.map((runners) => runners.filter(([, ok]) => ok).length))
+    yield* polled(runnersGauge, healthy, "5 seconds")
+    yield* sampled([[shardsGauge, () => Number(ClusterMetrics.shards.valueUnsafe(Context.empty()).value)]])
   })
 )

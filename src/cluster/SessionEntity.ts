@@ -72,4 +72,17 @@ const Quiesce = Rpc.make("Quiesce", { payload: { token: Schema.String }, error: 
 
 const Release = Rpc.make("Release", { payload: { token: Schema.String } })
 
-export const SessionEntity = Entity.make("InterviewSession", [Ensure, Attach, Frame, Command, Ask, Quiesce, Release])
+/**
+ * Every request is interrupted when its owner hands the shard on, instead of holding the hand-off up until the
+ * termination grace period: a persisted one (`Command`, `Ask`) is then delivered to the next owner, a volatile one
+ * fails to its caller, who retries.
+ */
+export const SessionEntity = Entity.make("InterviewSession", [
+  Ensure,
+  Attach,
+  Frame,
+  Command,
+  Ask,
+  Quiesce,
+  Release
+]).annotateRpcs(ClusterSchema.InterruptOnTermination, true)
