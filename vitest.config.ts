@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
 
 // Vitest 5's reporter calls Map.groupBy, which Node 20 lacks (Node 21+): without this, a failing test on Node 20
 // crashes the reporter instead of being reported.
@@ -22,11 +22,27 @@ if (typeof (Map as { groupBy?: unknown }).groupBy !== "function") {
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
     fileParallelism: true,
-    maxWorkers: 2
+    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "engine",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/cluster/**"],
+          sequence: { groupOrder: 0 }
+        }
+      },
+      // Three engines on loopback, with bounds on how long a candidate may be without a working socket while they
+      // fail and restart: run once every other file is done, so that no other test shares the machine's cores.
+      {
+        extends: true,
+        test: { name: "cluster", include: ["test/cluster/**/*.test.ts"], sequence: { groupOrder: 1 } }
+      }
+    ]
   }
 })

@@ -79,7 +79,10 @@ export interface ClusterSettings {
   readonly listenAddress: RunnerAddressSetting
   /** Shards per group; the same on every node. */
   readonly shards: number
-  /** How long a runner that stopped answering keeps its shards. */
+  /**
+   * How long a runner that stopped answering but still holds its database session (frozen, cut off) keeps its
+   * shards; shard-lock statements get a third of it before a runner counts its locks as lost.
+   */
   readonly failoverSeconds: number
 }
 
@@ -246,7 +249,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   clusterListenAddress: runnerAddress("CLUSTER_LISTEN_ADDRESS"),
   clusterShards: positiveInt("CLUSTER_SHARDS", 300),
   clusterFailoverSeconds: Config.Int("CLUSTER_FAILOVER_SECONDS").pipe(
-    Config.withDefault(6),
+    Config.withDefault(15),
     Config.mapEffect((n) =>
       n >= 3 ? Effect.succeed(n) : invalid("CLUSTER_FAILOVER_SECONDS", `expected 3 seconds or more, got ${n}`)
     )

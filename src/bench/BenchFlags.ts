@@ -91,7 +91,7 @@ export const benchFlags = {
   ),
   cluster: int(
     "cluster",
-    "same load on one started node, then on N started cluster nodes (CPU per analysed frame, their ratio) and the relay's own cost; needs --database-url and --redis-url"
+    "same load on one started node, then on N started cluster nodes (CPU per analysed frame, their ratio), the relay's own cost, and a frame's crossing per inference placement; needs --database-url and --redis-url"
   ),
   rounds: int(
     "rounds",

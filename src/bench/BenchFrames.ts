@@ -82,13 +82,14 @@ const readCached = async (dir: string, key: string): Promise<ClipSet | undefined
     const clips = await Promise.all(
       manifest.clips.map((c) => Promise.all(c.frames.map((f) => fs.readFile(path.join(dir, key, f)))))
     )
-    return { clips, dir: path.join(dir, key), prepared: false, meanBytes: mean(clips) }
+    return { clips, dir: path.join(dir, key), prepared: false, meanBytes: meanFrameBytes(clips) }
   } catch {
     return undefined
   }
 }
 
-const mean = (clips: ReadonlyArray<ReadonlyArray<Uint8Array>>) => {
+/** Mean bytes per frame over every clip. */
+export const meanFrameBytes = (clips: ReadonlyArray<ReadonlyArray<Uint8Array>>) => {
   const all = clips.flat()
   return all.reduce((n, f) => n + f.byteLength, 0) / Math.max(1, all.length)
 }
@@ -202,5 +203,5 @@ export const loadClips = async (options: ClipOptions = {}): Promise<ClipSet> => 
     } else await fs.rm(draft, { recursive: true, force: true })
   })
   const clips = made.map((c) => c.frames)
-  return { clips, dir: target, prepared: true, meanBytes: mean(clips) }
+  return { clips, dir: target, prepared: true, meanBytes: meanFrameBytes(clips) }
 }

@@ -1,6 +1,7 @@
 /** The results as aligned plain-text tables (the terminal) and as Markdown tables (RESULTS.md). */
 import { type BenchResults, cpuMsPerAnalysedFrame, judgeTargets } from "./BenchResults.ts"
 import type { ClusterSide, RelayCost } from "./ClusterOverhead.ts"
+import type { PlacementRound, PlacementRow } from "./Placement.ts"
 import type { LoadRunResult } from "./LoadPhases.ts"
 import { boundAt, boundMsPerFrame, type ModelBoundResult, type ModelTiming } from "./ModelBound.ts"
 import type { PeerPair } from "./PeerComparison.ts"
@@ -301,6 +302,50 @@ export const clusterSections = (r: BenchResults): Array<{ title: string; table: 
         ])
       ],
       note: `same cluster, same owner, same offered load; fresh interviews per phase, the phases one after the other${several ? " (their order alternating between rounds)" : ""}; load average ${c.relay.map((x) => x.loadAverage).join(", ")} before each round. Where a phase shed frames (analysed/s below ${f(first.sessions * first.fps, 0)}), the owner's fixed per-session cost is spread over fewer frames`
+    })
+  }
+  const p = c.placement
+  if (p !== undefined && p.rounds.length > 0) {
+    const names = p.rounds[0]!.rows.map((row) => row.name)
+    const cell = (round: PlacementRound, name: string, pick: (row: PlacementRow) => number) => {
+      const row = round.rows.find((x) => x.name === name)
+      return row === undefined ? undefined : pick(row)
+    }
+    out.push({
+      title: "Where inference runs: what a frame costs to cross the cluster (CPU ms per frame)",
+      table: [
+        [
+          "inference",
+          "up / down bytes",
+          ...p.rounds.flatMap((_, i) => [
+            `socket's node${several ? ` r${i + 1}` : ""}`,
+            `owner${several ? ` r${i + 1}` : ""}`,
+            `both${several ? ` r${i + 1}` : ""}`
+          ])
+        ],
+        ...names.map((name) => {
+          const row = p.rounds[0]!.rows.find((x) => x.name === name)!
+          return [
+            name,
+            `${row.upBytes} / ${row.downBytes}`,
+            ...p.rounds.flatMap((round) => [
+              f(
+                cell(round, name, (x) => x.socketNodeMs),
+                2
+              ),
+              f(
+                cell(round, name, (x) => x.ownerMs),
+                2
+              ),
+              f(
+                cell(round, name, (x) => x.socketNodeMs + x.ownerMs),
+                2
+              )
+            ])
+          ]
+        })
+      ],
+      note: `two runner processes with Candor's cluster layer on loopback, one holding every shard (the owner), the other none (the candidate socket's node); ${p.messages} paced frames at ${p.perSecond}/s over ${p.sessions} sessions per placement, each process's own CPU over the window less its idle use; the models cost the same on either node, so only the crossing differs${several ? "; the placements' order alternates between rounds" : ""}; load average ${p.rounds.map((x) => x.loadAverage).join(", ")} before each round`
     })
   }
   return out

@@ -25,7 +25,9 @@ import { cpuMsPerAnalysedFrame } from "./BenchResults.ts"
 import { recordConsents } from "./CandidateProtocol.ts"
 import { createInterviews, type Engine, freePort, scrape, seedEngine, startEngine } from "./EngineUnderTest.ts"
 import type { NodeSummary } from "./EngineMonitor.ts"
+import { meanFrameBytes } from "./BenchFrames.ts"
 import { placeOnNodes } from "./LoadGenerator.ts"
+import { measurePlacement, type PlacementResult } from "./Placement.ts"
 import { ANSWER_AFTER_MS, type LoadRunResult, type PhaseContext, runPaced } from "./LoadPhases.ts"
 import type { CandidateSpec } from "./LoadProtocol.ts"
 import { between, parsePrometheus, sumOf } from "./PrometheusText.ts"
@@ -111,6 +113,8 @@ export interface ClusterOverheadResult {
   readonly ratioPerSent: number | undefined
   /** One per round. */
   readonly relay: ReadonlyArray<RelayCost>
+  /** Where inference runs: a frame's crossing from the socket's node to the owner, per placement. */
+  readonly placement?: PlacementResult
 }
 
 /** CPU ms per frame over several runs: all their CPU ÷ all their frames (analysed, or sent). */
@@ -476,6 +480,13 @@ export const runClusterOverhead = async (ctx: ClusterOverheadContext): Promise<C
     for (let r = 0; r < rounds; r++)
       relay.push(await relayCost(ctx, cluster, rounds === 1 ? "" : ` (round ${r + 1})`, r % 2 === 1))
 
+    const placement = await measurePlacement({
+      databaseUrl: options.databaseUrl!,
+      jpegBytes: meanFrameBytes(ctx.clips),
+      rounds,
+      log
+    })
+
     const pooled = (pick: (x: ClusterRound) => ClusterSide, frames: (run: LoadRunResult) => number) =>
       pooledMsPerFrame(
         out.map((x) => pick(x).run),
@@ -491,7 +502,8 @@ export const runClusterOverhead = async (ctx: ClusterOverheadContext): Promise<C
       rounds: out,
       ratio: ratioOf((run) => run.stats.analysed),
       ratioPerSent: ratioOf((run) => run.stats.sent),
-      relay
+      relay,
+      placement
     }
   } finally {
     log("cluster: stopping the engines, dropping the databases and Redis keys")

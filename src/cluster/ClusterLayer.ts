@@ -4,10 +4,11 @@
  * passed here explicitly: effect/cluster's environment reader would take the unprefixed `HOST` and `PORT`, which
  * are Candor's HTTP address.
  *
- * Failover: a runner that stops heart-beating is dropped from the runner list after `failoverSeconds`, and the
- * survivors take its shards at their next assignment refresh (twice a second). Its Postgres advisory locks go with
- * its connection, so a killed runner's shards are free at once; one that is only frozen loses them when its
- * session times out, and it stops its entities when it cannot refresh its locks.
+ * Failover: the runner holding the health check pings every runner every 3 s; one that does not answer (after
+ * 2.5 s of retries) is marked unhealthy, and the survivors take its shards at their next assignment refresh
+ * (twice a second). A killed runner's Postgres advisory locks go with its connection, so its shards are free at
+ * once. One that is only frozen keeps its database session, and its locks, until the session has been idle for
+ * `failoverSeconds`; it stops its entities when it cannot refresh its locks.
  */
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
@@ -33,10 +34,14 @@ export const shardingSettings = (cluster: ClusterSettings): ShardingConfig.Shard
     runnerAddress: Option.some(RunnerAddress.make(cluster.runnerAddress)),
     runnerListenAddress: Option.some(RunnerAddress.make(cluster.listenAddress)),
     shardsPerGroup: cluster.shards,
-    shardLockRefreshInterval: Duration.millis(Math.max(1000, Math.floor((failover * 1000) / 3))),
+    // Shard-lock statements (each bounded by the refresh interval) get a third of the failover time: on a busy
+    // machine a lock refresh slower than that makes a runner drop its shards and its sessions move.
+    shardLockRefreshInterval: Duration.millis(Math.floor((failover * 1000) / 3)),
     shardLockExpiration: Duration.seconds(failover),
     refreshAssignmentsInterval: Duration.millis(500),
-    runnerHealthCheckInterval: Duration.seconds(Math.max(1, Math.floor(failover / 2))),
+    // A runner that no longer answers pings (killed, its host gone) is dropped from the runner list by this check
+    // (and 2.5 s of retried pings), whatever `failover` is: its advisory locks went with its connection.
+    runnerHealthCheckInterval: Duration.millis(Math.min(3000, (failover * 1000) / 2)),
     // An owner stops its sessions (final writes) within this when its shards move.
     entityTerminationTimeout: Duration.seconds(10),
     // Candor's own checks validate every message on both sides: no extra round-trip through the encoder for
@@ -45,13 +50,16 @@ export const shardingSettings = (cluster: ClusterSettings): ShardingConfig.Shard
   }
 }
 
-/** `Sharding` (and `Runners`, `MessageStorage`) for cluster mode; needs the `SqlClient` of `DATABASE_URL`. */
-export const layer = (cluster: ClusterSettings) =>
+/**
+ * `Sharding` (and `Runners`, `MessageStorage`) for cluster mode; needs the `SqlClient` of `DATABASE_URL`. The bench
+ * overrides settings (a runner that holds no shards) through `overrides`; the engine passes none.
+ */
+export const layer = (cluster: ClusterSettings, overrides: Partial<ShardingConfig.ShardingConfig["Service"]> = {}) =>
   Layer.provide(SocketRunner.layer, [layerSocketServer, layerClientProtocol]).pipe(
     Layer.provide(RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))),
     Layer.provideMerge(SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest))),
     Layer.provideMerge(Layer.orDie(SqlRunnerStorage.layer)),
-    Layer.provide(ShardingConfig.layer(shardingSettings(cluster))),
+    Layer.provide(ShardingConfig.layer({ ...shardingSettings(cluster), ...overrides })),
     Layer.provide(RpcSerialization.layerSchemaBinary())
   )
 

@@ -240,8 +240,35 @@ describe("report", () => {
       ratio: cores / 0.54,
       relayedShare: 2 / 3
     })
+    const row = (name: string, upBytes: number, downBytes: number, socketNodeMs: number, ownerMs: number) => ({
+      name,
+      upBytes,
+      downBytes,
+      socketNodeMs,
+      ownerMs,
+      replies: downBytes > 0 ? 2000 : 0,
+      messages: 2000
+    })
+    const placement = {
+      messages: 2000,
+      perSecond: 200,
+      sessions: 20,
+      rounds: [
+        {
+          loadAverage: 1.5,
+          rows: [row("on the owner", 29_900, 250, 1.2, 0.95), row("on the socket's node", 600, 0, 1.05, 0.74)]
+        }
+      ]
+    }
     const one = results({
-      cluster: { nodes: 3, rounds: [round(0.75)], ratio: 0.75 / 0.54, ratioPerSent: 0.75 / 0.54, relay: [relay] }
+      cluster: {
+        nodes: 3,
+        rounds: [round(0.75)],
+        ratio: 0.75 / 0.54,
+        ratioPerSent: 0.75 / 0.54,
+        relay: [relay],
+        placement
+      }
     })
     expect(runKind(one)).toBe("cluster")
     const text = formatText(one)
@@ -250,6 +277,9 @@ describe("report", () => {
     expect(text).toMatch(/http:\/\/n1 \(relay\)\s+12\s+0\.0\s+0\.15/)
     expect(text).toMatch(/relaying a frame, in all \(difference\)\s+3\.00/)
     expect(text).toMatch(/owner's extra for a relayed frame\s+1\.00/)
+    // Each placement's crossing: the socket's node, the owner, and both.
+    expect(text).toMatch(/on the owner\s+29900 \/ 250\s+1\.20\s+0\.95\s+2\.15/)
+    expect(text).toMatch(/on the socket's node\s+600 \/ 0\s+1\.05\s+0\.74\s+1\.79/)
     // The four runs appear with the other load runs.
     expect(text).toContain("3 nodes: 12 candidates")
     expect(renderMarkdown([one], undefined, "")).toContain("### The relay's own cost")

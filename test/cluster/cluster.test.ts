@@ -44,6 +44,8 @@ import {
 const jpeg = await singleFace()
 const servers = clusterServers()
 const CANDIDATES = 20
+/** Each rolling-restart candidate sends a frame a second: the test is about the restarts, not capacity. */
+const FRAME_EVERY_MS = 1000
 
 /** Sends a frame every `everyMs` until stopped or the socket closes. */
 const streamFrames = (c: Client, from: number, everyMs = 150) => {
@@ -245,8 +247,7 @@ describe.skipIf(servers === undefined)("interview sessions across three engines"
     const interviews: Array<Created> = []
     for (let i = 0; i < CANDIDATES; i++)
       interviews.push(await createInterview(cluster, cluster.nodes[i % 3]!, `Rolling ${i}`))
-    // One frame a second each: the test is about the restarts, not about capacity (the bench measures that).
-    const drivers = interviews.map((created, i) => new CandidateDriver(created, up, jpeg, i, 1000))
+    const drivers = interviews.map((created, i) => new CandidateDriver(created, up, jpeg, i, FRAME_EVERY_MS))
     for (const d of drivers) d.start()
 
     // The candidates take their steps spread out over the restarts: step k once the k-th engine is being
@@ -285,22 +286,24 @@ describe.skipIf(servers === undefined)("interview sessions across three engines"
     const reconnects = drivers.reduce((n, d) => n + d.reconnects, 0)
     const worstReconnect = Math.max(...drivers.map((d) => d.maxReconnectMs))
     const worstGap = Math.max(...drivers.map((d) => d.maxAnalysisGapMs))
-    const worstMove = Math.max(...drivers.map((d) => d.maxMoveGapMs))
     console.info(
-      `rolling restart: ${restarts.join("; ")}; ${reconnects} reconnects, longest without a socket ${worstReconnect} ms, longest on an open socket while its session moved ${worstMove} ms, longest between analyses ${worstGap} ms`
+      `rolling restart: ${restarts.join("; ")}; ${reconnects} reconnects, longest from a close to the next socket's first analysis ${worstReconnect} ms, longest between two analyses on an open socket ${worstGap} ms (frames every ${FRAME_EVERY_MS} ms)`
     )
-    const gaps = drivers.flatMap((d) => d.longGaps).sort((x, y) => y.ms - x.ms)
+    const gaps = drivers
+      .flatMap((d) => d.longGaps.map((g) => ({ ...g, id: d.interviewId.slice(0, 8) })))
+      .sort((x, y) => y.ms - x.ms)
     console.info(
-      `waits between analyses over 2 s: ${gaps.map((g) => `${g.ms} ms ending at +${g.endedAt - testStart} ms`).join(", ") || "none"}`
+      `waits between analyses over 2 s: ${gaps.map((g) => `${g.id}: ${g.ms} ms ending at +${g.endedAt - testStart} ms (${g.during})`).join(", ") || "none"}`
     )
     const worst = [...drivers].sort(
-      (x, y) => Math.max(y.maxReconnectMs, y.maxMoveGapMs) - Math.max(x.maxReconnectMs, x.maxMoveGapMs)
+      (x, y) => Math.max(y.maxReconnectMs, y.maxAnalysisGapMs) - Math.max(x.maxReconnectMs, x.maxAnalysisGapMs)
     )[0]!
     console.info(`slowest candidate ${worst.interviewId}:\n${worst.timeline.join("\n")}`)
     expect(reconnects).toBeGreaterThan(0)
+    // No candidate was without a working socket (frames analysed) for more than 5 s: not between a close and the
+    // next socket's first analysis, nor on an open socket whose session moved (beyond the wait for the next frame).
     expect(worstReconnect).toBeLessThanOrEqual(5_000)
-    // A socket kept open while its session moved between owners worked again within the same bound.
-    expect(worstMove).toBeLessThanOrEqual(5_000)
+    expect(worstGap - FRAME_EVERY_MS).toBeLessThanOrEqual(5_000)
 
     const reader = cluster.nodes[0]!
     for (const [i, created] of interviews.entries()) {

@@ -1,8 +1,9 @@
 /**
  * A candidate as a browser would be one behind a load balancer: it streams frames, goes through its interview one
  * step at a time, and when its socket closes it reconnects to any node that is up and sends the step it has no
- * answer for again (as the candidate page does). It records how long it was without a working socket: from a
- * close to the next `session`, and, on an open socket, the longest wait between two analyses.
+ * answer for again (as the candidate page does). It records how long it was without a working socket (one whose
+ * frames are analysed): from a close to the first analysis on the next socket, and, on an open socket, the longest
+ * wait between two analyses until the interview finished.
  */
 import type { ServerMessage, SessionMessage } from "../../schemas/Protocol.ts"
 import { Client } from "../sessions/support/Candidate.ts"
@@ -14,26 +15,32 @@ type Step =
   | { readonly _tag: "next"; readonly fromQuestionId: string }
   | { readonly _tag: "finish" }
 
+/** How long one connection attempt waits for its `session` before the driver tries another node. */
+const SESSION_WAIT_MS = 30_000
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export class CandidateDriver {
-  /** Longest time from a socket's close to the next socket's `session`. */
-  maxReconnectMs = 0
-  /** Longest wait between two analyses on one open socket (load shows here too; reported, not judged). */
-  maxAnalysisGapMs = 0
   /**
-   * Longest time an open socket went without a message before a resumed `session` on it: its session moved to
-   * another owner meanwhile, and the socket did not work until it had.
+   * Longest time from a socket's close to the first analysis on the next socket: the candidate had no working
+   * socket meanwhile.
    */
-  maxMoveGapMs = 0
+  maxReconnectMs = 0
+  /**
+   * Longest wait between two analyses on one open socket before the interview finished (it includes the interval
+   * between two frames): on a socket whose session moves to another owner, the move shows here.
+   */
+  maxAnalysisGapMs = 0
   reconnects = 0
   /** Every wait between analyses over 2 s: when it ended, and how long it was. */
-  readonly longGaps: Array<{ readonly endedAt: number; readonly ms: number }> = []
+  readonly longGaps: Array<{ readonly endedAt: number; readonly ms: number; readonly during: string }> = []
   /** When each socket closed and the next session began (diagnostics). */
   readonly timeline: Array<string> = []
   /** Answer ids the server acknowledged, by question. */
   readonly saved = new Map<string, string>()
   finished = false
+  /** The interview has finished: analyses no longer come, and their absence means nothing. */
+  private over = false
   private client: Client | undefined
   private pending: Step | undefined
   private acked = false
@@ -98,11 +105,14 @@ export class CandidateDriver {
     let attempt = 0
     while (!this.stopped && !this.finished) {
       const node = this.pick(attempt++)
-      let client: Client
+      let client: Client | undefined
       try {
         client = await Client.candidate(node.engine.wsUrl, this.created.interviewId, this.created.candidateToken)
-        await client.next("session", 0, 5_000)
+        // As the candidate page does, the socket is given its time (the wait counts as time without one): giving
+        // up early and connecting again would only queue the same session start twice.
+        await client.next("session", 0, SESSION_WAIT_MS)
       } catch (error) {
+        client?.close()
         // A finished interview takes no socket: a `finish` whose reply was lost with its socket took effect.
         if ((error as { status?: number }).status === 409 && this.pending?._tag === "finish") {
           this.acked = true
@@ -112,24 +122,25 @@ export class CandidateDriver {
         continue
       }
       this.timeline.push(`${new Date().toISOString()} session via ${node.name}`)
-      if (closedAt !== undefined) {
-        this.maxReconnectMs = Math.max(this.maxReconnectMs, Date.now() - closedAt)
-        this.reconnects++
-      }
+      if (closedAt !== undefined) this.reconnects++
       this.client = client
-      await this.serve(client)
+      await this.serve(client, closedAt)
       this.client = undefined
       closedAt = Date.now()
       this.timeline.push(`${new Date().toISOString()} closed ${JSON.stringify(client.closed)}`)
     }
   }
 
-  /** Streams frames on `client` and watches its messages until it closes. */
-  private async serve(client: Client): Promise<void> {
+  /**
+   * Streams frames on `client` and watches its messages until it closes. `closedAt`: when the previous socket
+   * closed, so the wait until this one's first analysis counts as time without a working socket.
+   */
+  private async serve(client: Client, closedAt: number | undefined): Promise<void> {
     let seen = 0
     let lastAnalysis: number | undefined
-    let lastMessage = Date.now()
     let sessions = 0
+    /** What arrived since the last analysis (message tags, errors by code): what a long wait was made of. */
+    let during = new Map<string, number>()
     const frames = setInterval(() => {
       if (client.closed === undefined) client.sendFrame(this.seq++, this.jpeg)
     }, this.frameEveryMs)
@@ -139,25 +150,36 @@ export class CandidateDriver {
           .until((c) => c.messages.length > seen || c.closed !== undefined, "a message", 60_000)
           .catch(() => {})
         for (const m of client.messages.slice(seen)) {
-          if (m._tag === "analysis") {
+          if (m._tag === "finished" || (m._tag === "error" && m.code === "finished")) this.over = true
+          if (m._tag === "analysis" && !this.over) {
             const now = Date.now()
-            if (lastAnalysis !== undefined) {
+            if (lastAnalysis === undefined) {
+              if (closedAt !== undefined) this.maxReconnectMs = Math.max(this.maxReconnectMs, now - closedAt)
+            } else {
               this.maxAnalysisGapMs = Math.max(this.maxAnalysisGapMs, now - lastAnalysis)
-              if (now - lastAnalysis > 2_000) this.longGaps.push({ endedAt: now, ms: now - lastAnalysis })
+              if (now - lastAnalysis > 2_000)
+                this.longGaps.push({
+                  endedAt: now,
+                  ms: now - lastAnalysis,
+                  during: [...during].map(([k, n]) => `${k}×${n}`).join(" ")
+                })
             }
             lastAnalysis = now
+            during = new Map()
+          } else {
+            const k = m._tag === "error" ? `error:${m.code}` : m._tag
+            during.set(k, (during.get(k) ?? 0) + 1)
           }
           if (m._tag === "session") {
-            if (sessions++ > 0) {
-              this.maxMoveGapMs = Math.max(this.maxMoveGapMs, Date.now() - lastMessage)
-              this.timeline.push(`${new Date().toISOString()} resumed after ${Date.now() - lastMessage} ms`)
-            }
+            if (sessions++ > 0 && lastAnalysis !== undefined)
+              this.timeline.push(
+                `${new Date().toISOString()} resumed ${Date.now() - lastAnalysis} ms after the last analysis`
+              )
             this.seq = Math.max(this.seq, m.lastSeq + 1)
             // A resumed session that already shows the step done acknowledges it; one that does not gets it again.
             if (this.pending !== undefined && !this.acked && !this.settledBy(m)) client.send(this.pending)
           }
           this.observe(m)
-          lastMessage = Date.now()
         }
         seen = client.messages.length
         if (this.finished) break

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Redacted } from "effect"
+import { Cause, Duration, Effect, Exit, Option, Redacted } from "effect"
+import { shardingSettings } from "../../src/cluster/ClusterLayer.ts"
 import { AppConfig, describeSettings } from "../../src/config.ts"
 import * as Fs from "node:fs"
 
@@ -54,6 +55,29 @@ describe("configuration", () => {
     expect(await failure({ S3_FORCE_PATH_STYLE: "maybe" })).toContain("S3_FORCE_PATH_STYLE")
     expect(await failure({ DETECT_EVERY: "0" })).toMatch(/DETECT_EVERY: expected an integer of at least 1/)
     expect(await failure({ INFERENCE_WORKERS: "two" })).toContain("INFERENCE_WORKERS")
+  })
+
+  it("passes every cluster setting explicitly, and notices a killed runner within seconds whatever the failover", async () => {
+    const cluster = {
+      DATABASE_URL: "postgres://db:5432/candor",
+      REDIS_URL: "redis://cache:6379",
+      CLUSTER_RUNNER_ADDRESS: "10.0.0.5:34431",
+      // effect/cluster's own reader would take these: they are Candor's HTTP address.
+      HOST: "0.0.0.0",
+      PORT: "8080"
+    }
+    const ms = (d: Duration.Input) => Duration.toMillis(Duration.fromInputUnsafe(d))
+    const shipped = shardingSettings((await settings(cluster)).cluster!)
+    expect(Option.getOrThrow(shipped.runnerAddress)).toMatchObject({ host: "10.0.0.5", port: 34431 })
+    expect(Option.getOrThrow(shipped.runnerListenAddress)).toMatchObject({ host: "10.0.0.5", port: 34431 })
+    // A frozen runner keeps its shards 15 s; a lock statement may take 5 s before the locks count as lost.
+    expect(ms(shipped.shardLockExpiration)).toBe(15_000)
+    expect(ms(shipped.shardLockRefreshInterval)).toBe(5_000)
+    expect(ms(shipped.runnerHealthCheckInterval)).toBe(3_000)
+    const quick = shardingSettings((await settings({ ...cluster, CLUSTER_FAILOVER_SECONDS: "4" })).cluster!)
+    expect(ms(quick.shardLockExpiration)).toBe(4_000)
+    expect(ms(quick.runnerHealthCheckInterval)).toBe(2_000)
+    expect(await failure({ ...cluster, CLUSTER_FAILOVER_SECONDS: "2" })).toContain("CLUSTER_FAILOVER_SECONDS")
   })
 
   it("keeps secrets out of logs", async () => {
