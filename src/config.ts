@@ -107,6 +107,7 @@ export interface InferenceSettings {
   readonly maxFaces?: number
   readonly maxPixels?: number
   readonly taskTimeoutMs?: number
+  readonly decoder?: "turbo" | "sharp"
 }
 
 const optionalString = (name: string) =>
@@ -214,6 +215,10 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   maxFaces: optionalPositiveInt("MAX_FACES"),
   maxPixels: optionalPositiveInt("MAX_IMAGE_PIXELS"),
   taskTimeoutMs: optionalPositiveInt("INFERENCE_TASK_TIMEOUT_MS"),
+  decoder: Config.Literals(["turbo", "sharp"], "INFERENCE_DECODER").pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined)
+  ),
   candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS"),
   recordingMaxBytes: positiveInt("RECORDING_MAX_BYTES", 100 * 1024 * 1024),
   retentionSweepSeconds: Config.Int("RETENTION_SWEEP_SECONDS").pipe(
@@ -311,7 +316,8 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
           emotionEvery: raw.emotionEvery,
           maxFaces: raw.maxFaces,
           maxPixels: raw.maxPixels,
-          taskTimeoutMs: raw.taskTimeoutMs
+          taskTimeoutMs: raw.taskTimeoutMs,
+          decoder: raw.decoder
         }).filter(([, v]) => v !== undefined)
       ) as InferenceSettings,
       candidateMaxFps: raw.candidateMaxFps,

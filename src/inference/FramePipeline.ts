@@ -14,7 +14,15 @@ import {
   type TrackState
 } from "./FaceTracker.ts"
 import { heatmapPng } from "./Heatmap.ts"
-import { DecodeError, decodeImage, GrowableBuffer, grayFromCrop, type RgbImage, sampleRegion } from "./ImageOps.ts"
+import {
+  DecodeError,
+  decodeImage,
+  GrowableBuffer,
+  grayFromCrop,
+  PixelBuffers,
+  type RgbImage,
+  sampleRegion
+} from "./ImageOps.ts"
 import { Blazeface, EmotionNet, FaceMesh } from "./ModelSpec.ts"
 import type { FaceModels } from "./OnnxModels.ts"
 import type { FrameJob, FrameOutcome, WorkerSettings } from "./WorkerProtocol.ts"
@@ -27,6 +35,8 @@ export interface Pipeline {
   readonly detectInput: GrowableBuffer
   readonly meshInput: GrowableBuffer
   readonly emotionInput: GrowableBuffer
+  /** Decoded frames' pixels, reused from task to task. */
+  readonly pixels: PixelBuffers
 }
 
 export const makePipeline = (models: FaceModels, settings: WorkerSettings): Pipeline => ({
@@ -35,7 +45,8 @@ export const makePipeline = (models: FaceModels, settings: WorkerSettings): Pipe
   anchors: makeAnchors(),
   detectInput: new GrowableBuffer(Blazeface.inputSize * Blazeface.inputSize * 3),
   meshInput: new GrowableBuffer(FaceMesh.inputSize * FaceMesh.inputSize * 3),
-  emotionInput: new GrowableBuffer(EmotionNet.inputSize * EmotionNet.inputSize)
+  emotionInput: new GrowableBuffer(EmotionNet.inputSize * EmotionNet.inputSize),
+  pixels: new PixelBuffers()
 })
 
 const MESH = FaceMesh.inputSize
@@ -87,7 +98,23 @@ export const analyzeFrames = async (
   bytes: ArrayBuffer,
   jobs: ReadonlyArray<FrameJob>
 ): Promise<Array<FrameOutcome>> => {
+  // No decoded pixels outlive the task (crops and heat-maps copy what they keep): its buffers go back at the end.
+  const lent: Array<Uint8Array> = []
+  try {
+    return await analyzeWith(p, bytes, jobs, (n) => p.pixels.lend(n, lent))
+  } finally {
+    p.pixels.giveBack(lent)
+  }
+}
+
+const analyzeWith = async (
+  p: Pipeline,
+  bytes: ArrayBuffer,
+  jobs: ReadonlyArray<FrameJob>,
+  allocate: (bytes: number) => Uint8Array
+): Promise<Array<FrameOutcome>> => {
   const started = now()
+  const decodeOptions = { ...p.settings, allocate }
   const outcomes: Array<FrameOutcome | undefined> = new Array(jobs.length)
   const work: Array<Work> = []
   for (let index = 0; index < jobs.length; index++) {
@@ -99,7 +126,7 @@ export const analyzeFrames = async (
     }
     const t = now()
     try {
-      const image = await decodeImage(new Uint8Array(bytes, job.offset, job.length), p.settings)
+      const image = await decodeImage(new Uint8Array(bytes, job.offset, job.length), decodeOptions)
       const scale = image.sourceWidth / image.width
       const ms = { decode: now() - t, detect: 0, mesh: 0, emotion: 0 }
       work.push({ index, job, image, scale, detectorRan: false, faces: [], ms })

@@ -5,6 +5,7 @@ import { Piscina } from "piscina"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { TrackState } from "./FaceTracker.ts"
 import { FrameBatcher } from "./FrameBatcher.ts"
+import type { Decoder } from "./ImageOps.ts"
 import {
   type AnalyzeError,
   FrameRejected,
@@ -62,6 +63,11 @@ export interface InferencePoolOptions {
   readonly eyesClosedThreshold: number
   /** Images with a longer side are shrunk while decoding. */
   readonly maxSide: number
+  /**
+   * "turbo" (default): plain baseline JPEGs decoded by libjpeg-turbo on the worker's own thread, anything else by
+   * sharp; "sharp": every image through sharp, the reference path (see ImageOps.decodeJpegTurbo).
+   */
+  readonly decoder: Decoder
   readonly minDetectionScore: number
   /** Face-mesh confidence below which a face is dropped and tracking falls back to the detector. */
   readonly minFaceScore: number
@@ -125,6 +131,7 @@ export const defaultOptions = (): InferencePoolOptions => ({
   maxPixels: 4096 * 4096,
   eyesClosedThreshold: 0.2,
   maxSide: 1920,
+  decoder: "turbo",
   minDetectionScore: 0.5,
   minFaceScore: 0.5,
   rotate: true,
@@ -179,6 +186,7 @@ export const make = (
       modelsDir: options.modelsDir,
       maxPixels: options.maxPixels,
       maxSide: options.maxSide,
+      decoder: options.decoder,
       maxFaces: options.maxFaces,
       detectEvery: options.detectEvery,
       emotionEvery: options.emotionEvery,

@@ -4,6 +4,7 @@
  */
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { TrackState } from "./FaceTracker.ts"
+import type { Decoder } from "./ImageOps.ts"
 
 /** Fixed for the life of a worker (Piscina `workerData`). */
 export interface WorkerSettings {
@@ -12,6 +13,8 @@ export interface WorkerSettings {
   readonly maxPixels: number
   /** Longer sides are shrunk while decoding. */
   readonly maxSide: number
+  /** "turbo": plain JPEGs through libjpeg-turbo, the rest through sharp; "sharp": everything through sharp. */
+  readonly decoder: Decoder
   readonly maxFaces: number
   /** Run the detector at least every this many frames of a tracked session (1 = every frame). */
   readonly detectEvery: number

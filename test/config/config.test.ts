@@ -38,9 +38,10 @@ describe("configuration", () => {
       INFERENCE_WORKERS: "3",
       DETECT_EVERY: "1",
       INFERENCE_MAX_DELAY_MS: "0",
+      INFERENCE_DECODER: "sharp",
       CANDIDATE_MAX_FPS: "5"
     })
-    expect(s.inference).toEqual({ workers: 3, detectEvery: 1, maxDelayMs: 0 })
+    expect(s.inference).toEqual({ workers: 3, detectEvery: 1, maxDelayMs: 0, decoder: "sharp" })
     expect(s.candidateMaxFps).toBe(5)
   })
 
@@ -55,6 +56,7 @@ describe("configuration", () => {
     expect(await failure({ S3_FORCE_PATH_STYLE: "maybe" })).toContain("S3_FORCE_PATH_STYLE")
     expect(await failure({ DETECT_EVERY: "0" })).toMatch(/DETECT_EVERY: expected an integer of at least 1/)
     expect(await failure({ INFERENCE_WORKERS: "two" })).toContain("INFERENCE_WORKERS")
+    expect(await failure({ INFERENCE_DECODER: "libpng" })).toContain("INFERENCE_DECODER")
   })
 
   it("passes every cluster setting explicitly, and notices a killed runner within seconds whatever the failover", async () => {

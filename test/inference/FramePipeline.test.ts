@@ -15,6 +15,7 @@ const settings: WorkerSettings = {
   modelsDir: DEFAULT_MODELS_DIR,
   maxPixels: 4096 * 4096,
   maxSide: 1920,
+  decoder: "turbo",
   maxFaces: 10,
   detectEvery: 10,
   emotionEvery: 1,
