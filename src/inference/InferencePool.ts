@@ -6,6 +6,7 @@ import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { TrackState } from "./FaceTracker.ts"
 import { FrameBatcher } from "./FrameBatcher.ts"
 import type { Decoder } from "./ImageOps.ts"
+import { lastTurboJpegError, turboJpegAvailable } from "./TurboJpeg.ts"
 import {
   type AnalyzeError,
   FrameRejected,
@@ -181,6 +182,11 @@ export const make = (
     if (faults !== undefined && !(faults.crash instanceof Set && faults.hang instanceof Set))
       return yield* Effect.fail(
         new InferenceFailed({ message: "faultsForTests takes two Sets of session keys, passed by test code only" })
+      )
+    // The fast decoder falls back to sharp frame by frame; say once, here, when it cannot load at all.
+    if (options.decoder === "turbo" && !turboJpegAvailable())
+      yield* Effect.logWarning(
+        `inference: libjpeg-turbo could not be loaded (${lastTurboJpegError()}); every frame is decoded by sharp, at about five times the CPU`
       )
     const settings: WorkerSettings = {
       modelsDir: options.modelsDir,

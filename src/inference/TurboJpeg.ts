@@ -43,6 +43,8 @@ const libraryFile = (): string => {
 }
 
 let api: Api | null | undefined
+/** Why the library could not be loaded, when it could not. */
+let loadError = "libjpeg-turbo not available"
 
 /** The library, loaded on first use; null where it cannot be loaded (then sharp decodes everything). */
 const load = (): Api | null => {
@@ -65,8 +67,9 @@ const load = (): Api | null => {
     }
     // The accurate IDCT is TurboJPEG's default; say so, since the pixels must match sharp's.
     api.set(handle, TJPARAM_FASTDCT, 0)
-  } catch {
+  } catch (error) {
     api = null
+    loadError = error instanceof Error ? error.message : String(error)
   }
   return api
 }
@@ -98,5 +101,5 @@ export const decodeJpegRgb = (
 /** The library's message for the last failed call (diagnostics only). */
 export const lastTurboJpegError = (): string => {
   const tj = load()
-  return tj === null ? "libjpeg-turbo not available" : tj.errorStr(tj.handle)
+  return tj === null ? loadError : tj.errorStr(tj.handle)
 }
