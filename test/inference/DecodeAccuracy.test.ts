@@ -15,24 +15,15 @@ import { type Decoder, decodeJpegTurbo } from "../../src/inference/ImageOps.ts"
 import { DEFAULT_MODELS_DIR, ensureModels } from "../../src/inference/ModelBuilder.ts"
 import { type FaceModels, loadOnnxModels } from "../../src/inference/OnnxModels.ts"
 import type { FrameJob, WorkerSettings } from "../../src/inference/WorkerProtocol.ts"
-import { arrayBufferOf } from "./fixtures.ts"
+import { arrayBufferOf, workerSettings } from "./fixtures.ts"
 
-const settings = (decoder: Decoder): WorkerSettings => ({
-  modelsDir: DEFAULT_MODELS_DIR,
-  maxPixels: 4096 * 4096,
-  maxSide: 1920,
-  decoder,
-  maxFaces: 10,
-  // The engine's default: the detector runs on a clip's first frame and every 30th, the mesh tracks in between.
-  detectEvery: 30,
-  // Every face's emotion is measured on every frame, so every frame counts in the agreement.
-  emotionEvery: 1,
-  eyesClosedThreshold: 0.2,
-  minDetectionScore: 0.5,
-  minFaceScore: 0.5,
-  rotate: true,
-  testHooks: false
-})
+const settings = (decoder: Decoder): WorkerSettings =>
+  workerSettings({
+    decoder,
+    // The engine's default: the detector runs on a clip's first frame and every 30th, the mesh tracks in between.
+    detectEvery: 30
+    // Every face's emotion is measured on every frame (emotionEvery 1), so every frame counts in the agreement.
+  })
 
 let models: FaceModels
 let reference: Pipeline

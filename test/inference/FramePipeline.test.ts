@@ -9,22 +9,9 @@ import { analyzeFrames, makePipeline, type Pipeline } from "../../src/inference/
 import { DEFAULT_MODELS_DIR, ensureModels } from "../../src/inference/ModelBuilder.ts"
 import { type FaceModels, loadOnnxModels } from "../../src/inference/OnnxModels.ts"
 import type { FrameJob, FrameOutcome, WorkerSettings } from "../../src/inference/WorkerProtocol.ts"
-import { blankJpeg, hugeHeaderJpeg, sample1, singleFaceJpeg, twentyFacesJpeg } from "./fixtures.ts"
+import { blankJpeg, hugeHeaderJpeg, sample1, singleFaceJpeg, twentyFacesJpeg, workerSettings } from "./fixtures.ts"
 
-const settings: WorkerSettings = {
-  modelsDir: DEFAULT_MODELS_DIR,
-  maxPixels: 4096 * 4096,
-  maxSide: 1920,
-  decoder: "turbo",
-  maxFaces: 10,
-  detectEvery: 10,
-  emotionEvery: 1,
-  eyesClosedThreshold: 0.2,
-  minDetectionScore: 0.5,
-  minFaceScore: 0.5,
-  rotate: true,
-  testHooks: false
-}
+const settings: WorkerSettings = workerSettings()
 
 let models: FaceModels
 const pipeline = (overrides: Partial<WorkerSettings> = {}): Pipeline =>

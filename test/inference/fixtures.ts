@@ -1,6 +1,25 @@
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import sharp from "sharp"
+import { DEFAULT_MODELS_DIR } from "../../src/inference/ModelBuilder.ts"
+import type { WorkerSettings } from "../../src/inference/WorkerProtocol.ts"
+
+/** A worker's settings as the pool's defaults give them (the detector every 10 frames, emotion on every one). */
+export const workerSettings = (overrides: Partial<WorkerSettings> = {}): WorkerSettings => ({
+  modelsDir: DEFAULT_MODELS_DIR,
+  maxPixels: 4096 * 4096,
+  maxSide: 1920,
+  decoder: "turbo",
+  maxFaces: 10,
+  detectEvery: 10,
+  emotionEvery: 1,
+  eyesClosedThreshold: 0.2,
+  minDetectionScore: 0.5,
+  minFaceScore: 0.5,
+  rotate: true,
+  testHooks: false,
+  ...overrides
+})
 
 /** Demo photos shipped with @vladmandic/face-api; read in place, never copied into the repository. */
 export const demoDir = join(
