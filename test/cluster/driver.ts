@@ -141,9 +141,12 @@ export class CandidateDriver {
     let sessions = 0
     /** What arrived since the last analysis (message tags, errors by code): what a long wait was made of. */
     let during = new Map<string, number>()
-    const frames = setInterval(() => {
+    const send = () => {
       if (client.closed === undefined) client.sendFrame(this.seq++, this.jpeg)
-    }, this.frameEveryMs)
+    }
+    // The first frame goes at once, as the candidate page's does once its session starts.
+    send()
+    const frames = setInterval(send, this.frameEveryMs)
     try {
       while (client.closed === undefined && !this.stopped) {
         await client
