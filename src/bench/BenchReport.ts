@@ -386,7 +386,7 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
           ]
         })
       ],
-      note: "main thread: sockets, session actors, scorers, sinks, HTTP (and the embedded database, when it is PGlite); inference workers: ONNX models, crops, result messages; native helpers: every other thread (libvips JPEG decoding, garbage collection, libuv's pool)"
+      note: "main thread: sockets, session actors, scorers, sinks, HTTP; inference workers: ONNX models, crops, result messages; native helpers: every other thread (libvips JPEG decoding, garbage collection, libuv's pool, and the embedded database's thread when it is PGlite)"
     })
   }
   out.push(...clusterSections(r))
