@@ -6,12 +6,13 @@
  * transactions share it through a semaphore, and a transaction holds it across its round-trips.
  */
 import { makeCompiler } from "@effect/sql-pg/PgClient"
-import { Effect, Layer, type Scope, Semaphore, Stream } from "effect"
+import { Effect, Layer, Metric, Option, type Scope, Semaphore, Stream } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlConnection from "effect/sql/SqlConnection"
 import { ConnectionError, SqlError, UnknownError } from "effect/sql/SqlError"
 import { Worker } from "node:worker_threads"
+import { Metrics } from "../Metrics.ts"
 import type { ErrorFields, QueryRequest, Reply, Request, Started } from "./pgliteWorker.ts"
 
 const entry = new URL("./pgliteWorkerEntry.mjs", import.meta.url)
@@ -42,6 +43,8 @@ export interface PgliteWorker {
   readonly worker: Worker
   /** Whether the last statement left a transaction open. */
   readonly inTransaction: () => boolean
+  /** The thread's CPU seconds as of its last answer; undefined where the platform does not say. */
+  readonly cpuSeconds: () => number | undefined
   readonly query: (
     sql: string,
     params: ReadonlyArray<unknown>,
@@ -70,6 +73,7 @@ const spawn = (dataDir: string): Promise<{ readonly api: PgliteWorker; readonly 
     const pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>()
     let nextId = 0
     let inTransaction = false
+    let cpuSeconds: number | undefined
     let gone: WorkerGone | undefined
     let ready = false
 
@@ -86,6 +90,7 @@ const spawn = (dataDir: string): Promise<{ readonly api: PgliteWorker; readonly 
       if ("type" in message) {
         if (message.type === "ready") {
           ready = true
+          cpuSeconds = message.cpuSeconds
           worker.unref()
           resolve({ api, close })
         } else {
@@ -100,6 +105,7 @@ const spawn = (dataDir: string): Promise<{ readonly api: PgliteWorker; readonly 
       // The thread keeps the process alive only while it owes an answer.
       if (pending.size === 0) worker.unref()
       inTransaction = message.inTransaction
+      cpuSeconds = message.cpuSeconds
       if (message.ok) p.resolve(message.result)
       else p.reject(fromFields(message.error))
     })
@@ -107,9 +113,14 @@ const spawn = (dataDir: string): Promise<{ readonly api: PgliteWorker; readonly 
     const send = (request: Request) =>
       new Promise<unknown>((resolve, reject) => {
         if (gone !== undefined) return reject(gone)
+        try {
+          // Throws on a parameter that cannot be cloned; nothing is then owed.
+          worker.postMessage(request)
+        } catch (error) {
+          return reject(error)
+        }
         if (pending.size === 0) worker.ref()
         pending.set(request.id, { resolve, reject })
-        worker.postMessage(request)
       })
 
     const close = async () => {
@@ -130,6 +141,7 @@ const spawn = (dataDir: string): Promise<{ readonly api: PgliteWorker; readonly 
     const api: PgliteWorker = {
       worker,
       inTransaction: () => inTransaction,
+      cpuSeconds: () => cpuSeconds,
       query: (sql, params, rowMode, raw) =>
         Effect.tryPromise({
           try: () => send({ type: "query", id: nextId++, sql, params, rowMode, raw } satisfies QueryRequest),
@@ -155,10 +167,24 @@ const makeConnection = (db: PgliteWorker): SqlConnection.Connection => {
   }
 }
 
-/** A `SqlClient` over PGlite at `dataDir` in its own thread; closing the scope closes the database and the thread. */
+const databaseCpu = Metric.counter("candor_embedded_database_cpu_seconds_total", {
+  description: "CPU time of the embedded database's thread (PGlite).",
+  incremental: true
+})
+
+/**
+ * A `SqlClient` over PGlite at `dataDir` in its own thread; closing the scope closes the database and the thread.
+ * With the engine's `Metrics` in context, the thread's CPU time is on `/metrics` (where the platform reports it).
+ */
 export const make = (dataDir: string) =>
   Effect.gen(function* () {
     const db = yield* start(dataDir)
+    const metrics = yield* Effect.serviceOption(Metrics)
+    if (Option.isSome(metrics) && db.cpuSeconds() !== undefined)
+      yield* Effect.acquireRelease(
+        Effect.sync(() => metrics.value.sample(databaseCpu, () => db.cpuSeconds() ?? 0)),
+        (remove) => Effect.sync(remove)
+      )
     const connection = makeConnection(db)
     const semaphore = yield* Semaphore.make(1)
     const acquirers = SqlClient.makeSqliteAcquirers({

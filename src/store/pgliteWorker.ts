@@ -5,12 +5,13 @@
  *
  * Protocol: `workerData.dataDir` is opened first, then `{ type: "ready" }` or `{ type: "failed", error }` is
  * posted. Each request `{ id, type: "query", sql, params, rowMode, raw }` gets one reply `{ id, ok, … ,
- * inTransaction }`; `{ id, type: "close" }` closes PGlite (flushing a data directory on disk) and is answered
+ * inTransaction, cpuSeconds }`; `{ id, type: "close" }` closes PGlite (flushing a data directory on disk) and is answered
  * last. Rows cross by structured clone, which keeps what PGlite returns (Date, Uint8Array, parsed JSON, …); an
  * error crosses as its message and PostgreSQL's fields (code, detail, constraint, …), which a clone would drop.
  */
 import type { PGlite } from "@electric-sql/pglite"
 import { parentPort, workerData } from "node:worker_threads"
+import { threadCpuSeconds } from "../ThreadCpu.ts"
 import { openPglite } from "./PgliteTemplate.ts"
 
 export interface QueryRequest {
@@ -33,11 +34,16 @@ export type Request = QueryRequest | CloseRequest
 /** An error's message, name, stack and every primitive field (PostgreSQL's code, detail, constraint, …). */
 export type ErrorFields = Readonly<Record<string, string | number | boolean | bigint | null | undefined>>
 
-export type Reply =
-  | { readonly id: number; readonly ok: true; readonly result: unknown; readonly inTransaction: boolean }
-  | { readonly id: number; readonly ok: false; readonly error: ErrorFields; readonly inTransaction: boolean }
+/** Every reply also says whether a transaction is open, and this thread's CPU seconds so far (where Linux says). */
+export type Reply = {
+  readonly id: number
+  readonly inTransaction: boolean
+  readonly cpuSeconds: number | undefined
+} & ({ readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: ErrorFields })
 
-export type Started = { readonly type: "ready" } | { readonly type: "failed"; readonly error: ErrorFields }
+export type Started =
+  | { readonly type: "ready"; readonly cpuSeconds: number | undefined }
+  | { readonly type: "failed"; readonly error: ErrorFields }
 
 const isPrimitive = (value: unknown) =>
   value === null || (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol")
@@ -71,13 +77,25 @@ if (parentPort !== null) {
     try {
       if (request.type === "close") {
         await db?.close()
-        return { id: request.id, ok: true, result: undefined, inTransaction: false }
+        return { id: request.id, ok: true, result: undefined, inTransaction: false, cpuSeconds: threadCpuSeconds() }
       }
       const result = await db!.query(request.sql, request.params as Array<unknown>, { rowMode: request.rowMode })
       const { blob: _, ...whole } = result
-      return { id: request.id, ok: true, result: request.raw ? whole : result.rows, inTransaction: inTransaction(db) }
+      return {
+        id: request.id,
+        ok: true,
+        result: request.raw ? whole : result.rows,
+        inTransaction: inTransaction(db),
+        cpuSeconds: threadCpuSeconds()
+      }
     } catch (error) {
-      return { id: request.id, ok: false, error: errorFields(error), inTransaction: inTransaction(db) }
+      return {
+        id: request.id,
+        ok: false,
+        error: errorFields(error),
+        inTransaction: inTransaction(db),
+        cpuSeconds: threadCpuSeconds()
+      }
     }
   }
   try {
@@ -86,7 +104,7 @@ if (parentPort !== null) {
     port.on("message", (request: Request) => {
       void answer(request).then(post)
     })
-    post({ type: "ready" })
+    post({ type: "ready", cpuSeconds: threadCpuSeconds() })
   } catch (error) {
     post({ type: "failed", error: errorFields(error) })
   }
