@@ -1,7 +1,8 @@
 /**
  * CPU time of the calling thread, where the platform tells it (Linux: `/proc/thread-self/stat`). The process's
- * total hides which thread spends it; the engine splits it into its main thread, its inference workers and the
- * native threads behind them (JPEG decoding, garbage collection), so an operator sees where a frame's cost goes.
+ * total hides which thread spends it; the engine splits it into its main thread, its inference workers, its embedded
+ * database's thread (PGlite) and the native threads behind them (JPEG decoding, garbage collection), so an operator
+ * sees where a frame's cost goes.
  */
 import { readFileSync } from "node:fs"
 

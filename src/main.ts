@@ -69,18 +69,17 @@ export const storageLayer = Layer.mergeAll(Erasures.layer, Webhooks.layer).pipe(
   Layer.provideMerge(Database.layer)
 )
 
-/** Every service the engine runs on. */
+/** Every service the engine runs on; the metric registry first, so that storage can report to it. */
 export const servicesLayer = Layer.mergeAll(
   storageLayer,
   LiveStore.layer,
   MediaStore.layer,
   JoinTokens.layer,
-  Metrics.layer,
   Layer.effect(
     VideoConfig,
     Effect.map(AppConfig, (config) => config.video)
   )
-)
+).pipe(Layer.provideMerge(Metrics.layer))
 
 /** Records the server's URL in the embedded-database lock once it listens. */
 class Publisher extends Context.Service<Publisher, (url: string) => void>()("candor/LockPublisher") {}

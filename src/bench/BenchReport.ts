@@ -413,25 +413,41 @@ export const sections = (r: BenchResults): Array<{ title: string; table: Table; 
     (x) => x.engine.cpuCores !== undefined && x.engine.mainCores !== undefined && x.stats.analysedFps > 0
   )
   if (split.length > 0) {
+    // The embedded database's thread gets a column when a run had one (PGlite); on PostgreSQL it is another process.
+    const withDatabase = split.some((x) => x.engine.databaseCores !== undefined)
     out.push({
       title: "Where the engine's CPU goes (CPU ms per analysed frame, by thread, from /metrics)",
       table: [
-        ["run", "engine", "main thread", "inference workers", "native helpers"],
+        [
+          "run",
+          "engine",
+          "main thread",
+          "inference workers",
+          ...(withDatabase ? ["database thread"] : []),
+          "native helpers"
+        ],
         ...split.map((x) => {
           const fps = x.stats.analysedFps
           const main = cpuMsPerAnalysedFrame(x.engine.mainCores, fps)
           const workers = cpuMsPerAnalysedFrame(x.engine.workerCores, fps)
+          const database = cpuMsPerAnalysedFrame(x.engine.databaseCores, fps)
           const all = cpuMsPerAnalysedFrame(x.engine.cpuCores, fps)!
           return [
             x.name,
             f(all, 2),
             f(main, 2),
             f(workers, 2),
-            f(main === undefined || workers === undefined ? undefined : Math.max(0, all - main - workers), 2)
+            ...(withDatabase ? [f(database, 2)] : []),
+            f(
+              main === undefined || workers === undefined
+                ? undefined
+                : Math.max(0, all - main - workers - (database ?? 0)),
+              2
+            )
           ]
         })
       ],
-      note: "main thread: sockets, session actors, scorers, sinks, HTTP (and the embedded database, when it is PGlite); inference workers: ONNX models, crops, result messages; native helpers: every other thread (libvips JPEG decoding, garbage collection, libuv's pool)"
+      note: "main thread: sockets, session actors, scorers, sinks, HTTP; inference workers: ONNX models, crops, result messages; database thread: the embedded database (PGlite), when the engine runs it; native helpers: every other thread (libvips JPEG decoding, garbage collection, libuv's pool)"
     })
   }
   out.push(...clusterSections(r))

@@ -83,6 +83,8 @@ export interface EngineSummary {
   /** Cores used by the engine's main thread and by its inference worker threads; the rest of `cpuCores` is native helpers. */
   readonly mainCores?: number | undefined
   readonly workerCores?: number | undefined
+  /** Cores used by the embedded database's thread (PGlite), when the engine runs one; also outside `mainCores`. */
+  readonly databaseCores?: number | undefined
   /** Each node's own figures, when the engine has several (the rest of the summary is their sum). */
   readonly nodes?: ReadonlyArray<NodeSummary>
 }
@@ -181,6 +183,7 @@ export class EngineMonitor {
       loopStalls: d?.loopStalls,
       mainCores: d?.mainCores,
       workerCores: d?.workerCores,
+      ...(d?.databaseCores === undefined ? {} : { databaseCores: d.databaseCores }),
       ...(this.engine.urls.length > 1
         ? { nodes: this.engine.urls.map((url, i) => nodeWindow(url, this.nodeGauges[i]!, from, to)) }
         : {}),

@@ -55,6 +55,8 @@ export interface EngineGauges {
   /** CPU of the engine's main thread and of its inference worker threads (the rest is native helper threads). */
   readonly mainCpuSeconds: number | undefined
   readonly workerCpuSeconds: number | undefined
+  /** The embedded database's thread (PGlite), when the engine runs one. */
+  readonly databaseCpuSeconds?: number | undefined
   readonly rssBytes: number | undefined
   readonly queueDepth: number | undefined
   readonly batchSum: number | undefined
@@ -94,6 +96,7 @@ export const readGauges = (text: string, at: number): EngineGauges => {
     cpuSeconds: sumOf(s, /^process_cpu_seconds_total$/),
     mainCpuSeconds: sumOf(s, /^nodejs_main_thread_cpu_seconds_total$/),
     workerCpuSeconds: sumOf(s, /^candor_pool_worker_cpu_seconds_total$/),
+    databaseCpuSeconds: sumOf(s, /^candor_embedded_database_cpu_seconds_total$/),
     rssBytes: sumOf(s, /^process_resident_memory_bytes$/),
     queueDepth: sumOf(s, /queue_depth/),
     batchSum: sumOf(s, /batch_size_sum$/),
@@ -142,6 +145,7 @@ export const sumGauges = (scrapes: ReadonlyArray<EngineGauges>): EngineGauges =>
     cpuSeconds: total((g) => g.cpuSeconds),
     mainCpuSeconds: total((g) => g.mainCpuSeconds),
     workerCpuSeconds: total((g) => g.workerCpuSeconds),
+    databaseCpuSeconds: total((g) => g.databaseCpuSeconds),
     rssBytes: total((g) => g.rssBytes),
     queueDepth: total((g) => g.queueDepth),
     batchSum: total((g) => g.batchSum),
@@ -167,6 +171,7 @@ export const between = (a: EngineGauges, b: EngineGauges) => {
   const cpu = delta(a.cpuSeconds, b.cpuSeconds)
   const main = delta(a.mainCpuSeconds, b.mainCpuSeconds)
   const workers = delta(a.workerCpuSeconds, b.workerCpuSeconds)
+  const database = delta(a.databaseCpuSeconds, b.databaseCpuSeconds)
   const batches = delta(a.batchCount, b.batchCount)
   const batchSum = delta(a.batchSum, b.batchSum)
   const analyzed = delta(a.framesAnalyzed, b.framesAnalyzed)
@@ -184,6 +189,7 @@ export const between = (a: EngineGauges, b: EngineGauges) => {
     ...(main === undefined || workers === undefined || seconds <= 0
       ? {}
       : { mainCores: main / seconds, workerCores: workers / seconds }),
+    ...(database === undefined || seconds <= 0 ? {} : { databaseCores: database / seconds }),
     meanBatch: batches === undefined || batchSum === undefined || batches <= 0 ? undefined : batchSum / batches,
     detectorShare: analyzed === undefined || detected === undefined || analyzed <= 0 ? undefined : detected / analyzed
   }

@@ -173,6 +173,25 @@ describe("report", () => {
     expect(text).not.toContain("Ours vs peer")
   })
 
+  it("gives the embedded database's thread a CPU column of its own, only when a run had one", () => {
+    const split = (databaseCores?: number) => {
+      const r = run(10, 40, 0, 200)
+      const engine = {
+        ...r.engine,
+        mainCores: 0.2,
+        workerCores: 0.8,
+        ...(databaseCores === undefined ? {} : { databaseCores })
+      }
+      return formatText(results({ load: { ...r, engine } }))
+    }
+    // 200 frames/s analysed: 1.8 cores = 9 ms per frame, 0.2 of them on the database's thread (1 ms).
+    const embedded = split(0.2)
+    expect(embedded).toMatch(/run\s+engine\s+main thread\s+inference workers\s+database thread\s+native helpers/)
+    expect(embedded).toMatch(/9\.00\s+1\.00\s+4\.00\s+1\.00\s+3\.00/)
+    expect(split()).not.toMatch(/inference workers\s+database thread/)
+    expect(split()).toMatch(/9\.00\s+1\.00\s+4\.00\s+4\.00/)
+  })
+
   it("shows the cluster overhead: the same-run ratio, each node, and what relaying a frame costs", () => {
     const nodeOf = (url: string, cpuCores: number, analysedPerSecond: number, sockets: number) => ({
       url,

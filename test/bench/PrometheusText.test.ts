@@ -78,4 +78,13 @@ candor_pool_stage_ms_count{stage="decode"} ${count}
       between(readGauges(scrape(1, 1, 1, 1, 1), 0), readGauges(scrape(2, 1, 1, 1, 1), 1000)).mainCores
     ).toBeUndefined()
   })
+
+  it("reads the embedded database's thread apart, when the engine has one", () => {
+    const text = (total: number, database: number) =>
+      `process_cpu_seconds_total ${total}\ncandor_embedded_database_cpu_seconds_total ${database}\n`
+    expect(between(readGauges(text(10, 1), 0), readGauges(text(12, 1.2), 2000)).databaseCores).toBeCloseTo(0.1, 10)
+    expect(between(readGauges(scrape(1, 1, 1, 1, 1), 0), readGauges(scrape(2, 1, 1, 1, 1), 1000))).not.toHaveProperty(
+      "databaseCores"
+    )
+  })
 })

@@ -132,6 +132,8 @@ describe("/metrics", () => {
     if (process.platform === "linux") {
       expect(gauges.mainCpuSeconds).toBeGreaterThan(0)
       expect(gauges.workerCpuSeconds).toBeGreaterThan(0)
+      // The embedded database runs in a thread of its own, reported apart from the main thread.
+      expect(gauges.databaseCpuSeconds).toBeGreaterThan(0)
     }
   })
 
