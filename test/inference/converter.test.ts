@@ -150,6 +150,43 @@ const parity = async (
   return worst
 }
 
+/** Op type and domain of every node of a serialised ONNX model (ModelProto.graph = 7, GraphProto.node = 1). */
+const onnxNodes = (bytes: Uint8Array): ReadonlyArray<{ op: string; domain: string }> => {
+  const fields = (buf: Uint8Array): Array<{ no: number; bytes?: Uint8Array }> => {
+    const out: Array<{ no: number; bytes?: Uint8Array }> = []
+    let p = 0
+    const varint = (): number => {
+      let value = 0
+      for (let shift = 1; ; shift *= 128) {
+        const byte = buf[p++]!
+        value += (byte & 0x7f) * shift
+        if (byte < 0x80) return value
+      }
+    }
+    while (p < buf.length) {
+      const key = varint()
+      const type = key & 7
+      if (type === 0) varint()
+      else if (type === 1) p += 8
+      else if (type === 5) p += 4
+      else if (type === 2) {
+        const length = varint()
+        out.push({ no: Math.floor(key / 8), bytes: buf.subarray(p, p + length) })
+        p += length
+      } else throw new Error(`wire type ${type}`)
+    }
+    return out
+  }
+  const text = (f: { bytes?: Uint8Array } | undefined) => Buffer.from(f?.bytes ?? new Uint8Array()).toString("utf8")
+  const graph = fields(bytes).find((f) => f.no === 7)!.bytes!
+  return fields(graph)
+    .filter((f) => f.no === 1)
+    .map((f) => {
+      const node = fields(f.bytes!)
+      return { op: text(node.find((n) => n.no === 4)), domain: text(node.find((n) => n.no === 7)) }
+    })
+}
+
 describe("protobuf and ONNX encoding", () => {
   it("writes varints as protobuf does, including negative int64", () => {
     expect(Array.from(new ProtoWriter().int(1, 300).finish())).toEqual([0x08, 0xac, 0x02])
@@ -288,6 +325,139 @@ describe("conversion", () => {
       { name: "joined", sources: ["pw", "padded"], concatAxis: 3 }
     ]
     expect(await parity(model, outputs, [2, 9, 9, 3])).toBeLessThan(1e-5)
+  })
+
+  it("writes PRelu and channel padding in onnxruntime's blocked-layout forms that still match tfjs", async () => {
+    // Slopes below 0, between 0 and 1, and above 1; a scalar slope; zero channels before and after; a PadV2 with
+    // another value (kept a Pad); a PRelu on a flat tensor (the Min/Mul/Add form).
+    const slopes = Array.from({ length: 16 }, (_, i) => -1 + i * 0.2)
+    const model = tfjsModel(
+      [-1, 5, 5, 16],
+      [
+        {
+          name: "conv",
+          op: "_FusedConv2D",
+          input: ["x", "k", "b", "alpha"],
+          attr: { ...same, fused_ops: a.strings(["BiasAdd", "Prelu"]), num_args: { i: "2" } }
+        },
+        { name: "scalar", op: "Prelu", input: ["conv", "alphaScalar"] },
+        { name: "zeros", op: "Pad", input: ["scalar", "channelPads"] },
+        { name: "ones", op: "PadV2", input: ["scalar", "endPads", "one"] },
+        { name: "sum", op: "AddV2", input: ["zeros", "ones"] },
+        { name: "flat", op: "Reshape", input: ["scalar", "shape"] },
+        { name: "flatAct", op: "Prelu", input: ["flat", "alphaFlat"] }
+      ],
+      [
+        w("k", [3, 3, 16, 16], 1),
+        w("b", [16], 2),
+        { name: "alpha", shape: [1, 1, 16], values: slopes },
+        { name: "alphaScalar", shape: [], values: [1.75] },
+        ints("channelPads", [4, 2], [0, 0, 0, 0, 0, 0, 3, 13]),
+        ints("endPads", [4, 2], [0, 0, 0, 0, 0, 0, 0, 16]),
+        { name: "one", shape: [], values: [1.5] },
+        ints("shape", [2], [-1, 5 * 5 * 16]),
+        w("alphaFlat", [5 * 5 * 16], 3)
+      ]
+    )
+    const outputs: ReadonlyArray<OutputSpec> = [
+      { name: "conv", sources: ["conv"], layout: "nchw" },
+      { name: "sum", sources: ["sum"] },
+      { name: "flatAct", sources: ["flatAct"] }
+    ]
+    expect(await parity(model, outputs, [2, 5, 5, 16])).toBeLessThan(1e-5)
+  })
+
+  it("keeps a PRelu residual network in onnxruntime's blocked layout from the first convolution to the output", async (ctx) => {
+    // The mesh's block shapes: conv → PRelu, depthwise → pointwise + residual → PRelu, and a downsampling block
+    // whose residual is a max-pool padded with zero channels.
+    const model = tfjsModel(
+      [-1, 8, 8, 16],
+      [
+        {
+          name: "c1",
+          op: "_FusedConv2D",
+          input: ["x", "k1", "b1", "a1"],
+          attr: { ...same, fused_ops: a.strings(["BiasAdd", "Prelu"]), num_args: { i: "2" } }
+        },
+        { name: "dw", op: "DepthwiseConv2dNative", input: ["c1", "kd"], attr: same },
+        {
+          name: "pw",
+          op: "_FusedConv2D",
+          input: ["dw", "k2", "b2"],
+          attr: { ...same, fused_ops: a.strings(["BiasAdd"]), num_args: { i: "1" } }
+        },
+        { name: "add", op: "AddV2", input: ["c1", "pw"] },
+        { name: "act", op: "Prelu", input: ["add", "a2"] },
+        {
+          name: "pool",
+          op: "MaxPool",
+          input: ["act"],
+          attr: { ...same, ksize: a.ints([1, 2, 2, 1]), strides: a.ints([1, 2, 2, 1]) }
+        },
+        { name: "padded", op: "Pad", input: ["pool", "channelPads"] },
+        {
+          name: "dw2",
+          op: "DepthwiseConv2dNative",
+          input: ["act", "kd2"],
+          attr: { ...same, strides: a.ints([1, 2, 2, 1]) }
+        },
+        {
+          name: "pw2",
+          op: "_FusedConv2D",
+          input: ["dw2", "k3", "b3"],
+          attr: { ...same, fused_ops: a.strings(["BiasAdd"]), num_args: { i: "1" } }
+        },
+        { name: "add2", op: "AddV2", input: ["pw2", "padded"] },
+        { name: "act2", op: "Prelu", input: ["add2", "a3"] }
+      ],
+      [
+        w("k1", [3, 3, 16, 16], 1),
+        w("b1", [16], 2),
+        w("a1", [1, 1, 16], 3),
+        w("kd", [3, 3, 16, 1], 4),
+        w("k2", [1, 1, 16, 16], 5),
+        w("b2", [16], 6),
+        w("a2", [1, 1, 16], 7),
+        ints("channelPads", [4, 2], [0, 0, 0, 0, 0, 0, 0, 16]),
+        w("kd2", [3, 3, 16, 1], 8),
+        w("k3", [1, 1, 16, 32], 9),
+        w("b3", [32], 10),
+        w("a3", [1, 1, 32], 11)
+      ]
+    )
+    const outputs: ReadonlyArray<OutputSpec> = [{ name: "y", sources: ["act2"] }]
+    expect(await parity(model, outputs, [2, 8, 8, 16])).toBeLessThan(1e-5)
+
+    const { bytes } = await Effect.runPromise(
+      convert(parseTfjsGraph(model.json, model.bin), {
+        graphName: "t",
+        inputName: "input",
+        dynamicBatch: true,
+        outputs,
+        producerVersion: "test"
+      })
+    )
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "candor-nchwc-"))
+    const optimised = path.join(dir, "optimised.onnx")
+    try {
+      const session = await ort.InferenceSession.create(bytes, {
+        graphOptimizationLevel: "all",
+        optimizedModelFilePath: optimised
+      })
+      await session.release()
+      const nodes = onnxNodes(await fs.readFile(optimised))
+
+      const blocked = nodes.filter((n) => n.domain === "com.microsoft.nchwc")
+      // No blocked layout on this CPU (onnxruntime uses it on x86 with AVX2 or AVX-512): nothing to check.
+      if (blocked.length === 0) return ctx.skip()
+      // One layout change in (NHWC to blocked) and one out; no PRelu, Pad or Add left in NCHW between them.
+      expect(nodes.filter((n) => n.domain !== "com.microsoft.nchwc" && n.op !== "Transpose")).toEqual([])
+      expect(blocked.filter((n) => n.op === "ReorderInput").length).toBeLessThanOrEqual(1)
+      expect(blocked.filter((n) => n.op === "ReorderOutput").length).toBe(1)
+      expect(blocked.filter((n) => n.op === "Conv").length).toBeGreaterThan(0)
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true })
+    }
   })
 
   it("makes a batch-1 graph batch-dynamic, input and Reshape target alike", async () => {

@@ -72,8 +72,37 @@ const spatialAttrs = (node: TfNode, kernel: ReadonlyArray<number>, w: Window) =>
   return attrs
 }
 
-/** x + (alpha − 1)·min(x, 0): equal to PRelu, and much faster than onnxruntime's PRelu kernel on CPU. */
+/** One weight per channel of an NCHW tensor: `w[c]·x[c]`, as a 1×1 depthwise convolution. */
+const scaleChannels = (b: GraphBuilder, x: string, weights: Float32Array, base: string): string =>
+  b.emit("Conv", [x, b.tensor(`${base}/weights`, "float32", [weights.length, 1, 1, 1], weights)], base, [
+    ["kernel_shape", Attr.ints([1, 1])],
+    ["group", Attr.int(weights.length)]
+  ])
+
+/** The PRelu slopes as one value per channel, or undefined when alpha varies along another axis. */
+const slopePerChannel = (alpha: Weight, channels: number): Float32Array | undefined => {
+  if (channels <= 0 || alpha.shape.slice(0, -1).some((d) => d !== 1)) return undefined
+  if (alpha.data.length === channels) return Float32Array.from(alpha.data)
+  return alpha.data.length === 1 ? new Float32Array(channels).fill(alpha.data[0]!) : undefined
+}
+
+/**
+ * PRelu. On an NCHW tensor: x + (1 − alpha)·relu(−x), written as two 1×1 depthwise convolutions (by −1, then
+ * Relu; by 1 − alpha, then + x). onnxruntime's NCHWc layout pass (graph optimisation level "all", x86) runs
+ * both in its blocked layout, fuses the Relu and the Add into them and keeps the residual Adds around them
+ * fused into the convolutions; Min/Mul/Add (or its PRelu) have no blocked kernel, so every block went back to
+ * NCHW and forth (see bench/RESULTS.md). Elsewhere
+ * x + (alpha − 1)·min(x, 0), which is faster than onnxruntime's PRelu kernel.
+ */
 const prelu = (b: GraphBuilder, x: Value, alpha: Weight, base: string): Value => {
+  const slopes = x.layout === "nchw" && x.shape.length === 4 ? slopePerChannel(alpha, x.shape[3]!) : undefined
+  if (slopes !== undefined) {
+    const negated = scaleChannels(b, x.name, new Float32Array(slopes.length).fill(-1), `${base}/negated`)
+    const below = b.emit("Relu", [negated], `${base}/below`)
+    const oneMinusAlpha = Float32Array.from(slopes, (a) => 1 - a)
+    const scaled = scaleChannels(b, below, oneMinusAlpha, `${base}/scaled`)
+    return { ...x, name: b.emit("Add", [scaled, x.name], base) }
+  }
   const alphaMinusOne = Float32Array.from(alpha.data, (a) => a - 1)
   const slope = b.constantFor(`${base}/alpha_minus_one`, alpha, alphaMinusOne, x.shape.length, x.layout)
   const negative = b.emit("Min", [x.name, b.scalar(0)], `${base}/negative`)
@@ -203,18 +232,35 @@ const preluOp: OpHandler = (b, node) => prelu(b, b.get(node.inputs[0]!), b.requi
 
 const identity: OpHandler = (b, node) => b.get(node.inputs[0]!)
 
+/**
+ * Zero channels appended (or prepended) to an NCHW tensor, as a 1×1 convolution by [0; I; 0]: onnxruntime keeps
+ * that in its blocked layout, where a Pad would take the residual branch (and all that follows) back to NCHW.
+ */
+const padChannels = (b: GraphBuilder, node: TfNode, x: Value, before: number, after: number): Value => {
+  const cin = x.shape[3]!
+  const cout = before + cin + after
+  const weights = new Float32Array(cout * cin)
+  for (let c = 0; c < cin; c++) weights[(before + c) * cin + c] = 1
+  const kernel = b.tensor(`${node.inputs[1]}/embed`, "float32", [cout, cin, 1, 1], weights)
+  return {
+    name: b.emit("Conv", [x.name, kernel], node.name, [["kernel_shape", Attr.ints([1, 1])]]),
+    layout: "nchw",
+    shape: [x.shape[0]!, x.shape[1]!, x.shape[2]!, cout]
+  }
+}
+
 const pad: OpHandler = (b, node) => {
   const x = b.get(node.inputs[0]!)
   const paddings = b.requireWeight(node, 1).data
   const rank = x.shape.length
+  const value = node.op === "PadV2" ? (b.requireWeight(node, 2).data[0] ?? 0) : 0
+  const channelsOnly = rank === 4 && paddings.slice(0, 6).every((p) => p === 0) && x.shape[3]! > 0
+  if (x.layout === "nchw" && channelsOnly && value === 0) return padChannels(b, node, x, paddings[6]!, paddings[7]!)
   const order = x.layout === "nchw" ? TO_NCHW : Array.from({ length: rank }, (_, i) => i)
   const begins = order.map((axis) => paddings[axis * 2]!)
   const ends = order.map((axis) => paddings[axis * 2 + 1]!)
   const inputs = [x.name, b.int64(`${node.inputs[1]}/pads`, [...begins, ...ends])]
-  if (node.op === "PadV2") {
-    const value = b.requireWeight(node, 2).data[0] ?? 0
-    inputs.push(b.scalar(value))
-  }
+  if (node.op === "PadV2") inputs.push(b.scalar(value))
   const shape = x.shape.map((d, i) => (d < 0 ? d : d + paddings[i * 2]! + paddings[i * 2 + 1]!))
   return { ...x, name: b.emit("Pad", inputs, node.name, [["mode", Attr.string("constant")]]), shape }
 }
