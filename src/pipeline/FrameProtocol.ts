@@ -25,17 +25,6 @@ const problem = (code: FrameProblem["code"], message: string, seq?: number): Fra
 export const peekSeq = (message: ArrayBufferLike): number | undefined =>
   message.byteLength >= 6 ? new DataView(message).getUint32(2, false) : undefined
 
-/**
- * The image's own copy, in a buffer of exactly its size (keyframes keep it) that is not zeroed first, as
- * `ArrayBuffer.slice` would: every byte is written at once.
- */
-const copyImage = (message: ArrayBufferLike): Uint8Array => {
-  const length = message.byteLength - FRAME_HEADER_BYTES
-  const image = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length)
-  image.set(new Uint8Array(message, FRAME_HEADER_BYTES, length))
-  return image
-}
-
 /** Validates the header and copies the image; a `FrameProblem` says why the message is not a usable frame. */
 export const decodeFrame = (message: ArrayBufferLike): IncomingFrame | FrameProblem => {
   if (message.byteLength < FRAME_HEADER_BYTES)
@@ -54,7 +43,7 @@ export const decodeFrame = (message: ArrayBufferLike): IncomingFrame | FrameProb
   // JPEG start-of-image marker: garbage is refused here instead of costing a worker round trip.
   if (view.getUint8(FRAME_HEADER_BYTES) !== 0xff || view.getUint8(FRAME_HEADER_BYTES + 1) !== 0xd8)
     return problem("bad_image", "image is not a JPEG", seq)
-  return { seq, capturedAt, image: copyImage(message) }
+  return { seq, capturedAt, image: new Uint8Array(message.slice(FRAME_HEADER_BYTES)) }
 }
 
 export const isFrameProblem = (decoded: IncomingFrame | FrameProblem): decoded is FrameProblem => "code" in decoded
