@@ -1,10 +1,14 @@
 /**
  * Work a SessionActor starts off its own fiber: frames analysed by the inference pool, and rows committed through
  * the write-behind buffer. Each completion comes back as a message in the actor's mailbox (`Analyzed`,
- * `Committed`), so what it changes is only ever changed on the actor's fiber. Analyses and commits run in
- * separate fiber sets: a restart interrupts the analyses in flight, not the commits.
+ * `Committed`), so what it changes is only ever changed on the actor's fiber. A restart takes back the analyses
+ * in flight, not the commits. Frames go to the pool by callback where it offers one (`submit`: no fiber per
+ * frame), else each runs in a fiber of its own; commits run in a fiber set.
  */
 import { Cause, Effect, Exit, FiberSet, Option, type Scope } from "effect"
+import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import type { FrameInput } from "../inference/InferencePool.ts"
+import type { AnalyzeError } from "../inference/InferenceErrors.ts"
 import type { SessionWrite } from "../store/SessionWrites.ts"
 import type { ActorDeps, ActorMailbox, ActorMessage } from "./ActorMessages.ts"
 import type { Job } from "./FrameFlight.ts"
@@ -35,27 +39,48 @@ export const makeWork = (
     const forkAnalysis = yield* FiberSet.runtime(analyses)()
     const commits = yield* FiberSet.make()
     const forkCommit = yield* FiberSet.runtime(commits)()
-    return {
-      analyze: (job) =>
-        forkAnalysis(
-          Effect.exit(
-            deps.pool.analyze({
-              sessionKey: id,
-              seq: job.frame.seq,
-              capturedAt: job.frame.capturedAt,
-              image: job.frame.image,
-              affectEnabled: job.affect,
-              heatmap: job.planned && job.affect
+    const frameOf = (job: Job): FrameInput => ({
+      sessionKey: id,
+      seq: job.frame.seq,
+      capturedAt: job.frame.capturedAt,
+      image: job.frame.image,
+      affectEnabled: job.affect,
+      heatmap: job.planned && job.affect
+    })
+    const finished = (job: Job, exit: Exit.Exit<FrameAnalysis, AnalyzeError>) => {
+      job.exit = exit
+      mailbox.offerInternal(ANALYZED)
+    }
+    // Frames the pool takes by callback: no fiber per frame. Each entry takes its frame back (a restart).
+    const submitted = new Set<() => void>()
+    const submit = deps.pool.submit
+    const takeBack = Effect.sync(() => {
+      const cancels = [...submitted]
+      submitted.clear()
+      for (const cancel of cancels) cancel()
+    })
+    const analyze =
+      submit !== undefined
+        ? (job: Job) => {
+            let cancel: (() => void) | undefined
+            let done = false
+            cancel = submit(frameOf(job), (exit) => {
+              done = true
+              if (cancel !== undefined) submitted.delete(cancel)
+              finished(job, exit)
             })
-          ).pipe(
-            Effect.flatMap((exit) =>
-              Effect.sync(() => {
-                job.exit = exit
-                mailbox.offerInternal(ANALYZED)
-              })
+            if (!done) submitted.add(cancel)
+            else cancel = undefined
+          }
+        : (job: Job) => {
+            forkAnalysis(
+              Effect.exit(deps.pool.analyze(frameOf(job))).pipe(
+                Effect.flatMap((exit) => Effect.sync(() => finished(job, exit)))
+              )
             )
-          )
-        ),
+          }
+    return {
+      analyze,
       commit: (slot, rows) =>
         forkCommit(
           Effect.exit(deps.writes.submitDurable(id, rows)).pipe(
@@ -70,7 +95,7 @@ export const makeWork = (
             )
           )
         ),
-      interruptAnalyses: FiberSet.clear(analyses),
-      interruptAll: Effect.andThen(FiberSet.clear(analyses), FiberSet.clear(commits))
+      interruptAnalyses: Effect.andThen(takeBack, FiberSet.clear(analyses)),
+      interruptAll: Effect.andThen(Effect.andThen(takeBack, FiberSet.clear(analyses)), FiberSet.clear(commits))
     }
   })

@@ -76,6 +76,14 @@ export class Mailbox<I, C, F> {
   /** Completes when `ready(takesFrames)` holds. One waiter at a time: the actor. */
   waitFor(takesFrames: boolean): Effect.Effect<void> {
     if (this.ready(takesFrames)) return Effect.void
+    return takesFrames ? this.waitAny : this.waitNoFrames
+  }
+
+  // Built once: the actor waits after every message it takes.
+  private readonly waitAny = this.waiting(true)
+  private readonly waitNoFrames = this.waiting(false)
+
+  private waiting(takesFrames: boolean): Effect.Effect<void> {
     return Effect.callback<void>((resume) => {
       this.waiterTakesFrames = takesFrames
       this.waiter = () => resume(Effect.void)

@@ -101,18 +101,22 @@ export const start = (
       arrival.origin.send(frameError(arrival.frame.seq, "finished", "the interview is finished"), false)
     }
 
+    // The clock is read directly: the loop yields only to wait, and takes every message that is ready meanwhile.
+    const clock = yield* Clock.Clock
     const loop = Effect.gen(function* () {
       while (true) {
-        s.now = yield* Clock.currentTimeMillis
+        s.now = clock.currentTimeMillisUnsafe()
         // An erased interview's actor takes nothing more: whatever it would still write is dropped anyway.
         if (life.stopReason === "erased") return
         if (life.stopping) {
           if ((!mailbox.ready(true) && flight.size === 0) || s.now >= life.stopDeadline) return
         }
         const takesFrames = !s.core.acceptsFrames || flight.hasRoom
-        if (!life.stopping) yield* mailbox.waitFor(takesFrames)
-        else yield* Effect.timeoutOption(mailbox.waitFor(takesFrames), Math.max(1, life.stopDeadline - s.now))
-        s.now = yield* Clock.currentTimeMillis
+        if (!mailbox.ready(takesFrames)) {
+          if (!life.stopping) yield* mailbox.waitFor(takesFrames)
+          else yield* Effect.timeoutOption(mailbox.waitFor(takesFrames), Math.max(1, life.stopDeadline - s.now))
+          s.now = clock.currentTimeMillisUnsafe()
+        }
         const internal = mailbox.pollInternal()
         if (internal !== undefined) {
           onMessage(internal)

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os"
 import { fileURLToPath } from "node:url"
-import { Context, Effect, Layer, Option, type Scope } from "effect"
+import { Context, Effect, Exit, Layer, Option, type Scope } from "effect"
 import { Piscina } from "piscina"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import type { TrackState } from "./FaceTracker.ts"
@@ -148,6 +148,13 @@ export interface InferencePoolShape {
    * the frame out of the queue if it has not been dispatched yet.
    */
   readonly analyze: (frame: FrameInput) => Effect.Effect<FrameAnalysis, AnalyzeError>
+  /**
+   * `analyze` without an Effect around it, for callers that take one frame after another on their own fiber (a
+   * session actor): `done` is called once with the frame's exit, possibly before `submit` returns (an empty image,
+   * a full queue). The returned function takes the frame back as interrupting `analyze` would (`done` is then
+   * never called). Optional: a pool without it is driven through `analyze`.
+   */
+  readonly submit?: (frame: FrameInput, done: (exit: Exit.Exit<FrameAnalysis, AnalyzeError>) => void) => () => void
   /** Drops a session's tracking state (call when an interview ends). */
   readonly forget: (sessionKey: string) => Effect.Effect<void>
   /** The pool's counters, histograms and gauges, as exported on `/metrics` (see `PoolMetrics`). */
@@ -163,9 +170,37 @@ interface Pending {
   readonly order: number
 }
 
-type Outcome = Effect.Effect<FrameAnalysis, AnalyzeError>
+type Outcome = Exit.Exit<FrameAnalysis, AnalyzeError>
 
 const workerEntry = fileURLToPath(new URL("./workerEntry.mjs", import.meta.url))
+
+/**
+ * A task's abort signal in the event-emitter form Piscina also takes: one listener, no `EventTarget` (whose
+ * listener bookkeeping cost more main-thread time per batch than the rest of the hand-off).
+ */
+class TaskAbort {
+  aborted = false
+  reason: unknown
+  private listener: (() => void) | undefined
+
+  once(_event: "abort", listener: () => void): void {
+    this.listener = listener
+  }
+  off(_event: "abort", listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined
+  }
+  removeListener(event: "abort", listener: () => void): void {
+    this.off(event, listener)
+  }
+  abort(): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = new Error("task timed out")
+    const listener = this.listener
+    this.listener = undefined
+    listener?.()
+  }
+}
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
@@ -276,16 +311,16 @@ export const make = (
     const settle = (p: Pending, outcome: WorkerResult, i: number): Outcome => {
       if (outcome._tag === "Failed") {
         metrics.count("failed")
-        return Effect.fail(new InferenceFailed({ message: outcome.message }))
+        return Exit.fail(new InferenceFailed({ message: outcome.message }))
       }
       const frame = outcome.frames[i]
       if (frame === undefined) {
         metrics.count("failed")
-        return Effect.fail(new InferenceFailed({ message: "worker returned no result for the frame" }))
+        return Exit.fail(new InferenceFailed({ message: "worker returned no result for the frame" }))
       }
       if (frame._tag === "Rejected") {
         metrics.count("rejected")
-        return Effect.fail(new FrameRejected({ seq: p.frame.seq, reason: frame.reason, message: frame.message }))
+        return Exit.fail(new FrameRejected({ seq: p.frame.seq, reason: frame.reason, message: frame.message }))
       }
       if (p.frame.sessionKey !== undefined) remember(p.frame.sessionKey, p.order, frame.track)
       const t = frame.analysis.timings
@@ -294,7 +329,7 @@ export const make = (
         performance.now() - p.submittedAt,
         frame.analysis.detectorRan
       )
-      return Effect.succeed(frame.analysis)
+      return Exit.succeed(frame.analysis)
     }
 
     /** The test fault of a frame's session, looked up as its batch leaves (the sets change while the pool runs). */
@@ -327,15 +362,15 @@ export const make = (
       })
       // Aborting a task that runs makes Piscina stop its worker and start another.
       const ticket = ++tickets
-      const abort = new AbortController()
+      const abort = new TaskAbort()
       let timer: ReturnType<typeof setTimeout> | undefined
       running.set(ticket, () => {
         timer ??= setTimeout(() => abort.abort(), options.taskTimeoutMs)
       })
       const result = await pool
-        .run({ _tag: "Analyze", ticket, bytes, frames }, { transferList: [bytes], signal: abort.signal })
+        .run({ _tag: "Analyze", ticket, bytes, frames }, { transferList: [bytes], signal: abort })
         .catch((error) => {
-          if (abort.signal.aborted) {
+          if (abort.aborted) {
             metrics.workerTimedOut()
             throw new TaskTimedOut({
               timeoutMs: options.taskTimeoutMs,
@@ -366,10 +401,10 @@ export const make = (
       (error) => {
         if (error instanceof TaskTimedOut) {
           metrics.count("timedOut")
-          return Effect.fail(error)
+          return Exit.fail(error)
         }
         metrics.count("crashed")
-        return Effect.fail(new WorkerCrashed({ message: messageOf(error) }))
+        return Exit.fail(new WorkerCrashed({ message: messageOf(error) }))
       },
       (size) => metrics.batch(size)
     )
@@ -381,32 +416,42 @@ export const make = (
       trackedSessions: tracks.size
     })
     yield* Effect.addFinalizer(() =>
-      Effect.sync(() => batcher.close(() => Effect.fail(new InferenceFailed({ message: "inference pool closed" }))))
+      Effect.sync(() => batcher.close(() => Exit.fail(new InferenceFailed({ message: "inference pool closed" }))))
     )
 
     let submitted = 0
+    const noCancel = () => {}
+    const submit = (frame: FrameInput, done: (exit: Outcome) => void): (() => void) => {
+      if (frame.image.byteLength === 0) {
+        metrics.count("rejected")
+        done(Exit.fail(new FrameRejected({ seq: frame.seq, reason: "Empty", message: "empty image" })))
+        return noCancel
+      }
+      const cancel = batcher.submit({ frame, submittedAt: performance.now(), order: submitted++ }, done)
+      if (cancel === null) {
+        metrics.count("saturated")
+        done(Exit.fail(new PoolSaturated({ queued: batcher.queued, maxQueue: options.maxQueue })))
+        return noCancel
+      }
+      return () => {
+        metrics.count("cancelled")
+        cancel()
+      }
+    }
     const analyze = (frame: FrameInput): Effect.Effect<FrameAnalysis, AnalyzeError> =>
-      Effect.suspend((): Effect.Effect<FrameAnalysis, AnalyzeError> => {
-        if (frame.image.byteLength === 0) {
-          metrics.count("rejected")
-          return Effect.fail(new FrameRejected({ seq: frame.seq, reason: "Empty", message: "empty image" }))
-        }
-        return Effect.callback<FrameAnalysis, AnalyzeError>((resume) => {
-          const cancel = batcher.submit({ frame, submittedAt: performance.now(), order: submitted++ }, resume)
-          if (cancel === null) {
-            metrics.count("saturated")
-            resume(Effect.fail(new PoolSaturated({ queued: batcher.queued, maxQueue: options.maxQueue })))
-            return
-          }
-          return Effect.sync(() => {
-            metrics.count("cancelled")
-            cancel()
-          })
+      Effect.callback<FrameAnalysis, AnalyzeError>((resume) => {
+        let settled = false
+        const cancel = submit(frame, (exit) => {
+          settled = true
+          resume(exit)
         })
+        if (settled) return
+        return Effect.sync(cancel)
       }).pipe(Effect.withSpan("InferencePool.analyze"))
 
     return {
       analyze,
+      submit,
       forget: (sessionKey) =>
         Effect.sync(() => {
           tracks.delete(sessionKey)

@@ -109,12 +109,15 @@ export const make = (
     }
 
     const enqueue = (entry: Entry) => {
-      if (queue.length === 0) oldestAt = Date.now()
+      const first = queue.length === 0
+      if (first) oldestAt = Date.now()
       queue.push(entry)
       queuedRows += entry.rows.length
       if (entry.done !== undefined) durableQueued++
       else if (queuedRows > settings.maxBufferedRows) shed()
-      signal()
+      // The loop only needs waking when the next flush falls due sooner: bulk rows behind others wait for the
+      // flush already timed (waking it for each would restart its timer once per write).
+      if (first || entry.done !== undefined || queuedRows >= settings.maxBatchRows) signal()
     }
 
     /** Drops the oldest bulk entries until the buffer is within bounds. */
