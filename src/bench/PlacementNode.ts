@@ -7,12 +7,12 @@
  * models run on the owner, as Candor does) or an analysis (were they to run on the socket's node).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import { Deferred, Effect, Fiber, Layer, Queue, Redacted, Schema, Stream } from "effect"
 import * as ClusterSchema from "effect/cluster/ClusterSchema"
 import * as Entity from "effect/cluster/Entity"
 import * as Rpc from "effect/rpc/Rpc"
 import * as ClusterLayer from "../cluster/ClusterLayer.ts"
+import { postgresClient } from "../store/Database.ts"
 
 const Attach = Rpc.make("Attach", { success: Schema.String, stream: true })
 const Frame = Rpc.make("Frame", { payload: { image: Schema.Uint8Array, replyBytes: Schema.Number } })
@@ -129,7 +129,7 @@ program.pipe(
   Effect.provide(
     probeLayer.pipe(
       Layer.provideMerge(ClusterLayer.layer(cluster, role === "owner" ? {} : { assignedShardGroups: [] })),
-      Layer.provide(PgClient.layer({ url: Redacted.make(process.env.PLACEMENT_DATABASE_URL!), maxConnections: 4 }))
+      Layer.provide(postgresClient(Redacted.make(process.env.PLACEMENT_DATABASE_URL!), 4))
     )
   ),
   NodeRuntime.runMain

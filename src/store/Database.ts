@@ -3,7 +3,7 @@
  * Either way, migrations are applied before the layer is ready.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Redacted } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import * as Fs from "node:fs"
@@ -11,17 +11,18 @@ import { AppConfig } from "../config.ts"
 import { runMigrations } from "./Migrations.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 
+/** A Postgres `SqlClient` for `url` (the engine's, and the bench's runners on a throw-away database). */
+export const postgresClient = (
+  url: Redacted.Redacted,
+  maxConnections = 10
+): Layer.Layer<SqlClient.SqlClient, SqlError> => PgClient.layer({ url, applicationName: "candor", maxConnections })
+
 /** `SqlClient` for the configured backend, without running migrations. */
 export const layerClient = Layer.unwrap(
   Effect.gen(function* () {
     const config = yield* AppConfig
     if (config.databaseUrl !== undefined) {
-      const pg: Layer.Layer<SqlClient.SqlClient, SqlError> = PgClient.layer({
-        url: config.databaseUrl,
-        applicationName: "candor",
-        maxConnections: 10
-      })
-      return pg
+      return postgresClient(config.databaseUrl)
     }
     if (config.pgliteDir !== ":memory:") Fs.mkdirSync(config.pgliteDir, { recursive: true })
     return PgliteClient.layer(config.pgliteDir)
