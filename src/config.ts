@@ -254,7 +254,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   clusterListenAddress: runnerAddress("CLUSTER_LISTEN_ADDRESS"),
   clusterShards: positiveInt("CLUSTER_SHARDS", 300),
   clusterFailoverSeconds: Config.Int("CLUSTER_FAILOVER_SECONDS").pipe(
-    Config.withDefault(15),
+    Config.withDefault(9),
     Config.mapEffect((n) =>
       n >= 3 ? Effect.succeed(n) : invalid("CLUSTER_FAILOVER_SECONDS", `expected 3 seconds or more, got ${n}`)
     )

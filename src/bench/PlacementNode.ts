@@ -122,7 +122,7 @@ const cluster = {
   runnerAddress: address,
   listenAddress: address,
   shards: 300,
-  failoverSeconds: 15
+  failoverSeconds: 9
 }
 
 program.pipe(

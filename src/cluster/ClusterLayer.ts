@@ -8,7 +8,8 @@
  * 2.5 s of retries) is marked unhealthy, and the survivors take its shards at their next assignment refresh
  * (twice a second). A killed runner's Postgres advisory locks go with its connection, so its shards are free at
  * once. One that is only frozen keeps its database session, and its locks, until the session has been idle for
- * `failoverSeconds`; it stops its entities when it cannot refresh its locks.
+ * `failoverSeconds`; it stops its entities when it cannot refresh its locks. When the killed runner was the one
+ * running the health check, the check moves first, and its shards move after about `failoverSeconds`.
  */
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"

@@ -72,9 +72,9 @@ describe("configuration", () => {
     const shipped = shardingSettings((await settings(cluster)).cluster!)
     expect(Option.getOrThrow(shipped.runnerAddress)).toMatchObject({ host: "10.0.0.5", port: 34431 })
     expect(Option.getOrThrow(shipped.runnerListenAddress)).toMatchObject({ host: "10.0.0.5", port: 34431 })
-    // A frozen runner keeps its shards 15 s; a lock statement may take 5 s before the locks count as lost.
-    expect(ms(shipped.shardLockExpiration)).toBe(15_000)
-    expect(ms(shipped.shardLockRefreshInterval)).toBe(5_000)
+    // A frozen runner keeps its shards 9 s; a lock statement may take 3 s before the locks count as lost.
+    expect(ms(shipped.shardLockExpiration)).toBe(9_000)
+    expect(ms(shipped.shardLockRefreshInterval)).toBe(3_000)
     expect(ms(shipped.runnerHealthCheckInterval)).toBe(3_000)
     const quick = shardingSettings((await settings({ ...cluster, CLUSTER_FAILOVER_SECONDS: "4" })).cluster!)
     expect(ms(quick.shardLockExpiration)).toBe(4_000)
