@@ -41,7 +41,8 @@ export const shardingSettings = (cluster: ClusterSettings): ShardingConfig.Shard
     shardLockExpiration: Duration.seconds(failover),
     refreshAssignmentsInterval: Duration.millis(500),
     // A runner that no longer answers pings (killed, its host gone) is dropped from the runner list by this check
-    // (and 2.5 s of retried pings), whatever `failover` is: its advisory locks went with its connection.
+    // (and 2.5 s of retried pings): its advisory locks went with its connection. Unless it ran this check itself:
+    // then the check moves first, after about `failover`.
     runnerHealthCheckInterval: Duration.millis(Math.min(3000, (failover * 1000) / 2)),
     // An owner stops its sessions (final writes) within this when its shards move.
     entityTerminationTimeout: Duration.seconds(10),
