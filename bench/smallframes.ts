@@ -15,11 +15,11 @@
  *
  *   npx tsx bench/smallframes.ts [--rounds 4] [--kernel linear]
  */
+import { boxIoU, topEmotion } from "../src/bench/FaceAgreement.ts"
 import { readFile } from "node:fs/promises"
 import { loadavg } from "node:os"
 import { basename } from "node:path"
 import sharp from "sharp"
-import { EMOTIONS } from "../schemas/Emotions.ts"
 import type { Face, FrameAnalysis } from "../schemas/FrameAnalysis.ts"
 import { demoPhotos, FRAME_HEIGHT, FRAME_WIDTH, loadClips } from "../src/bench/BenchFrames.ts"
 import type { TrackState } from "../src/inference/FaceTracker.ts"
@@ -98,17 +98,6 @@ const analyse = async (p: Pipeline, bytes: Uint8Array, track: TrackState | null)
   return outcome
 }
 
-type Box = Face["box"]
-const boxIoU = (a: Box, b: Box): number => {
-  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]))
-  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]))
-  const inter = ix * iy
-  const union = a[2] * a[3] + b[2] * b[3] - inter
-  return union > 0 ? inter / union : 0
-}
-const top = (face: Face): string =>
-  EMOTIONS.reduce((best, l) => (face.emotion![l] > face.emotion![best] ? l : best), EMOTIONS[0])
-
 interface Compared {
   /** Clip or photo. */
   readonly source: string
@@ -137,7 +126,7 @@ class Agreement {
       const g = unused.splice(k, 1)[0]!
       let ear = 0
       for (const side of ["left", "right", "mean"] as const) ear = Math.max(ear, Math.abs(r.ear[side] - g.ear[side]))
-      this.faces.push({ source, iou: boxIoU(r.box, g.box), ear, sameTop: top(r) === top(g) })
+      this.faces.push({ source, iou: boxIoU(r.box, g.box), ear, sameTop: topEmotion(r) === topEmotion(g) })
     }
   }
 

@@ -4,10 +4,10 @@
  * session would) and the face-api demo photos from scratch. Detections must agree (same count, boxes IoU ≥ 0.9),
  * emotions in ≥ 98 % of faces by their top class, and the eye aspect ratio within 0.01.
  */
+import { boxIoU, topEmotion } from "../../src/bench/FaceAgreement.ts"
 import { readFile } from "node:fs/promises"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Face } from "../../schemas/FrameAnalysis.ts"
-import { EMOTIONS } from "../../schemas/Emotions.ts"
 import { demoPhotos, loadClips } from "../../src/bench/BenchFrames.ts"
 import type { TrackState } from "../../src/inference/FaceTracker.ts"
 import { analyzeFrames, makePipeline, type Pipeline } from "../../src/inference/FramePipeline.ts"
@@ -52,17 +52,6 @@ const analyse = async (p: Pipeline, bytes: Uint8Array, track: TrackState | null)
   return outcome
 }
 
-const boxIoU = (a: Face["box"], b: Face["box"]): number => {
-  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]))
-  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]))
-  const inter = ix * iy
-  const union = a[2] * a[3] + b[2] * b[3] - inter
-  return union > 0 ? inter / union : 0
-}
-
-const top = (face: Face): string =>
-  EMOTIONS.reduce((best, label) => (face.emotion![label] > face.emotion![best] ? label : best), EMOTIONS[0])
-
 /** Running comparison of the two paths' faces. */
 class Agreement {
   frames = 0
@@ -88,7 +77,7 @@ class Agreement {
       for (const side of ["left", "right", "mean"] as const) {
         this.maxEarDiff = Math.max(this.maxEarDiff, Math.abs(r.ear[side] - g.ear[side]))
       }
-      if (top(r) === top(g)) this.sameTop++
+      if (topEmotion(r) === topEmotion(g)) this.sameTop++
     }
   }
 
