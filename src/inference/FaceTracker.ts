@@ -1,4 +1,5 @@
 import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
+import { scatter } from "../Scatter.ts"
 import { type FaceRegion, regionIoU } from "./FaceRegion.ts"
 
 /** The emotion last measured on a tracked face and how many frames ago. */
@@ -71,13 +72,29 @@ export const dedupeFaces = <A extends { readonly region: FaceRegion; readonly sc
   return faces.filter((f) => kept.includes(f))
 }
 
+/**
+ * Where a newly found face starts in its detection cycle, in frames: the capture time scattered over the first
+ * half of the cycle. Sessions that start together (a load test, interviews booked for the same minute) would
+ * otherwise all run the detector on the same frames, every `detectEvery` frames, as one burst the workers queue
+ * behind; scattered, each session still runs it at least every `detectEvery` frames.
+ */
+export const detectionPhase = (capturedAt: number, detectEvery: number): number =>
+  detectEvery < 4 ? 0 : Math.floor(scatter(capturedAt) * Math.floor(detectEvery / 2))
+
 export const nextTrackState = (
   previous: TrackState | null,
   detectorRan: boolean,
   faces: ReadonlyArray<FaceRegion>,
-  emotions?: ReadonlyArray<TrackedEmotion | null>
+  emotions?: ReadonlyArray<TrackedEmotion | null>,
+  /** Frames into the detection cycle a face found now starts at (`detectionPhase`). */
+  phase = 0
 ): TrackState => ({
-  sinceDetect: detectorRan || previous === null ? 0 : previous.sinceDetect + 1,
+  sinceDetect:
+    !detectorRan && previous !== null
+      ? previous.sinceDetect + 1
+      : previous === null || previous.faces.length === 0
+        ? phase
+        : 0,
   faces,
   ...(emotions === undefined ? {} : { emotions })
 })

@@ -9,6 +9,7 @@ import {
   detectionDue,
   emotionDue,
   mergeRegions,
+  detectionPhase,
   nextTrackState,
   type TrackedEmotion,
   type TrackState
@@ -341,7 +342,8 @@ const finish = async (p: Pipeline, w: Work, cam: CamMaps | null): Promise<FrameO
       ? w.faces.map((f): TrackedEmotion | null =>
           f.emotion === null ? null : { scores: f.emotion, age: f.emotionAge }
         )
-      : undefined
+      : undefined,
+    detectionPhase(w.job.capturedAt, p.settings.detectEvery)
   )
   const analysis: FrameAnalysis = {
     seq: w.job.seq,

@@ -4,6 +4,7 @@
  * picture, a second face appearing. Spaced out and capped per interview so storage stays bounded.
  */
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import { scatter } from "../Scatter.ts"
 
 export type KeyframeReason = "periodic" | "expression" | "faceLost" | "multipleFaces"
 
@@ -53,11 +54,18 @@ export class KeyframePolicy {
     this.s = { ...state }
   }
 
-  /** Before analysis: is this frame due as the periodic keyframe? (Then its heat-map is asked for with it.) */
+  /**
+   * Before analysis: is this frame due as the periodic keyframe? (Then its heat-map is asked for with it.) The
+   * first frame is; the second comes after between half of `everyMs` and all of it, scattered by the first's
+   * capture time, and the rest `everyMs` apart. Interviews started together would otherwise ask for their
+   * heat-maps on the same frames, as one burst the inference workers queue behind, every `everyMs`.
+   */
   plan(capturedAt: number): boolean {
     if (this.s.count >= this.settings.maxPerInterview) return false
-    if (this.s.lastPeriodicAt !== null && capturedAt - this.s.lastPeriodicAt < this.settings.everyMs) return false
-    this.s.lastPeriodicAt = capturedAt
+    const last = this.s.lastPeriodicAt
+    if (last !== null && capturedAt - last < this.settings.everyMs) return false
+    this.s.lastPeriodicAt =
+      last === null ? capturedAt - Math.floor((scatter(capturedAt) * this.settings.everyMs) / 2) : capturedAt
     return true
   }
 

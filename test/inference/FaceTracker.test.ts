@@ -1,6 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { cropToSource, type FaceRegion, regionFromBox, regionFromLandmarks } from "../../src/inference/FaceRegion.ts"
-import { dedupeFaces, detectionDue, emotionDue, mergeRegions, nextTrackState } from "../../src/inference/FaceTracker.ts"
+import {
+  dedupeFaces,
+  detectionDue,
+  detectionPhase,
+  emotionDue,
+  mergeRegions,
+  nextTrackState
+} from "../../src/inference/FaceTracker.ts"
 
 const region = (cx: number, cy: number, size = 100): FaceRegion => ({ cx, cy, size, angle: 0 })
 
@@ -72,6 +79,36 @@ describe("FaceTracker", () => {
     const c = nextTrackState(b, false, b.faces)
     expect(c.sinceDetect).toBe(2)
     expect(nextTrackState(c, true, c.faces).sinceDetect).toBe(0)
+  })
+
+  it("starts a newly found face at its phase of the detection cycle, so sessions started together detect apart", () => {
+    const found = nextTrackState(null, true, [region(0, 0)], undefined, 7)
+    expect(found.sinceDetect).toBe(7)
+    // A periodic detection of a face already tracked restarts the cycle at 0; a face found again after none, at its phase.
+    expect(nextTrackState(found, true, found.faces, undefined, 7).sinceDetect).toBe(0)
+    const lost = nextTrackState(found, true, [], undefined, 7)
+    expect(nextTrackState(lost, true, [region(0, 0)], undefined, 3).sinceDetect).toBe(3)
+
+    // 50 sessions whose first frames were captured within 200 ms, detector every 30 frames.
+    const phases = Array.from({ length: 50 }, (_, i) => detectionPhase(1_765_000_000_000 + i * 4, 30))
+    expect(Math.min(...phases)).toBeGreaterThanOrEqual(0)
+    expect(Math.max(...phases)).toBeLessThan(15)
+    // No frame of the cycle carries more than a fifth of them (all 50 on one frame before).
+    const perFrame = phases.reduce((m, p) => m.set(p, (m.get(p) ?? 0) + 1), new Map<number, number>())
+    expect(perFrame.size).toBeGreaterThanOrEqual(10)
+    expect(Math.max(...perFrame.values())).toBeLessThanOrEqual(10)
+    // Each still detects within its cycle: from phase p, the detector is due after 30 − p frames.
+    for (const p of phases) {
+      let state = nextTrackState(null, true, [region(0, 0)], undefined, p)
+      let frames = 1
+      while (!detectionDue(state, 30)) {
+        state = nextTrackState(state, false, state.faces)
+        frames++
+      }
+      expect(frames).toBe(30 - p)
+    }
+    expect(detectionPhase(1_765_000_000_000, 1)).toBe(0)
+    expect(detectionPhase(1_765_000_000_000, 3)).toBe(0)
   })
 
   it("measures emotion when none is known or every N frames", () => {
