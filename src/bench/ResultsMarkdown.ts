@@ -25,8 +25,17 @@ export const chartPoints = (r: BenchResults): Array<ChartPoint> => {
   return r.load === undefined ? [] : [point(r.load)]
 }
 
-/** Which phases a run measured: a later run of the same kind replaces it. */
-export const runKind = (r: BenchResults): string =>
+/**
+ * Which phases a run measured, and on which store when it was not the embedded default: a later run of the same
+ * kind replaces it, so a find-max on embedded defaults and one on Postgres are both kept.
+ */
+export const runKind = (r: BenchResults): string => {
+  const phases = phasesOf(r)
+  const onPostgres = r.engine.database.startsWith("PostgreSQL") && r.cluster === undefined
+  return onPostgres && phases !== "bound" && phases !== "peer" ? `${phases} on Postgres` : phases
+}
+
+const phasesOf = (r: BenchResults): string =>
   [
     r.load === undefined ? undefined : "load",
     r.findMax === undefined ? undefined : "find-max",

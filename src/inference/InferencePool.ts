@@ -258,6 +258,8 @@ export const make = (
           idleTimeout: Number.POSITIVE_INFINITY,
           // On close, running tasks finish: terminating a worker inside an ONNX run aborts the whole process.
           closeTimeout: 10_000,
+          // Piscina's own run/wait histograms are not read (PoolMetrics measures the pool): two records per task saved.
+          recordTiming: false,
           workerData: settings
         })
         // A worker dying between tasks is reported here; Piscina replaces it. Without a listener it would throw.

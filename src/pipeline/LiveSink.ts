@@ -6,7 +6,7 @@
  */
 import { Context, Deferred, Effect, Layer } from "effect"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
-import { LiveStore } from "../store/LiveStore.ts"
+import { type LiveBatch, LiveStore } from "../store/LiveStore.ts"
 
 export const liveKey = (interviewId: string) => `interview:${interviewId}`
 export const liveChannel = (interviewId: string) => `interview:${interviewId}:events`
@@ -93,25 +93,36 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
       for (const [interviewId, f] of pending) fields.set(interviewId, { ...f, ...fields.get(interviewId) })
     }
 
-    const publishAll = Effect.gen(function* () {
+    /** Everything waiting, as one batch (one round trip to Redis); hash fields come back if it fails. */
+    const publishAll = Effect.suspend(() => {
       const pending = [...fields]
       fields.clear()
-      for (let i = 0; i < pending.length; i++) {
-        const [interviewId, f] = pending[i]!
-        const exit = yield* Effect.exit(
-          Effect.andThen(live.hset(liveKey(interviewId), f), live.expire(liveKey(interviewId), settings.ttlSeconds))
+      const events = queue
+      queue = []
+      const batch: LiveBatch = {
+        hashes: pending.map(([interviewId, f]) => ({
+          key: liveKey(interviewId),
+          fields: f,
+          ttlSeconds: settings.ttlSeconds
+        })),
+        messages: events.map(({ interviewId, event }) => ({
+          channel: liveChannel(interviewId),
+          message: JSON.stringify(event)
+        }))
+      }
+      return live.writeBatch(batch).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            counts.published += events.length
+          })
+        ),
+        Effect.tapError(() =>
+          Effect.sync(() => {
+            restore(pending)
+            counts.dropped += events.length
+          })
         )
-        if (exit._tag === "Failure") {
-          restore(pending.slice(i))
-          return yield* exit
-        }
-      }
-      while (queue.length > 0) {
-        const { interviewId, event } = queue[0]!
-        yield* live.publish(liveChannel(interviewId), JSON.stringify(event))
-        queue.shift()
-        counts.published++
-      }
+      )
     })
 
     const loop = Effect.gen(function* () {

@@ -19,9 +19,24 @@ export interface LiveStoreShape {
   readonly expire: (key: string, seconds: number) => Effect.Effect<void, LiveStoreError>
   readonly del: (key: string) => Effect.Effect<void, LiveStoreError>
   readonly publish: (channel: string, message: string) => Effect.Effect<void, LiveStoreError>
+  /**
+   * Hash updates (each with its expiry) then messages, in order, in one round trip: on Redis one pipeline, so
+   * one socket write for all of them where single commands cost one each. Fails if any of them failed; the
+   * messages published before a failure stay published.
+   */
+  readonly writeBatch: (batch: LiveBatch) => Effect.Effect<void, LiveStoreError>
   /** Messages published on `channel` from now on, until the stream's scope closes. */
   readonly subscribe: (channel: string) => Stream.Stream<string>
   readonly ping: Effect.Effect<void, LiveStoreError>
+}
+
+export interface LiveBatch {
+  readonly hashes: ReadonlyArray<{
+    readonly key: string
+    readonly fields: Record<string, string | number>
+    readonly ttlSeconds: number
+  }>
+  readonly messages: ReadonlyArray<{ readonly channel: string; readonly message: string }>
 }
 
 type Listener = (message: string) => void
@@ -84,26 +99,34 @@ export const makeMemory = (): LiveStoreShape => {
     const now = Date.now()
     for (const [key, entry] of hashes) if (entry.expiresAt !== undefined && entry.expiresAt <= now) hashes.delete(key)
   }
+  const hset = (key: string, fields: Record<string, string | number>) => {
+    if (++writes % 1024 === 0) sweep()
+    let entry = live(key)
+    if (entry === undefined) {
+      entry = { fields: new Map(), expiresAt: undefined }
+      hashes.set(key, entry)
+    }
+    for (const [k, v] of Object.entries(fields)) entry.fields.set(k, String(v))
+  }
+  const expire = (key: string, seconds: number) => {
+    const entry = live(key)
+    if (entry !== undefined) entry.expiresAt = Date.now() + seconds * 1000
+  }
   return {
     backend: "memory",
-    hset: (key, fields) =>
-      Effect.sync(() => {
-        if (++writes % 1024 === 0) sweep()
-        let entry = live(key)
-        if (entry === undefined) {
-          entry = { fields: new Map(), expiresAt: undefined }
-          hashes.set(key, entry)
-        }
-        for (const [k, v] of Object.entries(fields)) entry.fields.set(k, String(v))
-      }),
+    hset: (key, fields) => Effect.sync(() => hset(key, fields)),
     hgetall: (key) => Effect.sync(() => Object.fromEntries(live(key)?.fields ?? [])),
-    expire: (key, seconds) =>
-      Effect.sync(() => {
-        const entry = live(key)
-        if (entry !== undefined) entry.expiresAt = Date.now() + seconds * 1000
-      }),
+    expire: (key, seconds) => Effect.sync(() => expire(key, seconds)),
     del: (key) => Effect.sync(() => void hashes.delete(key)),
     publish: (channel, message) => Effect.sync(() => fanout.dispatch(channel, message)),
+    writeBatch: (batch) =>
+      Effect.sync(() => {
+        for (const h of batch.hashes) {
+          hset(h.key, h.fields)
+          expire(h.key, h.ttlSeconds)
+        }
+        for (const m of batch.messages) fanout.dispatch(m.channel, m.message)
+      }),
     subscribe: fanout.stream,
     ping: Effect.void
   }
@@ -155,6 +178,17 @@ export const makeRedis = (url: string, prefix: string) =>
       del: (key) => redisCall("del", () => commands.del(prefix + key)).pipe(Effect.asVoid),
       publish: (channel, message) =>
         redisCall("publish", () => commands.publish(prefix + channel, message)).pipe(Effect.asVoid),
+      writeBatch: (batch) =>
+        redisCall("pipeline", async () => {
+          const pipeline = commands.pipeline()
+          for (const h of batch.hashes) {
+            pipeline.hset(prefix + h.key, h.fields)
+            pipeline.expire(prefix + h.key, h.ttlSeconds)
+          }
+          for (const m of batch.messages) pipeline.publish(prefix + m.channel, m.message)
+          const failed = (await pipeline.exec())?.find(([error]) => error !== null)
+          if (failed !== undefined) throw failed[0]
+        }),
       subscribe: fanout.stream,
       ping: redisCall("ping", () => commands.ping()).pipe(Effect.asVoid)
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import type { ScoreEvent } from "../../schemas/ScoreEvent.ts"
 import { liveChannel, liveKey, make } from "../../src/pipeline/LiveSink.ts"
-import { LiveStoreError, makeMemory } from "../../src/store/LiveStore.ts"
+import { type LiveBatch, LiveStoreError, makeMemory } from "../../src/store/LiveStore.ts"
 
 const started = (seq: number): ScoreEvent => ({
   _tag: "questionStarted",
@@ -23,7 +23,8 @@ describe("LiveSink", () => {
         ...memory,
         hset: (k: string, f: Record<string, string | number>) => (down ? fail("hset") : memory.hset(k, f)),
         expire: (k: string, s: number) => (down ? fail("expire") : memory.expire(k, s)),
-        publish: (c: string, m: string) => (down ? fail("publish") : memory.publish(c, m))
+        publish: (c: string, m: string) => (down ? fail("publish") : memory.publish(c, m)),
+        writeBatch: (b: LiveBatch) => (down ? fail("pipeline") : memory.writeBatch(b))
       }
       const received: Array<string> = []
       yield* Effect.forkScoped(

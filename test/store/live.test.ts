@@ -41,6 +41,30 @@ for (const [name, make] of stores) {
         expect(yield* Fiber.join(other)).toEqual(["only"])
       }).pipe(Effect.scoped)
     )
+
+    it.effect("writes a batch of hashes and messages in one go, messages in order", () =>
+      Effect.gen(function* () {
+        const store = yield* make
+        const got = yield* Effect.forkChild(Stream.runCollect(Stream.take(store.subscribe("c3"), 3)))
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 300)))
+        yield* store.hset("interview:c", { status: "live", frames: 1 })
+        yield* store.writeBatch({
+          hashes: [
+            { key: "interview:c", fields: { frames: 2 }, ttlSeconds: 1 },
+            { key: "interview:d", fields: { frames: 7 }, ttlSeconds: 60 }
+          ],
+          messages: ["m1", "m2", "m3"].map((message) => ({ channel: "c3", message }))
+        })
+        expect(yield* Fiber.join(got)).toEqual(["m1", "m2", "m3"])
+        expect(yield* store.hgetall("interview:c")).toEqual({ status: "live", frames: "2" })
+        expect(yield* store.hgetall("interview:d")).toEqual({ frames: "7" })
+        // Each hash got its own expiry.
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 1200)))
+        expect(yield* store.hgetall("interview:c")).toEqual({})
+        expect(yield* store.hgetall("interview:d")).toEqual({ frames: "7" })
+        yield* store.del("interview:d")
+      }).pipe(Effect.scoped)
+    )
   })
 }
 
@@ -51,6 +75,11 @@ describe("live store when Redis is unreachable", () => {
       const error = yield* Effect.flip(store.hset("k", { a: 1 }))
       expect(error._tag).toBe("LiveStoreError")
       expect((yield* Effect.flip(store.ping))._tag).toBe("LiveStoreError")
+      const batch = {
+        hashes: [{ key: "k", fields: { a: 1 }, ttlSeconds: 5 }],
+        messages: [{ channel: "c", message: "m" }]
+      }
+      expect((yield* Effect.flip(store.writeBatch(batch)))._tag).toBe("LiveStoreError")
     }).pipe(Effect.scoped)
   )
 })
