@@ -30,7 +30,7 @@ describe("LiveSink", () => {
       yield* Effect.forkScoped(
         Stream.runForEach(memory.subscribe(liveChannel("i1")), (m) => Effect.sync(() => received.push(m)))
       )
-      const sink = yield* make(store, { ttlSeconds: 60, maxQueuedEvents: 100, pauseMs: 100 })
+      const sink = yield* make(store, { ttlSeconds: 60, maxQueuedEvents: 100, pauseMs: 100, lingerMs: 0 })
       yield* Effect.sleep(20)
       sink.publish("i1", [started(1)])
       yield* Effect.sleep(50)
@@ -48,6 +48,42 @@ describe("LiveSink", () => {
       yield* Effect.sleep(100)
       expect(received.map((m) => JSON.parse(m).seq)).toEqual([1, 4])
       expect(yield* memory.hgetall(liveKey("i1"))).toMatchObject({ questionIndex: "4", eventSeq: "4" })
+    })
+  )
+
+  it.live("gathers what sessions publish for a moment and sends it as one batch, in order", () =>
+    Effect.gen(function* () {
+      const memory = makeMemory()
+      const batches: Array<LiveBatch> = []
+      const store = {
+        ...memory,
+        writeBatch: (b: LiveBatch) =>
+          Effect.andThen(
+            Effect.sync(() => batches.push(b)),
+            memory.writeBatch(b)
+          )
+      }
+      const received: Array<number> = []
+      yield* Effect.forkScoped(
+        Stream.runForEach(memory.subscribe(liveChannel("i1")), (m) =>
+          Effect.sync(() => received.push(JSON.parse(m).seq))
+        )
+      )
+      const sink = yield* make(store, { ttlSeconds: 60, maxQueuedEvents: 100, pauseMs: 100, lingerMs: 80 })
+      yield* Effect.sleep(20)
+      // Three frames' events 10 ms apart, and another interview's field, all within the linger.
+      for (const seq of [1, 2, 3]) {
+        sink.publish("i1", [started(seq)])
+        yield* Effect.sleep(10)
+      }
+      sink.setFields("i2", { status: "waiting" })
+      yield* Effect.sleep(200)
+      expect(batches.length).toBe(1)
+      expect(batches[0]!.messages.map((m) => JSON.parse(m.message).seq)).toEqual([1, 2, 3])
+      expect(batches[0]!.hashes.map((h) => h.key).sort()).toEqual([liveKey("i1"), liveKey("i2")])
+      expect(received).toEqual([1, 2, 3])
+      expect(sink.stats().published).toBe(3)
+      expect(yield* memory.hgetall(liveKey("i1"))).toMatchObject({ eventSeq: "3" })
     })
   )
 })
