@@ -204,7 +204,7 @@ export const capacityRun = (r: BenchResults): LoadRunResult | undefined => {
 
 const ms = (v: number) => `${v.toFixed(2)} ms`
 
-/** Issue 16's per-frame and capacity targets, judged at the most candidates the run held within budget. */
+/** The stores the capacity targets are judged on, told apart by the started engine's database. */
 const stores = [
   { name: "embedded defaults", matches: (db: string) => db.startsWith("embedded") },
   { name: "Postgres + Redis", matches: (db: string) => db.startsWith("PostgreSQL") && db.includes("Redis") }

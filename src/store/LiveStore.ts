@@ -182,10 +182,12 @@ export const makeRedis = (url: string, prefix: string) =>
         redisCall("pipeline", async () => {
           const pipeline = commands.pipeline()
           for (const h of batch.hashes) {
-            pipeline.hset(prefix + h.key, h.fields)
+            // HSET with no field is an error in Redis; the expiry still applies.
+            if (Object.keys(h.fields).length > 0) pipeline.hset(prefix + h.key, h.fields)
             pipeline.expire(prefix + h.key, h.ttlSeconds)
           }
           for (const m of batch.messages) pipeline.publish(prefix + m.channel, m.message)
+          if (pipeline.length === 0) return
           const failed = (await pipeline.exec())?.find(([error]) => error !== null)
           if (failed !== undefined) throw failed[0]
         }),
