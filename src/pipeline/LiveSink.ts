@@ -92,6 +92,10 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
     const counts = { published: 0, dropped: 0 }
     let pausedUntil = 0
     let wake: (() => void) | undefined
+    /** Ends the linger now: set while the loop lingers. */
+    let cutLinger: (() => void) | undefined
+    /** An announcement is waiting: it goes out without the linger. */
+    let urgent = false
     /** Completes when the publish under way is done. */
     let publishing: Deferred.Deferred<void> | undefined
 
@@ -142,8 +146,23 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
             })
           })
         }
-        const wait = Math.max(pausedUntil - Date.now(), settings.lingerMs)
-        if (wait > 0) yield* Effect.sleep(wait)
+        const paused = pausedUntil - Date.now()
+        if (paused > 0) yield* Effect.sleep(paused)
+        else if (!urgent && settings.lingerMs > 0) {
+          // Updates gather for the linger; an announcement (`setFields`) cuts it short.
+          yield* Effect.callback<void>((resume) => {
+            const timer = setTimeout(() => resume(Effect.void), settings.lingerMs)
+            cutLinger = () => {
+              clearTimeout(timer)
+              resume(Effect.void)
+            }
+            return Effect.sync(() => {
+              clearTimeout(timer)
+              cutLinger = undefined
+            })
+          })
+        }
+        urgent = false
         const done = Deferred.makeUnsafe<void>()
         publishing = done
         const exit = yield* Effect.exit(publishAll).pipe(
@@ -163,6 +182,14 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
       }
     })
     yield* Effect.forkScoped(loop)
+    // On shutdown, what is still gathering goes out (bounded), after the loop's own publish if one is under way;
+    // finalizers run last-added first, so this runs before the loop is interrupted.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        if (publishing !== undefined) yield* Deferred.await(publishing)
+        if (queue.length > 0 || fields.size > 0) yield* Effect.ignore(publishAll)
+      }).pipe(Effect.timeoutOption(2_000), Effect.asVoid)
+    )
 
     const fieldsOf = (interviewId: string) => {
       let f = fields.get(interviewId)
@@ -181,6 +208,8 @@ export const make = (live: LiveStore["Service"], settings: LiveSinkSettings = de
     const service: LiveSinkShape = {
       setFields: (interviewId, update) => {
         Object.assign(fieldsOf(interviewId), update)
+        urgent = true
+        cutLinger?.()
         wakeUp()
       },
       publish: (interviewId, events) => {
