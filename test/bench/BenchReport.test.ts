@@ -180,6 +180,20 @@ describe("targets", () => {
     ).toEqual([false, false, false])
   })
 
+  it("judges no capacity target on a smoke run, which checks the harness with a handful of candidates", () => {
+    const steps = [run(4, 30, 0)]
+    const smoke = results({
+      options: { ...options, smoke: true },
+      findMax: { steps, maxSessions: 4, stoppedBecause: "max" }
+    })
+    const capacity = judgeTargets(smoke).filter((t) => / — (embedded defaults|Postgres \+ Redis)$/.test(t.target))
+    expect(capacity).toHaveLength(8)
+    expect(capacity.every((t) => t.met === undefined)).toBe(true)
+    // The same run, not a smoke run, is judged (and fails: 4 candidates).
+    const real = judgeTargets(results({ findMax: { steps, maxSessions: 4, stoppedBecause: "max" } }))
+    expect(real.find((t) => t.target.startsWith("≥ 60") && t.target.endsWith("embedded defaults"))?.met).toBe(false)
+  })
+
   it("leaves unmeasured targets undecided instead of failing them", () => {
     const verdicts = judgeTargets(results())
     expect(verdicts.every((t) => t.met === undefined)).toBe(true)
