@@ -15,7 +15,7 @@
  *
  *   npx tsx bench/smallframes.ts [--rounds 4] [--kernel linear]
  */
-import { boxIoU, topEmotion } from "../src/bench/FaceAgreement.ts"
+import { analyseOne as analyse, boxIoU, topEmotion } from "../src/bench/FaceAgreement.ts"
 import { readFile } from "node:fs/promises"
 import { loadavg } from "node:os"
 import { basename } from "node:path"
@@ -23,11 +23,11 @@ import sharp from "sharp"
 import type { Face, FrameAnalysis } from "../schemas/FrameAnalysis.ts"
 import { demoPhotos, FRAME_HEIGHT, FRAME_WIDTH, loadClips } from "../src/bench/BenchFrames.ts"
 import type { TrackState } from "../src/inference/FaceTracker.ts"
-import { analyzeFrames, makePipeline, type Pipeline } from "../src/inference/FramePipeline.ts"
+import { makePipeline } from "../src/inference/FramePipeline.ts"
 import { DEFAULT_MODELS_DIR, ensureModels } from "../src/inference/ModelBuilder.ts"
 import { loadOnnxModels } from "../src/inference/OnnxModels.ts"
 import { turboJpegAvailable } from "../src/inference/TurboJpeg.ts"
-import type { FrameJob, WorkerSettings } from "../src/inference/WorkerProtocol.ts"
+import type { WorkerSettings } from "../src/inference/WorkerProtocol.ts"
 
 const flag = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -80,23 +80,6 @@ const settings = (emotionEvery: number): WorkerSettings => ({
   rotate: true,
   testHooks: false
 })
-
-const analyse = async (p: Pipeline, bytes: Uint8Array, track: TrackState | null) => {
-  const job: FrameJob = {
-    seq: 0,
-    capturedAt: 0,
-    offset: 0,
-    length: bytes.byteLength,
-    affect: true,
-    heatmap: false,
-    track
-  }
-  const copy = new Uint8Array(bytes.byteLength)
-  copy.set(bytes)
-  const [outcome] = await analyzeFrames(p, copy.buffer, [job])
-  if (outcome?._tag !== "Analyzed") throw new Error(`expected an analysis, got ${JSON.stringify(outcome)}`)
-  return outcome
-}
 
 interface Compared {
   /** Clip or photo. */

@@ -4,18 +4,18 @@
  * session would) and the face-api demo photos from scratch. Detections must agree (same count, boxes IoU ≥ 0.9),
  * emotions in ≥ 98 % of faces by their top class, and the eye aspect ratio within 0.01.
  */
-import { boxIoU, topEmotion } from "../../src/bench/FaceAgreement.ts"
+import { analyseOne as analyse, boxIoU, topEmotion } from "../../src/bench/FaceAgreement.ts"
 import { readFile } from "node:fs/promises"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Face } from "../../schemas/FrameAnalysis.ts"
 import { demoPhotos, loadClips } from "../../src/bench/BenchFrames.ts"
 import type { TrackState } from "../../src/inference/FaceTracker.ts"
-import { analyzeFrames, makePipeline, type Pipeline } from "../../src/inference/FramePipeline.ts"
+import { makePipeline, type Pipeline } from "../../src/inference/FramePipeline.ts"
 import { type Decoder, decodeJpegTurbo } from "../../src/inference/ImageOps.ts"
 import { DEFAULT_MODELS_DIR, ensureModels } from "../../src/inference/ModelBuilder.ts"
 import { type FaceModels, loadOnnxModels } from "../../src/inference/OnnxModels.ts"
-import type { FrameJob, WorkerSettings } from "../../src/inference/WorkerProtocol.ts"
-import { arrayBufferOf, workerSettings } from "./fixtures.ts"
+import type { WorkerSettings } from "../../src/inference/WorkerProtocol.ts"
+import { workerSettings } from "./fixtures.ts"
 
 const settings = (decoder: Decoder): WorkerSettings =>
   workerSettings({
@@ -36,21 +36,6 @@ beforeAll(async () => {
   fast = makePipeline(models, settings("turbo"))
 })
 afterAll(() => models?.release())
-
-const analyse = async (p: Pipeline, bytes: Uint8Array, track: TrackState | null) => {
-  const job: FrameJob = {
-    seq: 0,
-    capturedAt: 0,
-    offset: 0,
-    length: bytes.byteLength,
-    affect: true,
-    heatmap: false,
-    track
-  }
-  const [outcome] = await analyzeFrames(p, arrayBufferOf(bytes), [job])
-  if (outcome?._tag !== "Analyzed") throw new Error(`expected an analysis, got ${JSON.stringify(outcome)}`)
-  return outcome
-}
 
 /** Running comparison of the two paths' faces. */
 class Agreement {

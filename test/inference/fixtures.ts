@@ -76,10 +76,3 @@ export const hugeHeaderJpeg = async (): Promise<Buffer> => {
   }
   throw new Error("no SOF marker")
 }
-
-/** An ArrayBuffer holding exactly `bytes` (what a task carries). */
-export const arrayBufferOf = (bytes: Uint8Array): ArrayBuffer => {
-  const out = new ArrayBuffer(bytes.byteLength)
-  new Uint8Array(out).set(bytes)
-  return out
-}
