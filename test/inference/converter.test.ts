@@ -103,6 +103,14 @@ const ints = (name: string, shape: ReadonlyArray<number>, v: ReadonlyArray<numbe
 const nhwc = { data_format: a.s("NHWC"), dilations: a.ints([1, 1, 1, 1]) }
 const same = { ...nhwc, padding: a.s("SAME"), strides: a.ints([1, 1, 1, 1]) }
 
+/** A stride-1 SAME `_FusedConv2D` with a bias: inputs x, kernel, bias and, with a PRelu, its slopes. */
+const fusedConv = (name: string, input: ReadonlyArray<string>, ops: ReadonlyArray<string>) => ({
+  name,
+  op: "_FusedConv2D",
+  input: [...input],
+  attr: { ...same, fused_ops: a.strings([...ops]), num_args: { i: String(input.length - 2) } }
+})
+
 /** Converts the graph, runs it in onnxruntime and in tfjs (cpu), and returns the worst absolute difference. */
 const parity = async (
   model: ReturnType<typeof tfjsModel>,
@@ -334,12 +342,7 @@ describe("conversion", () => {
     const model = tfjsModel(
       [-1, 5, 5, 16],
       [
-        {
-          name: "conv",
-          op: "_FusedConv2D",
-          input: ["x", "k", "b", "alpha"],
-          attr: { ...same, fused_ops: a.strings(["BiasAdd", "Prelu"]), num_args: { i: "2" } }
-        },
+        fusedConv("conv", ["x", "k", "b", "alpha"], ["BiasAdd", "Prelu"]),
         { name: "scalar", op: "Prelu", input: ["conv", "alphaScalar"] },
         { name: "zeros", op: "Pad", input: ["scalar", "channelPads"] },
         { name: "ones", op: "PadV2", input: ["scalar", "endPads", "one"] },
@@ -373,19 +376,9 @@ describe("conversion", () => {
     const model = tfjsModel(
       [-1, 8, 8, 16],
       [
-        {
-          name: "c1",
-          op: "_FusedConv2D",
-          input: ["x", "k1", "b1", "a1"],
-          attr: { ...same, fused_ops: a.strings(["BiasAdd", "Prelu"]), num_args: { i: "2" } }
-        },
+        fusedConv("c1", ["x", "k1", "b1", "a1"], ["BiasAdd", "Prelu"]),
         { name: "dw", op: "DepthwiseConv2dNative", input: ["c1", "kd"], attr: same },
-        {
-          name: "pw",
-          op: "_FusedConv2D",
-          input: ["dw", "k2", "b2"],
-          attr: { ...same, fused_ops: a.strings(["BiasAdd"]), num_args: { i: "1" } }
-        },
+        fusedConv("pw", ["dw", "k2", "b2"], ["BiasAdd"]),
         { name: "add", op: "AddV2", input: ["c1", "pw"] },
         { name: "act", op: "Prelu", input: ["add", "a2"] },
         {
@@ -401,12 +394,7 @@ describe("conversion", () => {
           input: ["act", "kd2"],
           attr: { ...same, strides: a.ints([1, 2, 2, 1]) }
         },
-        {
-          name: "pw2",
-          op: "_FusedConv2D",
-          input: ["dw2", "k3", "b3"],
-          attr: { ...same, fused_ops: a.strings(["BiasAdd"]), num_args: { i: "1" } }
-        },
+        fusedConv("pw2", ["dw2", "k3", "b3"], ["BiasAdd"]),
         { name: "add2", op: "AddV2", input: ["pw2", "padded"] },
         { name: "act2", op: "Prelu", input: ["add2", "a3"] }
       ],
