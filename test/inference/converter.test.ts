@@ -111,21 +111,27 @@ const fusedConv = (name: string, input: ReadonlyArray<string>, ops: ReadonlyArra
   attr: { ...same, fused_ops: a.strings([...ops]), num_args: { i: String(input.length - 2) } }
 })
 
+/** The ONNX bytes our converter makes of a test graph. */
+const converted = async (model: ReturnType<typeof tfjsModel>, outputs: ReadonlyArray<OutputSpec>) =>
+  (
+    await Effect.runPromise(
+      convert(parseTfjsGraph(model.json, model.bin), {
+        graphName: "t",
+        inputName: "input",
+        dynamicBatch: true,
+        outputs,
+        producerVersion: "test"
+      })
+    )
+  ).bytes
+
 /** Converts the graph, runs it in onnxruntime and in tfjs (cpu), and returns the worst absolute difference. */
 const parity = async (
   model: ReturnType<typeof tfjsModel>,
   outputs: ReadonlyArray<OutputSpec>,
   inputShape: ReadonlyArray<number>
 ): Promise<number> => {
-  const { bytes } = await Effect.runPromise(
-    convert(parseTfjsGraph(model.json, model.bin), {
-      graphName: "t",
-      inputName: "input",
-      dynamicBatch: true,
-      outputs,
-      producerVersion: "test"
-    })
-  )
+  const bytes = await converted(model, outputs)
   const session = await ort.InferenceSession.create(bytes)
   const x = Float32Array.from(
     values(
@@ -416,15 +422,7 @@ describe("conversion", () => {
     const outputs: ReadonlyArray<OutputSpec> = [{ name: "y", sources: ["act2"] }]
     expect(await parity(model, outputs, [2, 8, 8, 16])).toBeLessThan(1e-5)
 
-    const { bytes } = await Effect.runPromise(
-      convert(parseTfjsGraph(model.json, model.bin), {
-        graphName: "t",
-        inputName: "input",
-        dynamicBatch: true,
-        outputs,
-        producerVersion: "test"
-      })
-    )
+    const bytes = await converted(model, outputs)
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "candor-nchwc-"))
     const optimised = path.join(dir, "optimised.onnx")
     try {
