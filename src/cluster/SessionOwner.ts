@@ -49,9 +49,10 @@ export const layer = (options: { readonly maxIdleTime: Duration.Input }) =>
 
       const since = new Date().toISOString()
       const key = ownerKey(interviewId)
-      const record = Effect.andThen(live.hset(key, { runner, since }), live.expire(key, OWNER_TTL_SECONDS)).pipe(
-        Effect.ignore
-      )
+      // The hash and its expiry in one round trip.
+      const record = live
+        .writeBatch({ hashes: [{ key, fields: { runner, since }, ttlSeconds: OWNER_TTL_SECONDS }], messages: [] })
+        .pipe(Effect.ignore)
       yield* record
       yield* Effect.forkIn(Effect.repeat(record, Schedule.spaced(Duration.seconds(OWNER_TTL_SECONDS / 3))), scope)
       // Last in, first out: the actor stops (and writes) before the record goes.
