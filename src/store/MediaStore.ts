@@ -77,7 +77,8 @@ export const makeDisk = (root: string): MediaStoreShape => {
           const [bytes, type] = await Promise.all([Fs.readFile(file(key)), Fs.readFile(`${file(key)}.type`, "utf8")])
           return Option.some({ bytes: new Uint8Array(bytes), contentType: type })
         } catch (e: any) {
-          if (e?.code === "ENOENT") return Option.none()
+          // A key that names a directory (the prefix of other keys) holds no object either.
+          if (e?.code === "ENOENT" || e?.code === "EISDIR") return Option.none()
           throw e
         }
       }),

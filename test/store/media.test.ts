@@ -28,6 +28,16 @@ const contract = (name: string, store: () => MediaStoreShape) =>
       })
     )
 
+    it.effect("has no object at a key that only prefixes others, before or after they are deleted", () =>
+      Effect.gen(function* () {
+        const media = store()
+        yield* media.put("i2/uploads/u1/0000000000-3", new Uint8Array([1, 2, 3]), "video/webm")
+        expect(Option.isNone(yield* media.get("i2/uploads/u1"))).toBe(true)
+        yield* media.deletePrefix("i2/uploads/u1/")
+        expect(Option.isNone(yield* media.get("i2/uploads/u1"))).toBe(true)
+      })
+    )
+
     it.effect("refuses keys that could escape the store", () =>
       Effect.gen(function* () {
         const media = store()
@@ -40,6 +50,20 @@ const contract = (name: string, store: () => MediaStoreShape) =>
   })
 
 contract("disk", () => makeDisk(tmp()))
+
+describe("media store on disk", () => {
+  it.effect("reads a directory where a key names one as no object, not as an unavailable store", () =>
+    Effect.gen(function* () {
+      const root = tmp()
+      const media = makeDisk(root)
+      yield* media.put("i3/uploads/u1/0000000000-3", new Uint8Array([1, 2, 3]), "video/webm")
+      // A content-type file beside the directory leaves the directory itself as the only thing that fails to read
+      // (a recording's upload key was once read as "unavailable" when that failure won the race).
+      Fs.writeFileSync(Path.join(root, "i3", "uploads", "u1.type"), "video/webm")
+      expect(Option.isNone(yield* media.get("i3/uploads/u1"))).toBe(true)
+    })
+  )
+})
 
 describe("S3-compatible server", () => {
   let server: S3rver
