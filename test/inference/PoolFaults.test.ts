@@ -7,10 +7,15 @@
  */
 import { spawnSync } from "node:child_process"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Exit, Fiber } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { type AnalyzeError, TaskTimedOut, WorkerCrashed } from "../../src/inference/InferenceErrors.ts"
-import { type FrameInput, InferencePool, layer as poolLayer } from "../../src/inference/InferencePool.ts"
+import {
+  type FrameInput,
+  InferencePool,
+  type InferencePoolShape,
+  layer as poolLayer
+} from "../../src/inference/InferencePool.ts"
 import { ensureModels } from "../../src/inference/ModelBuilder.ts"
 import { singleFaceJpeg } from "./fixtures.ts"
 
@@ -37,24 +42,31 @@ const describeOutcome = (exit: Outcome): string => {
   return error._tag === "Some" ? error.value._tag : "defect"
 }
 
+/** Submits `frame` through the pool's callback API, at once; the Deferred completes with its outcome. */
+const submitted = (submit: NonNullable<InferencePoolShape["submit"]>, input: FrameInput) => {
+  const outcome = Deferred.makeUnsafe<Outcome>()
+  submit(input, (exit) => Deferred.doneUnsafe(outcome, Effect.succeed(exit)))
+  return outcome
+}
+
 /**
  * One frame of session `a` takes the only worker; then frames of `b`, the faulty session, `c` and `d` queue behind
- * it and leave together as the next batch. Resolves with every frame's outcome and when each batch settled.
+ * it and leave together as the next batch. Resolves with every frame's outcome and when each batch settled. The
+ * frames are submitted synchronously, so the four are queued before the first frame's result can arrive (with a
+ * fiber per frame, a loaded machine once ran the first frame's analysis before the fourth frame reached the queue).
  */
 const faultyBatch = (faulty: string) =>
   Effect.gen(function* () {
     const pool = yield* InferencePool
-    const first = yield* Effect.forkChild(Effect.exit(pool.analyze(frame("a"))))
-    yield* Effect.yieldNow
-    expect((yield* pool.metrics).inFlightFrames).toBe(1)
-    const rest = yield* Effect.forEach(["b", faulty, "c", "d"], (key) =>
-      Effect.forkChild(Effect.exit(pool.analyze(frame(key))))
-    )
-    yield* Effect.yieldNow
-    expect((yield* pool.metrics).queueDepth).toBe(4)
-    const a = yield* Fiber.join(first)
+    const submit = pool.submit
+    if (submit === undefined) throw new Error("the pool offers no callback API")
+    const first = submitted(submit, frame("a"))
+    const rest = ["b", faulty, "c", "d"].map((key) => submitted(submit, frame(key)))
+    const queued = yield* pool.metrics
+    expect([queued.inFlightFrames, queued.queueDepth]).toEqual([1, 4])
+    const a = yield* Deferred.await(first)
     const sentAt = Date.now()
-    const batch = yield* Effect.forEach(rest, Fiber.join)
+    const batch = yield* Effect.forEach(rest, Deferred.await)
     return { a, batch, batchMs: Date.now() - sentAt }
   })
 
