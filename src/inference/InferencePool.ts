@@ -18,13 +18,7 @@ import {
 import { type BuildError, build, DEFAULT_MODELS_DIR } from "./ModelBuilder.ts"
 import { makeMetrics, Metrics } from "../Metrics.ts"
 import { PoolMetrics, type PoolMetricsSnapshot } from "./PoolMetrics.ts"
-import {
-  type FrameJob,
-  isTaskStarted,
-  type WorkerResult,
-  type WorkerSettings,
-  type WorkerTask
-} from "./WorkerProtocol.ts"
+import { type FrameJob, TaskStarts, type WorkerResult, type WorkerSettings, type WorkerTask } from "./WorkerProtocol.ts"
 
 /** One frame to analyse. */
 export interface FrameInput {
@@ -223,6 +217,7 @@ export const make = (
       yield* Effect.logWarning(
         `inference: libjpeg-turbo could not be loaded (${lastTurboJpegError()}); every frame is decoded by sharp, at about five times the CPU`
       )
+    const taskStarts = TaskStarts.memory()
     const settings: WorkerSettings = {
       modelsDir: options.modelsDir,
       maxPixels: options.maxPixels,
@@ -235,7 +230,8 @@ export const make = (
       minDetectionScore: options.minDetectionScore,
       minFaceScore: options.minFaceScore,
       rotate: options.rotate,
-      testHooks: faults !== undefined
+      testHooks: faults !== undefined,
+      taskStarts
     }
     // Set once the batcher exists: the pool's release waits on in-flight batches; the gauges read the batcher.
     let inFlight = () => 0
@@ -247,8 +243,23 @@ export const make = (
       ),
       (metrics) => Effect.sync(() => metrics.close())
     )
-    /** Tasks sent to a worker, by ticket: their timeout starts when the worker says it started them. */
-    const running = new Map<number, () => void>()
+    /**
+     * Tasks sent to a worker, by ticket. Their timeout runs from when the worker notes it started them, checked by
+     * one timer for all (a timer per task cost the main thread more than the check): a hung task is stopped within
+     * `sweepMs` of its timeout.
+     */
+    const running = new Map<number, TaskAbort>()
+    const starts = new TaskStarts(taskStarts)
+    const sweepMs = Math.max(10, Math.min(250, Math.floor(options.taskTimeoutMs / 8)))
+    const sweep = setInterval(() => {
+      for (const [ticket, abort] of running) {
+        const ran = starts.runningFor(ticket)
+        if (ran !== undefined && ran >= options.taskTimeoutMs) abort.abort()
+      }
+    }, sweepMs)
+    // Running tasks keep the process alive (Piscina refs their workers); this timer alone must not.
+    sweep.unref()
+    yield* Effect.addFinalizer(() => Effect.sync(() => clearInterval(sweep)))
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const pool = new Piscina<WorkerTask, WorkerResult>({
@@ -265,9 +276,6 @@ export const make = (
         // A worker dying between tasks is reported here; Piscina replaces it. Without a listener it would throw.
         pool.on("error", () => {
           metrics.workerCrashed()
-        })
-        pool.on("message", (message: unknown) => {
-          if (isTaskStarted(message)) running.get(message.ticket)?.()
         })
         return pool
       }),
@@ -365,10 +373,7 @@ export const make = (
       // Aborting a task that runs makes Piscina stop its worker and start another.
       const ticket = ++tickets
       const abort = new TaskAbort()
-      let timer: ReturnType<typeof setTimeout> | undefined
-      running.set(ticket, () => {
-        timer ??= setTimeout(() => abort.abort(), options.taskTimeoutMs)
-      })
+      running.set(ticket, abort)
       const result = await pool
         .run({ _tag: "Analyze", ticket, bytes, frames }, { transferList: [bytes], signal: abort })
         .catch((error) => {
@@ -383,7 +388,6 @@ export const make = (
           throw error
         })
         .finally(() => {
-          clearTimeout(timer)
           running.delete(ticket)
         })
       if (result._tag === "Done" && result.cpu !== undefined) metrics.workerCpu(result.cpu.threadId, result.cpu.seconds)

@@ -29,6 +29,8 @@ export interface WorkerSettings {
   readonly rotate: boolean
   /** Enables test-only behaviour (a frame that kills or hangs its worker). Never set in production. */
   readonly testHooks: boolean
+  /** Where a pool's workers note the tasks they start (see `TaskStarts`); absent outside a pool. */
+  readonly taskStarts?: TaskStartsMemory
 }
 
 export interface FrameJob {
@@ -61,16 +63,50 @@ export type WorkerTask =
   | { readonly _tag: "Release" }
 
 /**
- * Posted by a worker (on its parent port) when it starts working on an `Analyze` task, its models loaded: the
- * pool's task timeout runs from here, so time spent waiting for a (re)starting worker does not count.
+ * Where workers note when they start an `Analyze` task, their models loaded: the pool's task timeout runs from
+ * there, so time spent waiting for a (re)starting worker does not count. Shared memory, read by the pool's timer,
+ * instead of a message per task: slot `ticket % TASK_SLOTS` holds the ticket and its start, in ms since `epoch`
+ * (32-bit, compared by differences, so it may wrap). At most one task per worker runs, far fewer than the slots.
  */
-export interface TaskStarted {
-  readonly _tag: "candor/TaskStarted"
-  readonly ticket: number
+export interface TaskStartsMemory {
+  readonly buffer: SharedArrayBuffer
+  readonly epoch: number
 }
 
-export const isTaskStarted = (message: unknown): message is TaskStarted =>
-  typeof message === "object" && message !== null && (message as { _tag?: unknown })._tag === "candor/TaskStarted"
+export const TASK_SLOTS = 256
+
+export class TaskStarts {
+  private readonly slots: Int32Array
+  readonly epoch: number
+
+  constructor(memory: TaskStartsMemory) {
+    this.slots = new Int32Array(memory.buffer)
+    this.epoch = memory.epoch
+  }
+
+  static memory(): TaskStartsMemory {
+    return { buffer: new SharedArrayBuffer(TASK_SLOTS * 2 * Int32Array.BYTES_PER_ELEMENT), epoch: Date.now() }
+  }
+
+  /** The clock the starts are kept in. */
+  now(): number {
+    return (Date.now() - this.epoch) | 0
+  }
+
+  /** The worker starts `ticket` now (the start is stored before the ticket that makes it visible). */
+  mark(ticket: number): void {
+    const slot = (ticket % TASK_SLOTS) * 2
+    Atomics.store(this.slots, slot + 1, this.now())
+    Atomics.store(this.slots, slot, ticket)
+  }
+
+  /** Milliseconds `ticket` has been running, undefined while no worker has started it. */
+  runningFor(ticket: number): number | undefined {
+    const slot = (ticket % TASK_SLOTS) * 2
+    if (Atomics.load(this.slots, slot) !== ticket) return undefined
+    return (this.now() - Atomics.load(this.slots, slot + 1)) | 0
+  }
+}
 
 export type RejectReason = "Undecodable" | "TooLarge"
 

@@ -2,14 +2,15 @@
  * Piscina worker: owns one set of ONNX sessions (created once, at start) and is otherwise stateless — tracking
  * state arrives with each task and leaves with its result.
  */
-import { parentPort, threadId, workerData } from "node:worker_threads"
+import { threadId, workerData } from "node:worker_threads"
 import sharp from "sharp"
 import { threadCpuSeconds } from "../ThreadCpu.ts"
 import { analyzeFrames, makePipeline, type Pipeline } from "./FramePipeline.ts"
 import { loadOnnxModels } from "./OnnxModels.ts"
-import type { TaskStarted, WorkerResult, WorkerSettings, WorkerTask } from "./WorkerProtocol.ts"
+import { TaskStarts, type WorkerResult, type WorkerSettings, type WorkerTask } from "./WorkerProtocol.ts"
 
 const settings = workerData as WorkerSettings
+const starts = settings.taskStarts === undefined ? undefined : new TaskStarts(settings.taskStarts)
 
 // One worker per core: libvips must not start its own thread pool, and its cache only holds frames we never see again.
 sharp.concurrency(1)
@@ -45,8 +46,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
     }
     if (released) return { _tag: "Failed", message: "inference worker is shutting down" }
     // The pool's task timeout starts now, not while this worker was starting or loading its models.
-    const started: TaskStarted = { _tag: "candor/TaskStarted", ticket: task.ticket }
-    parentPort?.postMessage(started)
+    starts?.mark(task.ticket)
     const frames = await analyzeFrames(p, task.bytes, task.frames)
     const seconds = threadCpuSeconds()
     return { _tag: "Done", frames, ...(seconds === undefined ? {} : { cpu: { threadId, seconds } }) }
