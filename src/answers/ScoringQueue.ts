@@ -9,10 +9,11 @@
  *   samples obtained, or marked failed with the reason when there are none. Nothing is dropped silently.
  * - Answers the scorer refuses as input (empty, too long) fail at once: retrying cannot help.
  */
-import { Cause, Context, Effect, Latch, Layer, Metric, Random, Result } from "effect"
+import { Context, Effect, Layer, Metric, Random, Result } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import type { AnswerScore } from "../../schemas/AnswerScore.ts"
 import { byLabels, Metrics, polled } from "../Metrics.ts"
+import { startQueueWorkers } from "../store/QueueWorkers.ts"
 import { type ClaimedJob, type JobOutcome, makeScoringJobs } from "../store/ScoringJobs.ts"
 import type { AnswerScoringError } from "./AnswerErrors.ts"
 import { AnswerScorer } from "./AnswerScorer.ts"
@@ -28,7 +29,7 @@ export interface ScoringSettings {
   readonly backoffMaxMs: number
   /** How long a claim is exclusive; longer than the scorer's per-answer deadline. */
   readonly leaseMs: number
-  /** How often an idle worker looks for due jobs (new answers of this process wake it at once). */
+  /** How often the idle workers, between them, look for due jobs (a new answer of this process wakes one at once). */
   readonly pollIntervalMs: number
   /** Gradings per answer when the model scorer is in use (the offline heuristic has one). */
   readonly samples: number
@@ -87,7 +88,6 @@ export const make = (settings: ScoringSettings) =>
     const scorer = yield* AnswerScorer
     const metrics = yield* Metrics
     const jobs = yield* makeScoringJobs
-    const latch = yield* Latch.make(false)
 
     const count = (outcome: string) => metrics.update(scoringOutcomes({ outcome }), 1)
 
@@ -194,50 +194,36 @@ export const make = (settings: ScoringSettings) =>
       }
     })
 
-    return {
-      runOnce,
-      drain,
-      claim,
-      process,
-      wake: Effect.asVoid(latch.open),
-      settings,
-      /** One worker: claim, score, repeat; idle until woken or the poll interval passes. */
-      worker: Effect.gen(function* () {
-        while (true) {
-          const n = yield* runOnce(1).pipe(
-            Effect.catchCause((cause) =>
-              Cause.hasInterruptsOnly(cause)
-                ? Effect.failCause(cause)
-                : Effect.as(Effect.logError("answer scoring worker: claim failed; retrying", cause), 0)
-            )
-          )
-          if (n > 0) continue
-          yield* Effect.timeoutOption(latch.await, settings.pollIntervalMs)
-          yield* latch.close
-        }
-      })
-    }
+    return { runOnce, drain, claim, process, settings }
   })
 
 /** Durable answer scoring; see the module notes. */
 export class ScoringQueue extends Context.Service<ScoringQueue, ScoringQueueShape>()("candor/answers/ScoringQueue") {
-  /** The queue without background workers (call `runOnce` / `drain` yourself). */
+  /** The queue without background workers (call `runOnce` / `drain` yourself; `wake` does nothing). */
   static readonly layer = (settings: ScoringSettings) =>
     Layer.effect(
       ScoringQueue,
-      Effect.map(make(settings), ({ worker: _, ...queue }) => queue)
+      Effect.map(make(settings), (queue) => ({ ...queue, wake: Effect.void }))
     )
 
-  /** The queue with `concurrency` background workers, stopped when the layer's scope closes. */
+  /**
+   * The queue with `concurrency` background workers, stopped when the layer's scope closes. Idle, they look for
+   * due answers once per `pollIntervalMs` between them, and a stored answer wakes one (see `startQueueWorkers`).
+   */
   static readonly layerWithWorkers = (settings: ScoringSettings) =>
     Layer.effect(
       ScoringQueue,
       Effect.gen(function* () {
-        const { worker, ...queue } = yield* make(settings)
-        for (let i = 0; i < settings.concurrency; i++) yield* Effect.forkScoped(worker)
+        const queue = yield* make(settings)
+        const wake = yield* startQueueWorkers({
+          concurrency: settings.concurrency,
+          pollIntervalMs: settings.pollIntervalMs,
+          runOnce: queue.runOnce(1),
+          name: "answer scoring worker"
+        })
         // The queue's length for alerts, shared by every engine: read every 15 s.
         yield* polled(backlogGauge, (yield* makeScoringJobs).backlog, "15 seconds")
-        return queue
+        return { ...queue, wake }
       })
     )
 }

@@ -6,10 +6,11 @@
  * when it fails for good. A worker stopped mid-attempt hands its claims back; one that dies leaves the lease to run
  * out. So every event is delivered at least once, and receivers deduplicate by the event's `id`.
  */
-import { Cause, Clock, Context, Effect, Layer, Metric, Random } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Random } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { ReportLinks } from "../actors/ReportLinks.ts"
 import { byLabels, Metrics } from "../Metrics.ts"
+import { startQueueWorkers } from "../store/QueueWorkers.ts"
 import { type ClaimedDelivery, type DeliveryOutcome, Webhooks } from "../store/Webhooks.ts"
 import { send } from "./WebhookSender.ts"
 
@@ -136,20 +137,7 @@ const make = (settings: WebhookSettings) =>
         })
       )
 
-    const worker = Effect.gen(function* () {
-      while (true) {
-        const n = yield* runOnce(1).pipe(
-          Effect.catchCause((cause) =>
-            Cause.hasInterruptsOnly(cause)
-              ? Effect.failCause(cause)
-              : Effect.as(Effect.logError("webhook delivery worker: claim failed; retrying", cause), 0)
-          )
-        )
-        if (n === 0) yield* Effect.sleep(settings.pollIntervalMs)
-      }
-    })
-
-    return { runOnce, settings, worker }
+    return { runOnce, settings }
   })
 
 /** Webhook delivery; see the module notes. */
@@ -157,20 +145,24 @@ export class DeliveryWorker extends Context.Service<DeliveryWorker, DeliveryWork
   "candor/webhooks/DeliveryWorker"
 ) {
   /** Without background workers (call `runOnce` yourself). */
-  static readonly layer = (settings: WebhookSettings) =>
-    Layer.effect(
-      DeliveryWorker,
-      Effect.map(make(settings), ({ worker: _, ...rest }) => rest)
-    )
+  static readonly layer = (settings: WebhookSettings) => Layer.effect(DeliveryWorker, make(settings))
 
-  /** With `concurrency` background workers, stopped when the layer's scope closes. */
+  /**
+   * With `concurrency` background workers, stopped when the layer's scope closes. Idle, they look for due
+   * deliveries once per `pollIntervalMs` between them (see `startQueueWorkers`).
+   */
   static readonly layerWithWorkers = (settings: WebhookSettings) =>
     Layer.effect(
       DeliveryWorker,
       Effect.gen(function* () {
-        const { worker, ...rest } = yield* make(settings)
-        for (let i = 0; i < settings.concurrency; i++) yield* Effect.forkScoped(worker)
-        return rest
+        const worker = yield* make(settings)
+        yield* startQueueWorkers({
+          concurrency: settings.concurrency,
+          pollIntervalMs: settings.pollIntervalMs,
+          runOnce: worker.runOnce(1),
+          name: "webhook delivery worker"
+        })
+        return worker
       })
     )
 }
