@@ -42,7 +42,7 @@ export const upsampleMap = (
   return out
 }
 
-/** One channel of the colour ramp, 0–255: a tent of half-width 0.375 centred at t = k / 4 (k 3 red, 2 green, 1 blue). */
+/** One channel of the colour ramp, 0–255: full within 0.125 of t = k / 4, none from 0.375 (k 3 red, 2 green, 1 blue). */
 const ramp = (t: number, k: number): number => {
   const v = 1.5 - Math.abs(4 * t - k)
   return v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255)

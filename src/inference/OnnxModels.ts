@@ -65,8 +65,8 @@ export const oneByOne = async <O extends Record<string, Float32Array>>(
 export interface LoadOptions {
   /**
    * Run the detector and the face mesh one item per call (the default). On the 2-core bench machine onnxruntime's
-   * batched calls of these two cost more CPU per item than single ones (bench/RESULTS.md, "Way tried: one face
-   * per mesh call"); the emotion net gains a little from batches and keeps them. The bench's model-only bound
+   * batched calls of these two cost more CPU per item than single ones (bench/RESULTS.md, "Way tried: the
+   * workers' work around the models"); the emotion net gains a little from batches and keeps them. The bench's model-only bound
    * sets this false to measure the batched calls themselves.
    */
   readonly oneByOne?: boolean

@@ -27,7 +27,7 @@ export interface WebhookSettings {
   readonly giveUpAfterMs: number
   /** Deliveries one process attempts at the same time. */
   readonly concurrency: number
-  /** How often an idle worker looks for due deliveries. */
+  /** How often the idle workers, between them, look for due deliveries. */
   readonly pollIntervalMs: number
 }
 
