@@ -14,9 +14,7 @@ export class LiveStoreError extends Schema.TaggedError<LiveStoreError>()("LiveSt
 
 export interface LiveStoreShape {
   readonly backend: "redis" | "memory"
-  readonly hset: (key: string, fields: Record<string, string | number>) => Effect.Effect<void, LiveStoreError>
   readonly hgetall: (key: string) => Effect.Effect<Record<string, string>, LiveStoreError>
-  readonly expire: (key: string, seconds: number) => Effect.Effect<void, LiveStoreError>
   readonly del: (key: string) => Effect.Effect<void, LiveStoreError>
   readonly publish: (channel: string, message: string) => Effect.Effect<void, LiveStoreError>
   /**
@@ -114,9 +112,7 @@ export const makeMemory = (): LiveStoreShape => {
   }
   return {
     backend: "memory",
-    hset: (key, fields) => Effect.sync(() => hset(key, fields)),
     hgetall: (key) => Effect.sync(() => Object.fromEntries(live(key)?.fields ?? [])),
-    expire: (key, seconds) => Effect.sync(() => expire(key, seconds)),
     del: (key) => Effect.sync(() => void hashes.delete(key)),
     publish: (channel, message) => Effect.sync(() => fanout.dispatch(channel, message)),
     writeBatch: (batch) =>
@@ -172,9 +168,7 @@ export const makeRedis = (url: string, prefix: string) =>
     )
     const store: LiveStoreShape = {
       backend: "redis",
-      hset: (key, fields) => redisCall("hset", () => commands.hset(prefix + key, fields)).pipe(Effect.asVoid),
       hgetall: (key) => redisCall("hgetall", () => commands.hgetall(prefix + key)),
-      expire: (key, seconds) => redisCall("expire", () => commands.expire(prefix + key, seconds)).pipe(Effect.asVoid),
       del: (key) => redisCall("del", () => commands.del(prefix + key)).pipe(Effect.asVoid),
       publish: (channel, message) =>
         redisCall("publish", () => commands.publish(prefix + channel, message)).pipe(Effect.asVoid),

@@ -85,7 +85,12 @@ const populate = (engine: Engine, id: string) =>
           INSERT INTO media_objects (key, interview_id, kind, content_type, bytes)
           VALUES (${key}, ${id}, ${name.split("/")[0]!}, 'image/jpeg', 4)`
       }
-      yield* Effect.flatMap(LiveStore, (l) => l.hset(liveKey(id), { status: "live", answers: 1 }))
+      yield* Effect.flatMap(LiveStore, (l) =>
+        l.writeBatch({
+          hashes: [{ key: liveKey(id), fields: { status: "live", answers: 1 }, ttlSeconds: 3600 }],
+          messages: []
+        })
+      )
       // The answer is scored by the engine's scoring worker (offline scorer): its score rows are real ones.
       const deadline = Date.now() + 15_000
       while (Date.now() < deadline) {

@@ -21,9 +21,6 @@ describe("LiveSink", () => {
       const fail = (operation: string) => Effect.fail(new LiveStoreError({ operation, message: "down" }))
       const store = {
         ...memory,
-        hset: (k: string, f: Record<string, string | number>) => (down ? fail("hset") : memory.hset(k, f)),
-        expire: (k: string, s: number) => (down ? fail("expire") : memory.expire(k, s)),
-        publish: (c: string, m: string) => (down ? fail("publish") : memory.publish(c, m)),
         writeBatch: (b: LiveBatch) => (down ? fail("pipeline") : memory.writeBatch(b))
       }
       const received: Array<string> = []

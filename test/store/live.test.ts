@@ -13,13 +13,16 @@ for (const [name, make] of stores) {
     it.effect("keeps hashes, expires them and deletes them", () =>
       Effect.gen(function* () {
         const store = yield* make
-        yield* store.hset("interview:a", { frames: 3, status: "live" })
-        yield* store.hset("interview:a", { frames: 4 })
+        const hash = (key: string, fields: Record<string, string | number>, ttlSeconds = 60) =>
+          store.writeBatch({ hashes: [{ key, fields, ttlSeconds }], messages: [] })
+        yield* hash("interview:a", { frames: 3, status: "live" })
+        yield* hash("interview:a", { frames: 4 })
         expect(yield* store.hgetall("interview:a")).toEqual({ frames: "4", status: "live" })
-        yield* store.expire("interview:a", 1)
+        // A later write sets the hash's expiry anew.
+        yield* hash("interview:a", {}, 1)
         yield* Effect.promise(() => new Promise((r) => setTimeout(r, 1200)))
         expect(yield* store.hgetall("interview:a")).toEqual({})
-        yield* store.hset("interview:b", { x: 1 })
+        yield* hash("interview:b", { x: 1 })
         yield* store.del("interview:b")
         expect(yield* store.hgetall("interview:b")).toEqual({})
         yield* store.ping
@@ -47,7 +50,10 @@ for (const [name, make] of stores) {
         const store = yield* make
         const got = yield* Effect.forkChild(Stream.runCollect(Stream.take(store.subscribe("c3"), 3)))
         yield* Effect.promise(() => new Promise((r) => setTimeout(r, 300)))
-        yield* store.hset("interview:c", { status: "live", frames: 1 })
+        yield* store.writeBatch({
+          hashes: [{ key: "interview:c", fields: { status: "live", frames: 1 }, ttlSeconds: 60 }],
+          messages: []
+        })
         yield* store.writeBatch({
           hashes: [
             { key: "interview:c", fields: { frames: 2 }, ttlSeconds: 1 },
@@ -76,7 +82,7 @@ describe("live store when Redis is unreachable", () => {
   it.effect("fails fast with a typed error instead of hanging", () =>
     Effect.gen(function* () {
       const store = yield* makeRedis("redis://127.0.0.1:1", "candor-test:")
-      const error = yield* Effect.flip(store.hset("k", { a: 1 }))
+      const error = yield* Effect.flip(store.hgetall("k"))
       expect(error._tag).toBe("LiveStoreError")
       expect((yield* Effect.flip(store.ping))._tag).toBe("LiveStoreError")
       const batch = {
