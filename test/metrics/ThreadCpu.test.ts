@@ -32,6 +32,16 @@ describe.runIf(process.platform === "linux")("thread CPU", () => {
     expect(own).toBeLessThanOrEqual(processCpuSince(processStart) + 0.02)
   })
 
+  it("resolves less than the kernel's 10 ms tick, as it is read after every task", () => {
+    const start = threadCpuSeconds()!
+    // About 2 ms of work: /proc/thread-self/stat would say 0 or 0.01 s for it.
+    const until = performance.now() + 2
+    while (performance.now() < until) {}
+    const spent = threadCpuSeconds()! - start
+    expect(spent).toBeGreaterThan(0)
+    expect(spent).toBeLessThan(0.009)
+  })
+
   it("does not count another thread's CPU", async () => {
     const processStart = process.cpuUsage()
     const start = threadCpuSeconds()!
