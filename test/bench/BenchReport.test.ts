@@ -424,6 +424,25 @@ describe("latency chart", () => {
 })
 
 describe("RESULTS.md", () => {
+  it("names each run's machine, since kept runs may come from other machines", () => {
+    const older = results({ startedAt: "2025-01-01T10:00:00.000Z", load: run(10, 40, 0) })
+    const newer = results({
+      startedAt: "2025-01-02T10:00:00.000Z",
+      command: "candor bench --find-max --database-url postgres://db",
+      machine: { ...older.machine, cpu: "Other CPU", loadAverage: 0.5 },
+      findMax: { steps: [run(40, 60, 0)], maxSessions: 40, stoppedBecause: "max" }
+    })
+    const md = renderMarkdown([older, newer], undefined, "")
+    expect(md).toContain("Machines: Test CPU, 2 cores, 4 GiB, linux x64, Node v20; Other CPU, 2 cores")
+    expect(md).toContain(
+      "- 2025-01-01T10:00:00.000Z (60 s) on Test CPU, 2 cores, 4 GiB, linux x64, Node v20, load average 0.1"
+    )
+    expect(md).toContain(
+      "- 2025-01-02T10:00:00.000Z (60 s) on Other CPU, 2 cores, 4 GiB, linux x64, Node v20, load average 0.5"
+    )
+    expect(renderMarkdown([older], undefined, "")).toContain("Machine: Test CPU, 2 cores")
+  })
+
   it("keeps the latest run of each kind and judges each target by the latest run that measured it", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "bench-results-"))
     try {
