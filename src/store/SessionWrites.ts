@@ -1,6 +1,8 @@
 /**
- * Rows a live session produces, and how a batch of them is written: one transaction, multi-row inserts per
- * table, every statement idempotent (a batch retried after an ambiguous failure changes nothing twice).
+ * Rows a live session produces, and how a batch of them is written: all or nothing, multi-row inserts per table,
+ * every statement idempotent (a batch retried after an ambiguous failure changes nothing twice). A batch of the usual
+ * size is one statement (each table's rows in a data-modifying `WITH` clause): one round trip instead of one per
+ * table plus `BEGIN` and `COMMIT`, which on the engine's main thread and on the database is most of a flush's cost.
  */
 import { Context, Effect, Layer } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -63,6 +65,19 @@ export interface SessionWriterShape {
 
 const CHUNK = 1000
 
+/**
+ * Parameters a batch may bind to be written as one statement. PostgreSQL's protocol counts a statement's
+ * parameters in 16 bits (at most 65,535); larger batches are written as a transaction of chunked statements.
+ */
+export const ONE_STATEMENT_PARAMS = 30_000
+
+type Row = Record<string, unknown>
+/** Rows of one multi-row insert: at least one. */
+type Rows = readonly [Row, ...Array<Row>]
+const nonEmpty = (rows: ReadonlyArray<Row>): rows is Rows => rows.length > 0
+
+const params = (rows: ReadonlyArray<Row>) => (rows.length === 0 ? 0 : rows.length * Object.keys(rows[0]!).length)
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
@@ -72,10 +87,9 @@ const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
 }
 
 export const makeSqlWriter = (sql: SqlClient.SqlClient): SessionWriterShape => {
-  const insertAll = <A extends Record<string, unknown>>(
-    rows: ReadonlyArray<A>,
-    statement: (chunk: readonly [A, ...Array<A>]) => Effect.Effect<unknown, SqlError>
-  ) => Effect.forEach(chunks(rows), (c) => statement(c as unknown as readonly [A, ...Array<A>]), { discard: true })
+  /** The statements writing `rows`: one per chunk of `CHUNK` rows, or one for all of them. */
+  const each = <S>(rows: ReadonlyArray<Row>, write: (rows: Rows) => S, chunked: boolean): Array<S> =>
+    (chunked ? chunks(rows) : [rows]).filter(nonEmpty).map(write)
 
   const write = (batch: ReadonlyArray<SessionWrite>) =>
     Effect.gen(function* () {
@@ -139,39 +153,51 @@ export const makeSqlWriter = (sql: SqlClient.SqlClient): SessionWriterShape => {
           }
         }
       }
-      yield* insertAll(
-        answers,
-        (c) => sql`INSERT INTO answers ${sql.insert(c)} ON CONFLICT (idempotency_key) DO NOTHING`
-      )
-      for (const s of states.values()) {
-        yield* sql`
-          UPDATE interviews SET status = ${s.status}, question_cursor = ${s.cursor},
-            started_at = COALESCE(started_at, ${iso(s.startedAt)}::timestamptz),
-            finished_at = COALESCE(finished_at, ${iso(s.finishedAt)}::timestamptz)
-          WHERE id = ${s.interviewId} AND status NOT IN ('finished', 'abandoned')`
-      }
-      yield* insertAll(
-        events,
-        (c) => sql`INSERT INTO score_events ${sql.insert(c)} ON CONFLICT (interview_id, seq) DO NOTHING`
-      )
-      yield* insertAll(
-        windows,
-        (c) => sql`INSERT INTO score_windows ${sql.insert(c)} ON CONFLICT (interview_id, second) DO NOTHING`
-      )
-      yield* insertAll(media, (c) => sql`INSERT INTO media_objects ${sql.insert(c)} ON CONFLICT (key) DO NOTHING`)
       const snapshotRows = [...snapshots.values()].map((s) => ({
         interview_id: s.interviewId,
         version: s.version,
         state: JSON.stringify(s.state)
       }))
-      yield* insertAll(
-        snapshotRows,
-        (c) => sql`
-          INSERT INTO session_snapshots ${sql.insert(c)}
-          ON CONFLICT (interview_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, updated_at = now()
-          WHERE session_snapshots.version < EXCLUDED.version`
-      )
-    }).pipe(sql.withTransaction, Effect.withSpan("SessionWriter.write"))
+      const stateUpdates = [...states.values()].map(updateState)
+      // In the order a batch has always been written: answers, interview states, then the score rows.
+      const statements = (chunked: boolean) => [
+        ...each(answers, insertAnswers, chunked),
+        ...stateUpdates,
+        ...each(events, insertEvents, chunked),
+        ...each(windows, insertWindows, chunked),
+        ...each(media, insertMedia, chunked),
+        ...each(snapshotRows, upsertSnapshots, chunked)
+      ]
+      const bound =
+        params(answers) + params(events) + params(windows) + params(media) + params(snapshotRows) + states.size * 5
+      if (bound <= ONE_STATEMENT_PARAMS) {
+        const clauses = statements(false)
+        if (clauses.length === 0) return
+        // Every clause runs to completion whether or not the query reads it; all of them take effect or none. Unprepared:
+        // the text changes with the batch's make-up, and would only push useful statements out of the prepared cache.
+        yield* sql`WITH ${sql.csv(clauses.map((clause, i) => sql`${sql.literal(`w${i}`)} AS (${clause})`))} SELECT 1`
+          .unprepared
+        return
+      }
+      yield* Effect.forEach(statements(true), (statement) => statement, { discard: true }).pipe(sql.withTransaction)
+    }).pipe(Effect.withSpan("SessionWriter.write"))
+
+  const insertAnswers = (rows: Rows) =>
+    sql`INSERT INTO answers ${sql.insert(rows)} ON CONFLICT (idempotency_key) DO NOTHING`
+  const insertEvents = (rows: Rows) =>
+    sql`INSERT INTO score_events ${sql.insert(rows)} ON CONFLICT (interview_id, seq) DO NOTHING`
+  const insertWindows = (rows: Rows) =>
+    sql`INSERT INTO score_windows ${sql.insert(rows)} ON CONFLICT (interview_id, second) DO NOTHING`
+  const insertMedia = (rows: Rows) => sql`INSERT INTO media_objects ${sql.insert(rows)} ON CONFLICT (key) DO NOTHING`
+  const upsertSnapshots = (rows: Rows) => sql`
+    INSERT INTO session_snapshots ${sql.insert(rows)}
+    ON CONFLICT (interview_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, updated_at = now()
+    WHERE session_snapshots.version < EXCLUDED.version`
+  const updateState = (s: Extract<SessionWrite, { _tag: "InterviewState" }>) => sql`
+    UPDATE interviews SET status = ${s.status}, question_cursor = ${s.cursor},
+      started_at = COALESCE(started_at, ${iso(s.startedAt)}::timestamptz),
+      finished_at = COALESCE(finished_at, ${iso(s.finishedAt)}::timestamptz)
+    WHERE id = ${s.interviewId} AND status NOT IN ('finished', 'abandoned')`
 
   return {
     write,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Scope, Tracer } from "effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import { SqlError, UnknownError } from "effect/sql/SqlError"
 import { AppConfig } from "../../src/config.ts"
@@ -7,7 +7,12 @@ import * as Database from "../../src/store/Database.ts"
 import { Interviews } from "../../src/store/Interviews.ts"
 import { fromJson } from "../../src/store/Rows.ts"
 import { SessionSnapshots } from "../../src/store/SessionSnapshots.ts"
-import { makeSqlWriter, type SessionWrite, type SessionWriterShape } from "../../src/store/SessionWrites.ts"
+import {
+  makeSqlWriter,
+  ONE_STATEMENT_PARAMS,
+  type SessionWrite,
+  type SessionWriterShape
+} from "../../src/store/SessionWrites.ts"
 import { Tenants } from "../../src/store/Tenants.ts"
 import { defaultWriteBehindSettings, make, WriteRejected } from "../../src/store/WriteBehind.ts"
 import { backends } from "../support/Backends.ts"
@@ -40,6 +45,31 @@ const event = (interviewId: string, seq: number): SessionWrite => ({
   _tag: "Event",
   interviewId,
   event: { _tag: "interviewStarted", interviewId, seq, at: 0, questionCount: 1 }
+})
+
+/** Runs `effect` and returns the SQL text of every statement it sent to the database. */
+const statementsOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const texts: Array<string> = []
+    const tracer = Tracer.make({
+      span(options) {
+        const span = new Tracer.NativeSpan(options)
+        const attribute = span.attribute.bind(span)
+        span.attribute = (key, value) => {
+          if (key === "db.query.text") texts.push(String(value))
+          attribute(key, value)
+        }
+        return span
+      }
+    })
+    yield* effect.pipe(Effect.withTracer(tracer))
+    return texts
+  })
+
+const window = (interviewId: string, second: number, questionId: string | null): SessionWrite => ({
+  _tag: "Window",
+  interviewId,
+  row: { second, questionId, frames: 5, facePresence: 1, blinks: 0, earMean: 0.3, emotion: null }
 })
 
 const fast = { ...defaultWriteBehindSettings, flushIntervalMs: 50, retryBaseMs: 10, retryMaxMs: 50 }
@@ -116,7 +146,7 @@ describe("WriteBehind", () => {
 for (const backend of backends()) {
   describe(`session rows on ${backend.name}`, () => {
     it.live(
-      "writes every kind of row idempotently in one transaction",
+      "writes every kind of row idempotently",
       () =>
         Effect.gen(function* () {
           const env = yield* Effect.promise(() => backend.env())
@@ -221,6 +251,87 @@ for (const backend of backends()) {
             yield* sql`DELETE FROM interviews WHERE id = ${id}`
             expect(yield* writer.interviewExists(id)).toBe(false)
             expect(Exit.isFailure(yield* Effect.exit(writer.write([event(id, 3)])))).toBe(true)
+          }).pipe(Effect.provide(layer))
+          yield* Effect.promise(() => backend.cleanup())
+        }),
+      120_000
+    )
+
+    it.live(
+      "writes a usual batch as one statement, a huge one as a transaction, and either all of it or nothing",
+      () =>
+        Effect.gen(function* () {
+          const env = yield* Effect.promise(() => backend.env())
+          const layer = Layer.mergeAll(Tenants.layer, Interviews.layer).pipe(
+            Layer.provideMerge(Database.layer),
+            Layer.provide(AppConfig.layerFromRecord({ CANDOR_DATA_DIR: ".tmp/test-data", ...env }))
+          )
+          yield* Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const tenant = yield* (yield* Tenants).create({ name: "T" })
+            const interviews = yield* Interviews
+            const make = () =>
+              interviews.create(tenant.id, { candidate: { name: "C" }, questions: [{ prompt: "Q?" }] }, true)
+            const a = yield* make()
+            const b = yield* make()
+            const writer = makeSqlWriter(sql)
+            const count = (id: string) =>
+              sql<{ events: number; windows: number; status: string }>`
+                SELECT (SELECT count(*)::int FROM score_events WHERE interview_id = ${id}) AS events,
+                       (SELECT count(*)::int FROM score_windows WHERE interview_id = ${id}) AS windows,
+                       (SELECT status FROM interviews WHERE id = ${id}) AS status`.pipe(Effect.map((rows) => rows[0]!))
+
+            // A flush's usual rows, for two interviews: one statement, one round trip.
+            const usual: Array<SessionWrite> = [
+              {
+                _tag: "InterviewState",
+                interviewId: a.id,
+                status: "in_progress",
+                cursor: 0,
+                startedAt: 1,
+                finishedAt: null
+              },
+              {
+                _tag: "InterviewState",
+                interviewId: b.id,
+                status: "in_progress",
+                cursor: 0,
+                startedAt: 1,
+                finishedAt: null
+              },
+              event(a.id, 1),
+              event(b.id, 1),
+              window(a.id, 0, a.questions[0]!.id),
+              window(b.id, 0, null),
+              { _tag: "Snapshot", interviewId: a.id, version: 1, state: { n: 1 } }
+            ]
+            const sent = yield* statementsOf(writer.write(usual))
+            expect(sent).toHaveLength(1)
+            expect(sent[0]).toMatch(/^WITH /)
+            expect(yield* count(a.id)).toEqual({ events: 1, windows: 1, status: "in_progress" })
+            expect(yield* count(b.id)).toEqual({ events: 1, windows: 1, status: "in_progress" })
+
+            // One refused row (an interview that does not exist) and nothing of the batch is written.
+            const refused = yield* Effect.exit(
+              writer.write([event(a.id, 2), window(a.id, 1, null), event("no-such-interview", 1)])
+            )
+            expect(Exit.isFailure(refused)).toBe(true)
+            expect(yield* count(a.id)).toEqual({ events: 1, windows: 1, status: "in_progress" })
+
+            // More parameters than one statement may bind: a transaction of chunked statements, all rows written.
+            const seconds = Math.ceil(ONE_STATEMENT_PARAMS / 8) + 100
+            const huge = Array.from({ length: seconds }, (_, i) => window(b.id, i + 1, null))
+            const chunked = yield* statementsOf(writer.write(huge))
+            expect(chunked.filter((text) => text.startsWith("INSERT INTO score_windows"))).toHaveLength(
+              Math.ceil(seconds / 1000)
+            )
+            expect(yield* count(b.id)).toEqual({ events: 1, windows: seconds + 1, status: "in_progress" })
+            // A refused row rolls the transaction back too.
+            const refusedHuge = yield* Effect.exit(
+              writer.write([...huge.map((w) => ({ ...w, interviewId: a.id })), event("no-such-interview", 1)])
+            )
+            expect(Exit.isFailure(refusedHuge)).toBe(true)
+            expect(yield* count(a.id)).toEqual({ events: 1, windows: 1, status: "in_progress" })
           }).pipe(Effect.provide(layer))
           yield* Effect.promise(() => backend.cleanup())
         }),
