@@ -29,6 +29,8 @@ export interface ClaimedJob {
   readonly owner: string
   readonly question: JobQuestion
   readonly answerText: string
+  /** Samples already stored for the answer when it was claimed (an earlier attempt's, or another engine's). */
+  readonly stored: ReadonlyArray<StoredSample>
 }
 
 export interface StoredSample {
@@ -64,51 +66,48 @@ export const makeScoringJobs = Effect.map(SqlClient.SqlClient, (sql) => {
   }): Effect.Effect<ReadonlyArray<ClaimedJob>, SqlError> =>
     Effect.gen(function* () {
       const owner = crypto.randomUUID()
-      const claimed = yield* sql`
-        UPDATE scoring_jobs SET
-          state = 'running',
-          attempts = attempts + 1,
-          samples_requested = COALESCE(samples_requested, ${options.samples}),
-          scorer = COALESCE(scorer, ${options.scorer}),
-          lease_owner = ${owner},
-          lease_until = now() + ${Math.round(options.leaseMs)}::int * interval '1 millisecond',
-          updated_at = now()
-        WHERE answer_id IN (
-          SELECT answer_id FROM scoring_jobs
-          WHERE (state = 'pending' AND next_attempt_at <= now()) OR (state = 'running' AND lease_until <= now())
-          ORDER BY next_attempt_at, answer_id
-          LIMIT ${options.limit}
-          FOR UPDATE SKIP LOCKED)
-        RETURNING answer_id, interview_id, attempts, samples_requested, scorer`
-      if (claimed.length === 0) return []
-      const ids = claimed.map((r: any) => r.answer_id as string)
-      const details = yield* sql`
-        SELECT a.id, a.body, q.id AS question_id, q.prompt, q.rubric, q.expected_points
-        FROM answers a JOIN questions q ON q.id = a.question_id
-        WHERE a.id IN ${sql.in(ids)}`
-      const byId = new Map(details.map((d: any) => [d.id as string, d]))
-      return claimed.flatMap((r: any): Array<ClaimedJob> => {
-        const d = byId.get(r.answer_id)
-        if (d === undefined) return []
-        return [
-          {
-            answerId: r.answer_id,
-            interviewId: r.interview_id,
-            attempts: r.attempts,
-            samplesRequested: r.samples_requested,
-            scorer: r.scorer,
-            owner,
-            question: questionOf(d),
-            answerText: d.body
-          }
-        ]
-      })
+      // One round trip: the claim, what scoring the answer needs, and the samples an earlier attempt stored. A job
+      // whose answer or question is gone stays claimed until its lease ends and is not returned (nothing to score).
+      const rows = yield* sql`
+        WITH claimed AS (
+          UPDATE scoring_jobs SET
+            state = 'running',
+            attempts = attempts + 1,
+            samples_requested = COALESCE(samples_requested, ${options.samples}),
+            scorer = COALESCE(scorer, ${options.scorer}),
+            lease_owner = ${owner},
+            lease_until = now() + ${Math.round(options.leaseMs)}::int * interval '1 millisecond',
+            updated_at = now()
+          WHERE answer_id IN (
+            SELECT answer_id FROM scoring_jobs
+            WHERE (state = 'pending' AND next_attempt_at <= now()) OR (state = 'running' AND lease_until <= now())
+            ORDER BY next_attempt_at, answer_id
+            LIMIT ${options.limit}
+            FOR UPDATE SKIP LOCKED)
+          RETURNING answer_id, interview_id, attempts, samples_requested, scorer)
+        SELECT c.answer_id, c.interview_id, c.attempts, c.samples_requested, c.scorer, a.body,
+          q.id AS question_id, q.prompt, q.rubric, q.expected_points,
+          (SELECT json_agg(json_build_object('sample', s.sample, 'result', s.result) ORDER BY s.sample)
+            FROM answer_scores s WHERE s.answer_id = c.answer_id) AS samples
+        FROM claimed c JOIN answers a ON a.id = c.answer_id JOIN questions q ON q.id = a.question_id
+        ORDER BY c.answer_id`
+      return rows.map(
+        (r: any): ClaimedJob => ({
+          answerId: r.answer_id,
+          interviewId: r.interview_id,
+          attempts: r.attempts,
+          samplesRequested: r.samples_requested,
+          scorer: r.scorer,
+          owner,
+          question: questionOf(r),
+          answerText: r.body,
+          stored: (fromJson<ReadonlyArray<{ sample: number; result: unknown }> | null>(r.samples) ?? []).map((x) => ({
+            sample: x.sample,
+            score: decodeScore(fromJson(x.result))
+          }))
+        })
+      )
     }).pipe(Effect.withSpan("ScoringJobs.claim"))
-
-  const samples = (answerId: string): Effect.Effect<ReadonlyArray<StoredSample>, SqlError> =>
-    sql`SELECT sample, result FROM answer_scores WHERE answer_id = ${answerId} ORDER BY sample`.pipe(
-      Effect.map((rows) => rows.map((r: any) => ({ sample: r.sample, score: decodeScore(fromJson(r.result)) })))
-    )
 
   /** Stores one sample; a second write of the same (answer, sample) changes nothing. */
   const writeSample = (answerId: string, sample: number, score: AnswerScore): Effect.Effect<void, SqlError> =>
@@ -145,5 +144,5 @@ export const makeScoringJobs = Effect.map(SqlClient.SqlClient, (sql) => {
     Effect.map((rows) => Number((rows[0] as { n: string | number } | undefined)?.n ?? 0))
   )
 
-  return { claim, samples, writeSample, finish, release, backlog }
+  return { claim, writeSample, finish, release, backlog }
 })
