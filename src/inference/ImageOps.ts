@@ -279,6 +279,9 @@ const sampleInside = (
   mul: number,
   add: number
 ): void => {
+  // A pixel and its right-hand neighbour are six bytes, read as one 32-bit and one 16-bit load (fewer loads than
+  // six byte reads, the same values).
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   let o = offset
   for (let v = 0; v < outSize; v++) {
     let sx = x0 - sin * v
@@ -297,9 +300,15 @@ const sampleInside = (
       const b = fx * w00
       const c = gx * w01
       const d = fx * w01
-      dst[o] = data[i00]! * a + data[i00 + 3]! * b + data[i01]! * c + data[i01 + 3]! * d + add
-      dst[o + 1] = data[i00 + 1]! * a + data[i00 + 4]! * b + data[i01 + 1]! * c + data[i01 + 4]! * d + add
-      dst[o + 2] = data[i00 + 2]! * a + data[i00 + 5]! * b + data[i01 + 2]! * c + data[i01 + 5]! * d + add
+      const top = view.getUint32(i00, true)
+      const topRight = view.getUint16(i00 + 4, true)
+      const bottom = view.getUint32(i01, true)
+      const bottomRight = view.getUint16(i01 + 4, true)
+      dst[o] = (top & 255) * a + (top >>> 24) * b + (bottom & 255) * c + (bottom >>> 24) * d + add
+      dst[o + 1] =
+        ((top >>> 8) & 255) * a + (topRight & 255) * b + ((bottom >>> 8) & 255) * c + (bottomRight & 255) * d + add
+      dst[o + 2] =
+        ((top >>> 16) & 255) * a + (topRight >>> 8) * b + ((bottom >>> 16) & 255) * c + (bottomRight >>> 8) * d + add
     }
   }
 }
