@@ -130,7 +130,7 @@ export const make = (settings: ScoringSettings) =>
       Effect.gen(function* () {
         // The heuristic is deterministic: more than one sample of it would repeat the same score.
         const job = scorer.kind === "openai" ? claimed : { ...claimed, samplesRequested: 1 }
-        const existing = claimed.stored
+        const existing = claimed.stored()
         let outcome: JobOutcome
         if (job.attempts > settings.maxAttempts || existing.some((s) => s.score.scorer !== scorer.kind)) {
           // Out of attempts (the last claim died), or graded by another engine before a restart: keep what exists.

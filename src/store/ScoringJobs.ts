@@ -29,8 +29,11 @@ export interface ClaimedJob {
   readonly owner: string
   readonly question: JobQuestion
   readonly answerText: string
-  /** Samples already stored for the answer when it was claimed (an earlier attempt's, or another engine's). */
-  readonly stored: ReadonlyArray<StoredSample>
+  /**
+   * Samples already stored for the answer when it was claimed (an earlier attempt's, or another engine's). Decoded
+   * when called, by the job's own processing: a damaged row fails that job alone, not the claim of its batch.
+   */
+  readonly stored: () => ReadonlyArray<StoredSample>
 }
 
 export interface StoredSample {
@@ -101,10 +104,11 @@ export const makeScoringJobs = Effect.map(SqlClient.SqlClient, (sql) => {
           owner,
           question: questionOf(r),
           answerText: r.body,
-          stored: (fromJson<ReadonlyArray<{ sample: number; result: unknown }> | null>(r.samples) ?? []).map((x) => ({
-            sample: x.sample,
-            score: decodeScore(fromJson(x.result))
-          }))
+          stored: () =>
+            (fromJson<ReadonlyArray<{ sample: number; result: unknown }> | null>(r.samples) ?? []).map((x) => ({
+              sample: x.sample,
+              score: decodeScore(fromJson(x.result))
+            }))
         })
       )
     }).pipe(Effect.withSpan("ScoringJobs.claim"))
