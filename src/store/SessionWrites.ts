@@ -173,8 +173,9 @@ export const makeSqlWriter = (sql: SqlClient.SqlClient): SessionWriterShape => {
       if (bound <= ONE_STATEMENT_PARAMS) {
         const clauses = statements(false)
         if (clauses.length === 0) return
-        // Every clause runs to completion whether or not the query reads it; all of them take effect or none. Unprepared:
-        // the text changes with the batch's make-up, and would only push useful statements out of the prepared cache.
+        // Every clause runs to completion whether or not the query reads it; all of them take effect or none.
+        // Unprepared: the text changes with the batch's make-up, and would only push useful statements out of the
+        // prepared cache.
         yield* sql`WITH ${sql.csv(clauses.map((clause, i) => sql`${sql.literal(`w${i}`)} AS (${clause})`))} SELECT 1`
           .unprepared
         return
