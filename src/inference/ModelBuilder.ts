@@ -27,7 +27,7 @@ import {
 } from "./ModelManifest.ts"
 
 /** Bumped whenever a converter change alters the bytes it writes. */
-export const CONVERTER_VERSION = "candor-tfjs-onnx 2"
+export const CONVERTER_VERSION = "candor-tfjs-onnx 3"
 const SOURCE_PACKAGE = "@vladmandic/human"
 const SOURCE_LICENCE = "MIT (package); model licences per model"
 

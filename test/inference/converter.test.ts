@@ -603,7 +603,7 @@ describe("models build", () => {
         },
         {
           spec: FaceMesh,
-          outputs: { mesh: [FaceMesh.meshValues], faceflag: [1], contours: [FaceMesh.contourValues] }
+          outputs: { mesh: [FaceMesh.meshValues], faceflag: [1] }
         },
         {
           spec: EmotionNet,

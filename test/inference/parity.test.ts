@@ -30,7 +30,7 @@ const REFERENCES: Record<string, Reference> = {
     outputs: { scores: { nodes: ["Identity", "Identity_1"] }, boxes: { nodes: ["Identity_2", "Identity_3"] } }
   },
   facemesh: {
-    outputs: { mesh: { nodes: ["Identity_2"] }, faceflag: { nodes: ["Identity_1"] }, contours: { nodes: ["Identity"] } }
+    outputs: { mesh: { nodes: ["Identity_2"] }, faceflag: { nodes: ["Identity_1"] } }
   },
   emotion: {
     outputs: {

@@ -94,8 +94,7 @@ export const RECIPES: ReadonlyArray<Recipe> = [
       const faceflag = single(graph, "facemesh", (o) => o.shape[o.shape.length - 1] === 1)
       return [
         { name: FaceMesh.mesh, sources: [single(graph, "facemesh", (o) => o.shape[1] === FaceMesh.meshValues)] },
-        { name: FaceMesh.faceflag, sources: [faceflag], sigmoid: !endsInSigmoid(graph, faceflag) },
-        { name: FaceMesh.contours, sources: [single(graph, "facemesh", (o) => o.shape[1] === FaceMesh.contourValues)] }
+        { name: FaceMesh.faceflag, sources: [faceflag], sigmoid: !endsInSigmoid(graph, faceflag) }
       ]
     }
   },
