@@ -45,7 +45,8 @@ export const makeWork = (
       capturedAt: job.frame.capturedAt,
       image: job.frame.image,
       affectEnabled: job.affect,
-      heatmap: job.planned && job.affect
+      heatmap: job.planned && job.affect,
+      ...(job.affect && job.expressionBar !== undefined ? { heatmapFrom: job.expressionBar } : {})
     })
     const finished = (job: Job, exit: Exit.Exit<FrameAnalysis, AnalyzeError>) => {
       job.exit = exit

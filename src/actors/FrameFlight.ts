@@ -30,6 +30,8 @@ export interface Arrival {
 export interface Job extends Arrival {
   /** Due as the periodic keyframe: its heat-map is wanted. */
   readonly planned: boolean
+  /** Not planned, but an expression this strong would make it a keyframe: its heat-map is wanted then. */
+  readonly expressionBar: number | undefined
   /** Affect signals in force when the frame was taken: without them it is analysed without emotion and blinks. */
   readonly affect: boolean
   exit: Exit.Exit<FrameAnalysis, AnalyzeError> | undefined
@@ -69,8 +71,9 @@ export class FrameFlight {
     return this.jobs.length < this.limit
   }
 
-  start(arrival: Arrival, planned: boolean, affect: boolean): void {
-    const job: Job = { frame: arrival.frame, origin: arrival.origin, planned, affect, exit: undefined, retried: false }
+  start(arrival: Arrival, planned: boolean, affect: boolean, expressionBar?: number): void {
+    const { frame, origin } = arrival
+    const job: Job = { frame, origin, planned, expressionBar, affect, exit: undefined, retried: false }
     this.jobs.push(job)
     this.hooks.analyze(job)
   }

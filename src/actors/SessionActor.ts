@@ -90,8 +90,10 @@ export const start = (
       const consent = s.core.consent
       if (s.core.acceptsFrames && consent.processing) {
         // Before `start` a frame is analysed for the camera check only: no keyframe is planned for it.
-        const planned = s.core.scoresFrames && s.core.planFrame(arrival.frame.capturedAt)
-        return flight.start(arrival, planned, consent.affect)
+        const at = arrival.frame.capturedAt
+        const planned = s.core.scoresFrames && s.core.planFrame(at)
+        const bar = !planned && s.core.scoresFrames && consent.affect ? s.core.expressionBar(at) : undefined
+        return flight.start(arrival, planned, consent.affect, bar)
       }
       stats.frameErrors++
       if (!consent.processing) {

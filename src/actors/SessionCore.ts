@@ -135,6 +135,11 @@ export class SessionCore {
     return this.scoring.plan(capturedAt)
   }
 
+  /** See `KeyframePolicy.expressionBar`. */
+  expressionBar(capturedAt: number): number | undefined {
+    return this.scoring.expressionBar(capturedAt)
+  }
+
   /** Replies with a frame's analysis, and scores it while a question is open. */
   frameAnalyzed(analysis: FrameAnalysis, planned: boolean, now: number, out: Outbox): void {
     if (analysis.seq > this.state.lastSeq) this.state.lastSeq = analysis.seq

@@ -33,6 +33,11 @@ export class SessionScoring {
     return this.state.keyframes.plan(capturedAt)
   }
 
+  /** Before a frame that is not planned is analysed: the expression that would make it a keyframe, if any could. */
+  expressionBar(capturedAt: number): number | undefined {
+    return this.state.keyframes.expressionBar(capturedAt)
+  }
+
   /** Scores an analysed frame of the current question and asks for it as a keyframe if the policy wants it. */
   frame(analysis: FrameAnalysis, planned: boolean, now: number, out: Outbox): void {
     this.out = out

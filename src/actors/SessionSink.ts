@@ -73,7 +73,8 @@ export const makeSink = (info: SessionInfo, deps: ActorDeps, life: SessionLifecy
           reason: k.reason,
           image: job.frame.image,
           heatmap: analysis?.heatmap?.png,
-          wantHeatmap: info.affect
+          // A frame without a face (the face lost) has nothing to draw a heat-map on.
+          wantHeatmap: info.affect && (analysis === undefined || analysis.faces.length > 0)
         })
       }
     },

@@ -1,4 +1,4 @@
-import { EMOTIONS } from "../../schemas/Emotions.ts"
+import { EMOTIONS, strongestExpression } from "../../schemas/Emotions.ts"
 import type { EmotionScores, Face, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { makeAnchors } from "./Anchors.ts"
 import { eyeAspect } from "./EyeAspectRatio.ts"
@@ -171,7 +171,7 @@ const analyzeWith = async (
   for (const w of work) w.faces = dedupeFaces(w.faces, p.settings.maxFaces)
   const cam = await classify(p, work)
 
-  for (const w of work) outcomes[w.index] = await finish(p, w, cam)
+  for (const w of work) outcomes[w.index] = finish(p, w, cam)
   // Work outside the stages (crops' bookkeeping, heat-maps, messaging) is shared evenly.
   const stages = work.reduce((sum, w) => sum + w.ms.decode + w.ms.detect + w.ms.mesh + w.ms.emotion, 0)
   const overhead = Math.max(0, now() - started - stages) / Math.max(1, jobs.length)
@@ -229,13 +229,20 @@ const mesh = async (p: Pipeline, items: ReadonlyArray<MeshItem>): Promise<void> 
     const points = toImage(out.mesh.subarray(k * FaceMesh.meshValues, (k + 1) * FaceMesh.meshValues), region)
     // A face the mesh confirms in its tracked region is the same face: its emotion may be carried over.
     const carried: TrackedEmotion | null = w.job.affect && from >= 0 ? (w.job.track?.emotions?.[from] ?? null) : null
-    const measure = w.job.affect && (w.job.heatmap || emotionDue(carried, p.settings.emotionEvery))
+    // A carried emotion strong enough for the heat-map asked for is measured again: the map needs this frame's.
+    const bar = w.job.heatmapFrom
+    const measure =
+      w.job.affect &&
+      (w.job.heatmap ||
+        emotionDue(carried, p.settings.emotionEvery) ||
+        (bar !== undefined && strongestExpression(carried?.scores) >= bar))
     let gray: Float32Array | null = null
     if (measure) {
       gray = new Float32Array(GRAY_ITEM)
       grayFromCrop(input, k * MESH_ITEM, MESH, gray, 0, EmotionNet.inputSize)
     }
-    const crop = w.job.heatmap ? input.slice(k * MESH_ITEM, (k + 1) * MESH_ITEM) : null
+    const crop =
+      measure && (w.job.heatmap || bar !== undefined) ? input.slice(k * MESH_ITEM, (k + 1) * MESH_ITEM) : null
     const next = regionFromLandmarks(points, p.settings.rotate)
     const emotion = measure || carried === null ? null : carried.scores
     const emotionAge = measure || carried === null ? 0 : carried.age + 1
@@ -333,7 +340,7 @@ const toFace = (p: Pipeline, w: Work, f: MeshedFace): Face => {
   }
 }
 
-const finish = async (p: Pipeline, w: Work, cam: CamMaps | null): Promise<FrameOutcome> => {
+const finish = (p: Pipeline, w: Work, cam: CamMaps | null): FrameOutcome => {
   const track: TrackState = nextTrackState(
     w.job.track,
     w.detectorRan,
@@ -364,10 +371,14 @@ const finish = async (p: Pipeline, w: Work, cam: CamMaps | null): Promise<FrameO
   if (cam === null || first === undefined || first.crop === null || first.emotion === null || first.camIndex < 0) {
     return { _tag: "Analyzed", analysis, track }
   }
+  const from = w.job.heatmapFrom
+  if (!w.job.heatmap && (from === undefined || strongestExpression(first.emotion) < from)) {
+    return { _tag: "Analyzed", analysis, track }
+  }
   const scores = first.emotion
   const top = EMOTIONS.reduce((best, label) => (scores[label] > scores[best] ? label : best), EMOTIONS[0])
   const plane = cam.camHeight * cam.camWidth
   const offset = (first.camIndex * EMOTIONS.length + EMOTIONS.indexOf(top)) * plane
-  const png = await heatmapPng(first.crop, MESH, cam.cam.subarray(offset, offset + plane), cam.camHeight, cam.camWidth)
+  const png = heatmapPng(first.crop, MESH, cam.cam.subarray(offset, offset + plane), cam.camHeight, cam.camWidth)
   return { _tag: "Analyzed", analysis: { ...analysis, heatmap: { emotion: top, png } }, track }
 }

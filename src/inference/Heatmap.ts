@@ -1,4 +1,4 @@
-import sharp from "sharp"
+import { encodePngRgb } from "./Png.ts"
 
 /**
  * Class-activation heat-maps. The emotion net ends in conv → global mean → softmax, so the last convolution's
@@ -81,16 +81,10 @@ export const overlayHeatmap = (crop: Float32Array, size: number, map: Float32Arr
 }
 
 /** The heat-map of one class for one face as a PNG. */
-export const heatmapPng = async (
+export const heatmapPng = (
   crop: Float32Array,
   size: number,
   cam: ArrayLike<number>,
   camHeight: number,
   camWidth: number
-): Promise<Uint8Array> => {
-  const pixels = overlayHeatmap(crop, size, upsampleMap(cam, camHeight, camWidth, size))
-  const png = await sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
-    .png()
-    .toBuffer()
-  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength)
-}
+): Uint8Array => encodePngRgb(overlayHeatmap(crop, size, upsampleMap(cam, camHeight, camWidth, size)), size, size)

@@ -33,6 +33,11 @@ export interface FrameInput {
   readonly affectEnabled: boolean
   /** Attach a class-activation heat-map (PNG) of the first face's top emotion. */
   readonly heatmap?: boolean
+  /**
+   * Attach the heat-map when the first face's strongest non-neutral emotion reaches this (a keyframe in the making,
+   * see `KeyframePolicy.expressionBar`); the emotion is then measured on this frame rather than carried.
+   */
+  readonly heatmapFrom?: number
 }
 
 export interface InferencePoolOptions {
@@ -364,6 +369,7 @@ export const make = (
           length: frame.image.byteLength,
           affect: frame.affectEnabled,
           heatmap: frame.heatmap === true,
+          ...(frame.heatmapFrom === undefined ? {} : { heatmapFrom: frame.heatmapFrom }),
           track: frame.sessionKey === undefined ? null : (tracks.get(frame.sessionKey)?.state ?? null),
           ...faultOf(frame.sessionKey)
         }

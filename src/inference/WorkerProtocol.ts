@@ -41,6 +41,8 @@ export interface FrameJob {
   readonly length: number
   readonly affect: boolean
   readonly heatmap: boolean
+  /** Also attach the heat-map when the first face's strongest non-neutral emotion reaches this. */
+  readonly heatmapFrom?: number
   /** Tracking state from the session's previous frame; null to detect from scratch. */
   readonly track: TrackState | null
   /** Test hook: the worker exits while holding this frame. Honoured only with `testHooks`. */

@@ -3,6 +3,7 @@
  * the strongest non-neutral expression of a question so far (affect signals on only), the face leaving the
  * picture, a second face appearing. Spaced out and capped per interview so storage stays bounded.
  */
+import { strongestExpression } from "../../schemas/Emotions.ts"
 import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { scatter } from "../Scatter.ts"
 
@@ -42,6 +43,9 @@ export const emptyKeyframeState: KeyframeState = {
   count: 0
 }
 
+/** How much stronger than the question's peak so far an expression must be to be kept again. */
+const EXPRESSION_STEP = 0.05
+
 export class KeyframePolicy {
   private s: { -readonly [K in keyof KeyframeState]: KeyframeState[K] }
 
@@ -69,6 +73,21 @@ export class KeyframePolicy {
     return true
   }
 
+  /**
+   * Before analysis, for a frame that is not the periodic keyframe: the least expression (see `strongestExpression`)
+   * that would make it an expression keyframe, so that its analysis can draw the heat-map at once instead of a
+   * second analysis doing it later; undefined when no expression could make it one (affect signals off, too soon
+   * after the last event keyframe, the cap reached). Frames in flight are judged later against a bar as high or
+   * higher, so a heat-map is never missing for want of asking, except across a new question (the sink then
+   * analyses the frame again).
+   */
+  expressionBar(capturedAt: number): number | undefined {
+    const s = this.s
+    if (!this.affect || s.count >= this.settings.maxPerInterview) return undefined
+    if (s.lastEventAt !== null && capturedAt - s.lastEventAt < this.settings.minGapMs) return undefined
+    return Math.max(this.settings.expressionThreshold, s.questionPeak + EXPRESSION_STEP)
+  }
+
   /** After analysis: why the frame should be kept, if it should. */
   judge(analysis: FrameAnalysis, planned: boolean): KeyframeReason | undefined {
     const s = this.s
@@ -79,8 +98,8 @@ export class KeyframePolicy {
     if (faces === 0 && s.hadFace && spaced) reason = "faceLost"
     else if (faces > 1 && !s.hadMultiple && spaced) reason = "multipleFaces"
     else if (this.affect && faces > 0 && spaced) {
-      const peak = expression(analysis)
-      if (peak >= this.settings.expressionThreshold && peak > s.questionPeak + 0.05) {
+      const peak = strongestExpression(analysis.faces[0]?.emotion)
+      if (peak >= this.settings.expressionThreshold && peak > s.questionPeak + EXPRESSION_STEP) {
         s.questionPeak = peak
         reason = "expression"
       }
@@ -103,11 +122,4 @@ export class KeyframePolicy {
   state(): KeyframeState {
     return { ...this.s }
   }
-}
-
-/** Strongest non-neutral emotion probability of the main face. */
-const expression = (analysis: FrameAnalysis): number => {
-  const e = analysis.faces[0]?.emotion
-  if (e == null) return 0
-  return Math.max(e.angry, e.disgust, e.fear, e.happy, e.sad, e.surprise)
 }

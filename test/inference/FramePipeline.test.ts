@@ -20,7 +20,13 @@ const pipeline = (overrides: Partial<WorkerSettings> = {}): Pipeline =>
 /** Runs one task holding `images`, each with the given job fields. */
 const run = async (
   p: Pipeline,
-  images: ReadonlyArray<{ bytes: Uint8Array; track?: TrackState | null; affect?: boolean; heatmap?: boolean }>
+  images: ReadonlyArray<{
+    bytes: Uint8Array
+    track?: TrackState | null
+    affect?: boolean
+    heatmap?: boolean
+    heatmapFrom?: number
+  }>
 ): Promise<Array<FrameOutcome>> => {
   const buffer = new ArrayBuffer(images.reduce((n, i) => n + i.bytes.byteLength, 0))
   let offset = 0
@@ -33,6 +39,7 @@ const run = async (
       length: image.bytes.byteLength,
       affect: image.affect ?? true,
       heatmap: image.heatmap ?? false,
+      ...(image.heatmapFrom === undefined ? {} : { heatmapFrom: image.heatmapFrom }),
       track: image.track ?? null
     }
     offset += image.bytes.byteLength
@@ -230,5 +237,25 @@ describe("FramePipeline", () => {
     expect(analysis.heatmap?.emotion).toBe("happy")
     const meta = await sharp(analysis.heatmap!.png).metadata()
     expect([meta.format, meta.width, meta.height]).toEqual(["png", 192, 192])
+  })
+
+  it("attaches the heat-map when the first face's expression reaches the bar asked for, measuring a carried one", async () => {
+    const jpeg = await singleFaceJpeg()
+    const p = pipeline({ emotionEvery: 5 })
+    const first = analysed((await run(p, [{ bytes: jpeg }]))[0])
+    const happy = first.analysis.faces[0]!.emotion!.happy
+    expect(happy).toBeGreaterThan(0.5)
+    // The next frame would carry the emotion: a bar below it measures it afresh and draws the map.
+    const reached = analysed((await run(p, [{ bytes: jpeg, track: first.track, heatmapFrom: happy - 0.1 }]))[0])
+    expect(reached.analysis.faces[0]!.emotionCarried).toBeUndefined()
+    expect(reached.analysis.heatmap?.emotion).toBe("happy")
+    // A bar above it: the emotion is carried as usual and nothing is drawn.
+    const missed = analysed((await run(p, [{ bytes: jpeg, track: first.track, heatmapFrom: happy + 0.05 }]))[0])
+    expect(missed.analysis.faces[0]!.emotionCarried).toBe(true)
+    expect(missed.analysis.heatmap).toBeUndefined()
+    // Measured on this frame but still below the bar: no map either.
+    const fresh = analysed((await run(p, [{ bytes: jpeg, heatmapFrom: Math.min(1, happy + 0.05) }]))[0])
+    expect(fresh.analysis.faces[0]!.emotionCarried).toBeUndefined()
+    expect(fresh.analysis.heatmap).toBeUndefined()
   })
 })

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
+import { strongestExpression } from "../../schemas/Emotions.ts"
+import type { EmotionScores, FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
 import { defaultKeyframeSettings, KeyframePolicy } from "../../src/pipeline/KeyframePolicy.ts"
+import { analysis, face } from "./support/analyses.ts"
 
 const every = defaultKeyframeSettings.everyMs
 
@@ -32,6 +35,46 @@ describe("KeyframePolicy", () => {
     // Before, all 50 second keyframes fell on the same frame.
     expect(perSecond.size).toBeGreaterThanOrEqual(4)
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(20)
+  })
+
+  it("names, before analysis, the least expression that would keep a frame, and judges no frame below it", () => {
+    // A session of random expressions (a seeded generator): every expression keyframe not planned anyway must have
+    // reached the bar named for its frame before it was analysed, or its heat-map would not have been drawn with it.
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0
+      return seed / 2 ** 32
+    }
+    const policy = new KeyframePolicy(true)
+    let kept = 0
+    for (let t = 0; t < 600_000; t += 200) {
+      if (t % 60_000 === 0) policy.newQuestion()
+      const planned = policy.plan(t)
+      const bar = planned ? undefined : policy.expressionBar(t)
+      const strength = random() < 0.2 ? random() : 0
+      const emotion: EmotionScores = { angry: 0, disgust: 0, fear: 0, happy: strength, sad: 0, surprise: 0, neutral: 1 }
+      const reason = policy.judge(analysis(t / 200, t, [face(0.3, emotion)]) as FrameAnalysis, planned)
+      // A planned frame's heat-map is asked for anyway.
+      if (reason === "expression" && !planned) {
+        kept++
+        expect(bar).toBeDefined()
+        expect(strongestExpression(emotion)).toBeGreaterThanOrEqual(bar!)
+      }
+    }
+    expect(kept).toBeGreaterThan(10)
+  })
+
+  it("names no bar with affect signals off, too soon after an event keyframe, or at the cap", () => {
+    const happy = (strength: number) => [face(0.3, { ...neutralScores, happy: strength })]
+    const neutralScores: EmotionScores = { angry: 0, disgust: 0, fear: 0, happy: 0, sad: 0, surprise: 0, neutral: 1 }
+    expect(new KeyframePolicy(false).expressionBar(0)).toBeUndefined()
+    const policy = new KeyframePolicy(true, { ...defaultKeyframeSettings, maxPerInterview: 2 })
+    expect(policy.expressionBar(0)).toBe(defaultKeyframeSettings.expressionThreshold)
+    expect(policy.judge(analysis(1, 0, happy(0.8)), false)).toBe("expression")
+    expect(policy.expressionBar(defaultKeyframeSettings.minGapMs - 1)).toBeUndefined()
+    expect(policy.expressionBar(defaultKeyframeSettings.minGapMs)).toBeCloseTo(0.85, 9)
+    expect(policy.judge(analysis(2, defaultKeyframeSettings.minGapMs, happy(0.9)), false)).toBe("expression")
+    expect(policy.expressionBar(defaultKeyframeSettings.minGapMs * 3)).toBeUndefined()
   })
 
   it("stops at the cap per interview", () => {

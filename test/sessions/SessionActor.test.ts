@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import type { FrameAnalysis } from "../../schemas/FrameAnalysis.ts"
+import { strongestExpression } from "../../schemas/Emotions.ts"
+import type { EmotionScores } from "../../schemas/FrameAnalysis.ts"
 import type { ServerMessage } from "../../schemas/Protocol.ts"
 import type { CandidateConnection } from "../../src/actors/SessionActor.ts"
 import { start } from "../../src/actors/SessionActor.ts"
@@ -9,11 +10,11 @@ import { defaultSessionSettings, type SessionSettings } from "../../src/actors/S
 import type { SessionInfo } from "../../src/actors/SessionInfo.ts"
 import { SessionStats } from "../../src/actors/SessionStats.ts"
 import { PoolSaturated } from "../../src/inference/InferenceErrors.ts"
-import type { InferencePoolShape } from "../../src/inference/InferencePool.ts"
+import type { FrameInput, InferencePoolShape } from "../../src/inference/InferencePool.ts"
 import type { KeyframeJob } from "../../src/pipeline/KeyframeSink.ts"
 import type { SessionWrite } from "../../src/store/SessionWrites.ts"
 import type { WriteBehindShape } from "../../src/store/WriteBehind.ts"
-import { analysis, face } from "./support/analyses.ts"
+import { analysis, face, happy, neutral } from "./support/analyses.ts"
 
 const info: SessionInfo = {
   interviewId: "i1",
@@ -41,7 +42,11 @@ const harness = (overrides: Partial<SessionSettings> = {}) => {
     analysesHeld: false,
     dieOn: new Set<number>(),
     saturateOn: new Set<number>(),
-    analyzed: [] as Array<number>
+    analyzed: [] as Array<number>,
+    /** What the pool was asked, frame by frame. */
+    inputs: [] as Array<FrameInput>,
+    /** The main face's emotion by frame (neutral otherwise). */
+    emotions: new Map<number, EmotionScores>()
   }
   let commitGate = Deferred.makeUnsafe<void>()
   let analysisGate = Deferred.makeUnsafe<void>()
@@ -65,7 +70,13 @@ const harness = (overrides: Partial<SessionSettings> = {}) => {
         if (control.dieOn.has(f.seq)) return yield* Effect.die(new Error(`boom on ${f.seq}`))
         if (control.saturateOn.has(f.seq)) return yield* Effect.fail(new PoolSaturated({ queued: 9, maxQueue: 9 }))
         control.analyzed.push(f.seq)
-        return analysis(f.seq, f.capturedAt, [face()]) as FrameAnalysis
+        control.inputs.push(f)
+        const emotion = control.emotions.get(f.seq) ?? neutral
+        const result = analysis(f.seq, f.capturedAt, [face(0.3, emotion)])
+        // As the workers do: the heat-map when asked, or when the expression reaches the bar asked for.
+        const drawn =
+          f.heatmap === true || (f.heatmapFrom !== undefined && strongestExpression(emotion) >= f.heatmapFrom)
+        return drawn ? { ...result, heatmap: { emotion: "happy" as const, png: new Uint8Array([f.seq]) } } : result
       }),
     forget: () => Effect.void,
     metrics: Effect.die("not used")
@@ -330,6 +341,56 @@ describe("SessionActor", () => {
       yield* until(() => h.keyframes.length === 1, "a periodic keyframe")
       expect(h.keyframes[0]).toMatchObject({ interviewId: "i1", seq: 1, reason: "periodic", wantHeatmap: true })
       expect(h.keyframes[0]!.image).toBe(jpeg)
+    })
+  )
+
+  it.live("asks for the heat-map of a frame an expression would keep, so its keyframe needs no second analysis", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start(info, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      yield* until(() => c.of("question").length === 1, "question")
+      const asked = (seq: number) => h.control.inputs.find((f) => f.seq === seq)
+      h.control.emotions.set(2, happy)
+      for (const [seq, at] of [
+        [1, 0],
+        [2, 200],
+        [3, 400],
+        [4, 3_200]
+      ] as const) {
+        actor.frame(c, frame(seq, at))
+        yield* until(() => c.of("analysis").length === seq, `frame ${seq}`)
+      }
+      // The first frame is the periodic keyframe; the second is not, but an expression of 0.6 would keep it.
+      expect([asked(1)?.heatmap, asked(1)?.heatmapFrom]).toEqual([true, undefined])
+      expect([asked(2)?.heatmap, asked(2)?.heatmapFrom]).toEqual([false, 0.6])
+      expect(h.keyframes.map((k) => [k.seq, k.reason, k.heatmap !== undefined])).toEqual([
+        [1, "periodic", true],
+        [2, "expression", true]
+      ])
+      // Too soon after that event keyframe nothing could keep a frame; after the gap only a stronger expression.
+      expect(asked(3)?.heatmapFrom).toBeUndefined()
+      expect(asked(4)?.heatmapFrom).toBeCloseTo(0.95, 9)
+    })
+  )
+
+  it.live("asks for no heat-map when affect signals are off", () =>
+    Effect.gen(function* () {
+      const h = harness()
+      const actor = yield* start({ ...info, affect: false }, fresh, h.deps)
+      const c = new FakeConnection(1)
+      actor.attach(c)
+      actor.command({ _tag: "start" })
+      yield* until(() => c.of("question").length === 1, "question")
+      actor.frame(c, frame(1, 0))
+      actor.frame(c, frame(2, 200))
+      yield* until(() => c.of("analysis").length === 2, "two analyses")
+      expect(h.control.inputs.map((f) => [f.heatmap, f.heatmapFrom])).toEqual([
+        [false, undefined],
+        [false, undefined]
+      ])
     })
   )
 })
