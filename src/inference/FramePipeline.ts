@@ -76,6 +76,29 @@ interface MeshItem {
   readonly from: number
 }
 
+/**
+ * The mesh's input for one model call, item by item. Each crop is sampled as soon as its region is known: for a
+ * tracked frame, straight after the frame is decoded, while its pixels are still in the core's cache, rather than
+ * after the task's other frames were decoded over them (0.975–0.988× the pipeline's CPU per frame, bench/RESULTS.md,
+ * "Way tried: second analyses, heat-maps and crops").
+ */
+class MeshBatch {
+  readonly items: Array<MeshItem> = []
+  constructor(private readonly buffer: GrowableBuffer) {}
+
+  add(w: Work, region: FaceRegion, from: number): void {
+    const k = this.items.length
+    const t = now()
+    sampleRegion(w.image, region, MESH, this.buffer.extend(k + 1), k * MESH_ITEM, 1 / 255, 0)
+    w.ms.mesh += now() - t
+    this.items.push({ w, region, from })
+  }
+
+  get input(): Float32Array {
+    return this.buffer.take(this.items.length)
+  }
+}
+
 /** One decoded frame on its way through the stages. */
 interface Work {
   readonly index: number
@@ -118,6 +141,10 @@ const analyzeWith = async (
   const decodeOptions = { ...p.settings, allocate }
   const outcomes: Array<FrameOutcome | undefined> = new Array(jobs.length)
   const work: Array<Work> = []
+  // Tracking state is kept in source pixels; the decoded image may be smaller.
+  const tracked = new Map<Work, Array<FaceRegion>>()
+  const due: Array<Work> = []
+  const batch = new MeshBatch(p.meshInput)
   for (let index = 0; index < jobs.length; index++) {
     const job = jobs[index]!
     if (p.settings.testHooks) {
@@ -130,44 +157,39 @@ const analyzeWith = async (
       const image = await decodeImage(new Uint8Array(bytes, job.offset, job.length), decodeOptions)
       const scale = image.sourceWidth / image.width
       const ms = { decode: now() - t, detect: 0, mesh: 0, emotion: 0 }
-      work.push({ index, job, image, scale, detectorRan: false, faces: [], ms })
+      const w: Work = { index, job, image, scale, detectorRan: false, faces: [], ms }
+      work.push(w)
+      const regions = (job.track?.faces ?? []).map((r) => scaleRegion(r, 1 / scale))
+      tracked.set(w, regions)
+      if (detectionDue(job.track, p.settings.detectEvery)) due.push(w)
+      else regions.forEach((region, k) => batch.add(w, region, k))
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error
       outcomes[index] = { _tag: "Rejected", ...error.failure }
     }
   }
 
-  // Tracking state is kept in source pixels; the decoded image may be smaller.
-  const candidates = new Map<Work, Array<FaceRegion>>(
-    work.map((w) => [w, (w.job.track?.faces ?? []).map((r) => scaleRegion(r, 1 / w.scale))])
-  )
-  const due = work.filter((w) => detectionDue(w.job.track, p.settings.detectEvery))
-  const tracked = work.filter((w) => !due.includes(w))
   const detected = await detect(p, due)
   due.forEach((w, k) => {
-    candidates.set(w, mergeRegions(candidates.get(w)!, detected[k]!, p.settings.maxFaces))
-  })
-  // Tracked regions come first in a frame's candidates (mergeRegions keeps them in front).
-  await mesh(
-    p,
-    [...candidates].flatMap(([w, regions]) => {
-      const tracked = w.job.track?.faces.length ?? 0
-      return regions.map((region, k): MeshItem => ({ w, region, from: k < tracked ? k : -1 }))
+    // Tracked regions come first in a frame's candidates (mergeRegions keeps them in front).
+    const regions = tracked.get(w)!
+    mergeRegions(regions, detected[k]!, p.settings.maxFaces).forEach((region, i) => {
+      batch.add(w, region, i < regions.length ? i : -1)
     })
-  )
+  })
+  await mesh(p, batch)
 
   // A tracked face the mesh no longer confirms may just have moved fast: look again now, not N frames later.
-  const lost = tracked.filter((w) => w.faces.length < candidates.get(w)!.length)
+  const lost = work.filter((w) => !due.includes(w) && w.faces.length < tracked.get(w)!.length)
   const again = await detect(p, lost)
-  await mesh(
-    p,
-    lost.flatMap((w, k) => {
-      const kept = w.faces.map((f) => f.next)
-      return mergeRegions(kept, again[k]!, p.settings.maxFaces)
-        .slice(kept.length)
-        .map((region): MeshItem => ({ w, region, from: -1 }))
-    })
-  )
+  const second = new MeshBatch(p.meshInput)
+  lost.forEach((w, k) => {
+    const kept = w.faces.map((f) => f.next)
+    for (const region of mergeRegions(kept, again[k]!, p.settings.maxFaces).slice(kept.length)) {
+      second.add(w, region, -1)
+    }
+  })
+  await mesh(p, second)
   for (const w of work) w.faces = dedupeFaces(w.faces, p.settings.maxFaces)
   const cam = await classify(p, work)
 
@@ -214,14 +236,12 @@ const detect = async (p: Pipeline, frames: ReadonlyArray<Work>): Promise<Array<A
   return regions
 }
 
-/** Runs the face mesh on all regions in one batch; faces it confirms are added to their frames. */
-const mesh = async (p: Pipeline, items: ReadonlyArray<MeshItem>): Promise<void> => {
+/** Runs the face mesh on a batch's crops; faces it confirms are added to their frames. */
+const mesh = async (p: Pipeline, batch: MeshBatch): Promise<void> => {
+  const items = batch.items
   if (items.length === 0) return
   const t = now()
-  const input = p.meshInput.take(items.length)
-  items.forEach(({ w, region }, k) => {
-    sampleRegion(w.image, region, MESH, input, k * MESH_ITEM, 1 / 255, 0)
-  })
+  const input = batch.input
   const out = await p.models.mesh(input, items.length)
   items.forEach(({ w, region, from }, k) => {
     const score = out.faceflag[k]!

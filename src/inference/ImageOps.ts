@@ -233,6 +233,8 @@ export const sampleRegion = (
     sampleInside(data, stride, x0, y0, cos, sin, outSize, dst, offset, mul, add)
     return
   }
+  // Loads as in `sampleInside`: a pixel and its right-hand neighbour as one 32-bit and one 16-bit load.
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   let o = offset
   for (let v = 0; v < outSize; v++) {
     let sx = x0 - sin * v
@@ -251,9 +253,23 @@ export const sampleRegion = (
         const w10 = fx * (1 - fy) * mul
         const w01 = (1 - fx) * fy * mul
         const w11 = fx * fy * mul
-        dst[o] = data[i00]! * w00 + data[i00 + 3]! * w10 + data[i01]! * w01 + data[i01 + 3]! * w11 + add
-        dst[o + 1] = data[i00 + 1]! * w00 + data[i00 + 4]! * w10 + data[i01 + 1]! * w01 + data[i01 + 4]! * w11 + add
-        dst[o + 2] = data[i00 + 2]! * w00 + data[i00 + 5]! * w10 + data[i01 + 2]! * w01 + data[i01 + 5]! * w11 + add
+        const top = view.getUint32(i00, true)
+        const topRight = view.getUint16(i00 + 4, true)
+        const bottom = view.getUint32(i01, true)
+        const bottomRight = view.getUint16(i01 + 4, true)
+        dst[o] = (top & 255) * w00 + (top >>> 24) * w10 + (bottom & 255) * w01 + (bottom >>> 24) * w11 + add
+        dst[o + 1] =
+          ((top >>> 8) & 255) * w00 +
+          (topRight & 255) * w10 +
+          ((bottom >>> 8) & 255) * w01 +
+          (bottomRight & 255) * w11 +
+          add
+        dst[o + 2] =
+          ((top >>> 16) & 255) * w00 +
+          (topRight >>> 8) * w10 +
+          ((bottom >>> 16) & 255) * w01 +
+          (bottomRight >>> 8) * w11 +
+          add
       } else if (sx < -1 || sy < -1 || sx >= width || sy >= height) {
         dst[o] = add
         dst[o + 1] = add
@@ -388,6 +404,17 @@ export class GrowableBuffer {
   take(items: number): Float32Array {
     const need = items * this.itemSize
     if (this.buffer.length < need) this.buffer = new Float32Array(Math.max(need, this.buffer.length * 2))
+    return this.buffer.subarray(0, need)
+  }
+
+  /** As `take`, but a buffer that has to grow keeps the items written so far. */
+  extend(items: number): Float32Array {
+    const need = items * this.itemSize
+    if (this.buffer.length < need) {
+      const grown = new Float32Array(Math.max(need, this.buffer.length * 2))
+      grown.set(this.buffer)
+      this.buffer = grown
+    }
     return this.buffer.subarray(0, need)
   }
 }
