@@ -49,6 +49,11 @@ export interface AppSettings {
   readonly candidateMaxFps: number | undefined
   /** Seconds between retention sweeps (interviews past their tenant's retention are erased); 0: no sweeps. */
   readonly retentionSweepSeconds: number
+  /**
+   * How far each JavaScript heap may grow past what a full collection left, in percent; 0 leaves it to V8 (see
+   * `applyHeapGrowth` in cli/Serve.ts).
+   */
+  readonly heapGrowingPercent: number
   /** Uploaded-video analysis: size and length limits, frame rate, deadline, the ffmpeg binary. */
   readonly video: VideoSettings
   /** Minutes without a candidate socket after which a started, unfinished interview is marked abandoned. */
@@ -221,6 +226,14 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
   ),
   candidateMaxFps: optionalPositiveInt("CANDIDATE_MAX_FPS"),
   recordingMaxBytes: positiveInt("RECORDING_MAX_BYTES", 100 * 1024 * 1024),
+  heapGrowingPercent: Config.Int("HEAP_GROWING_PERCENT").pipe(
+    Config.withDefault(100),
+    Config.mapEffect((n) =>
+      n >= 0 && n <= 400
+        ? Effect.succeed(n)
+        : invalid("HEAP_GROWING_PERCENT", `expected a percentage from 0 (V8's own choice) to 400, got ${n}`)
+    )
+  ),
   retentionSweepSeconds: Config.Int("RETENTION_SWEEP_SECONDS").pipe(
     Config.withDefault(60),
     Config.mapEffect((n) =>
@@ -322,6 +335,7 @@ export const settingsConfig: Config.Config<AppSettings> = Config.all({
       ) as InferenceSettings,
       candidateMaxFps: raw.candidateMaxFps,
       retentionSweepSeconds: raw.retentionSweepSeconds,
+      heapGrowingPercent: raw.heapGrowingPercent,
       video: {
         ...defaultVideoSettings,
         maxBytes: raw.videoMaxBytes,

@@ -31,6 +31,7 @@ describe("configuration", () => {
     expect(s.demo).toBe(true)
     expect(s.inference).toEqual({})
     expect(s.candidateMaxFps).toBeUndefined()
+    expect(s.heapGrowingPercent).toBe(100)
   })
 
   it("passes only the inference settings that are set", async () => {
@@ -57,6 +58,9 @@ describe("configuration", () => {
     expect(await failure({ DETECT_EVERY: "0" })).toMatch(/DETECT_EVERY: expected an integer of at least 1/)
     expect(await failure({ INFERENCE_WORKERS: "two" })).toContain("INFERENCE_WORKERS")
     expect(await failure({ INFERENCE_DECODER: "libpng" })).toContain("INFERENCE_DECODER")
+    expect(await failure({ HEAP_GROWING_PERCENT: "-1" })).toMatch(/HEAP_GROWING_PERCENT: expected a percentage from 0/)
+    expect(await failure({ HEAP_GROWING_PERCENT: "401" })).toContain("HEAP_GROWING_PERCENT")
+    expect((await settings({ HEAP_GROWING_PERCENT: "0" })).heapGrowingPercent).toBe(0)
   })
 
   it("passes every cluster setting explicitly, and notices a killed runner within seconds whatever the failover", async () => {
