@@ -35,6 +35,8 @@ export interface Pipeline {
   readonly anchors: Float32Array
   readonly detectInput: GrowableBuffer
   readonly meshInput: GrowableBuffer
+  /** The mesh's input for faces looked for again (see `analyzeWith`), so that the first call's crops stay intact. */
+  readonly meshAgainInput: GrowableBuffer
   readonly emotionInput: GrowableBuffer
   /** Decoded frames' pixels, reused from task to task. */
   readonly pixels: PixelBuffers
@@ -46,6 +48,7 @@ export const makePipeline = (models: FaceModels, settings: WorkerSettings): Pipe
   anchors: makeAnchors(),
   detectInput: new GrowableBuffer(Blazeface.inputSize * Blazeface.inputSize * 3),
   meshInput: new GrowableBuffer(FaceMesh.inputSize * FaceMesh.inputSize * 3),
+  meshAgainInput: new GrowableBuffer(FaceMesh.inputSize * FaceMesh.inputSize * 3),
   emotionInput: new GrowableBuffer(EmotionNet.inputSize * EmotionNet.inputSize),
   pixels: new PixelBuffers()
 })
@@ -62,6 +65,7 @@ interface MeshedFace {
   /** Where the face is expected next frame; also what faces are compared by. */
   readonly next: FaceRegion
   readonly gray: Float32Array | null
+  /** The face's mesh crop, a view of the pipeline's input buffer: valid until the task ends, when a heat-map may use it. */
   readonly crop: Float32Array | null
   emotion: EmotionScores | null
   /** Frames since `emotion` was measured: 0 when measured on this frame, more when carried from the track. */
@@ -122,7 +126,7 @@ export const analyzeFrames = async (
   bytes: ArrayBuffer,
   jobs: ReadonlyArray<FrameJob>
 ): Promise<Array<FrameOutcome>> => {
-  // No decoded pixels outlive the task (crops and heat-maps copy what they keep): its buffers go back at the end.
+  // No decoded pixels outlive the task (heat-maps copy what they keep): its buffers go back at the end.
   const lent: Array<Uint8Array> = []
   try {
     return await analyzeWith(p, bytes, jobs, (n) => p.pixels.lend(n, lent))
@@ -182,7 +186,7 @@ const analyzeWith = async (
   // A tracked face the mesh no longer confirms may just have moved fast: look again now, not N frames later.
   const lost = work.filter((w) => !due.includes(w) && w.faces.length < tracked.get(w)!.length)
   const again = await detect(p, lost)
-  const second = new MeshBatch(p.meshInput)
+  const second = new MeshBatch(p.meshAgainInput)
   lost.forEach((w, k) => {
     const kept = w.faces.map((f) => f.next)
     for (const region of mergeRegions(kept, again[k]!, p.settings.maxFaces).slice(kept.length)) {
@@ -262,7 +266,7 @@ const mesh = async (p: Pipeline, batch: MeshBatch): Promise<void> => {
       grayFromCrop(input, k * MESH_ITEM, MESH, gray, 0, EmotionNet.inputSize)
     }
     const crop =
-      measure && (w.job.heatmap || bar !== undefined) ? input.slice(k * MESH_ITEM, (k + 1) * MESH_ITEM) : null
+      measure && (w.job.heatmap || bar !== undefined) ? input.subarray(k * MESH_ITEM, (k + 1) * MESH_ITEM) : null
     const next = regionFromLandmarks(points, p.settings.rotate)
     const emotion = measure || carried === null ? null : carried.scores
     const emotionAge = measure || carried === null ? 0 : carried.age + 1
