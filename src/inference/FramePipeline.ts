@@ -81,9 +81,9 @@ interface MeshItem {
 }
 
 /**
- * The mesh's input for one model call, item by item. Each crop is sampled as soon as its region is known: for a
- * tracked frame, straight after the frame is decoded, while its pixels are still in the core's cache, rather than
- * after the task's other frames were decoded over them (0.975–0.988× the pipeline's CPU per frame, bench/RESULTS.md,
+ * The mesh's input for one model call, item by item, each crop sampled as it is added. The task's frames are all
+ * decoded first: sampling a tracked frame's crops straight after decoding it, while its pixels were in the cache,
+ * cost less in one thread (0.975–0.988×) but more in the engine, where two workers share the cores (bench/RESULTS.md,
  * "Way tried: second analyses, heat-maps and crops").
  */
 class MeshBatch {
@@ -166,13 +166,13 @@ const analyzeWith = async (
       const regions = (job.track?.faces ?? []).map((r) => scaleRegion(r, 1 / scale))
       tracked.set(w, regions)
       if (detectionDue(job.track, p.settings.detectEvery)) due.push(w)
-      else regions.forEach((region, k) => batch.add(w, region, k))
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error
       outcomes[index] = { _tag: "Rejected", ...error.failure }
     }
   }
 
+  for (const w of work) if (!due.includes(w)) tracked.get(w)!.forEach((region, k) => batch.add(w, region, k))
   const detected = await detect(p, due)
   due.forEach((w, k) => {
     // Tracked regions come first in a frame's candidates (mergeRegions keeps them in front).
