@@ -4,7 +4,7 @@
  */
 export const EMOTIONS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"] as const
 
-/** The strongest non-neutral emotion probability of a face's scores (0 without scores): what expression keyframes rank. */
+/** The strongest non-neutral emotion probability of a face's scores (0 without any): what expression keyframes rank. */
 export const strongestExpression = (
   e: Readonly<Record<(typeof EMOTIONS)[number], number>> | null | undefined
 ): number => (e == null ? 0 : Math.max(e.angry, e.disgust, e.fear, e.happy, e.sad, e.surprise))

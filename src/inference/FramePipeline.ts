@@ -65,7 +65,7 @@ interface MeshedFace {
   /** Where the face is expected next frame; also what faces are compared by. */
   readonly next: FaceRegion
   readonly gray: Float32Array | null
-  /** The face's mesh crop, a view of the pipeline's input buffer: valid until the task ends, when a heat-map may use it. */
+  /** The face's mesh crop, a view of the pipeline's input: valid until the task ends (a heat-map may draw on it). */
   readonly crop: Float32Array | null
   emotion: EmotionScores | null
   /** Frames since `emotion` was measured: 0 when measured on this frame, more when carried from the track. */
@@ -172,7 +172,12 @@ const analyzeWith = async (
     }
   }
 
-  for (const w of work) if (!due.includes(w)) tracked.get(w)!.forEach((region, k) => batch.add(w, region, k))
+  for (const w of work) {
+    if (due.includes(w)) continue
+    tracked.get(w)!.forEach((region, k) => {
+      batch.add(w, region, k)
+    })
+  }
   const detected = await detect(p, due)
   due.forEach((w, k) => {
     // Tracked regions come first in a frame's candidates (mergeRegions keeps them in front).

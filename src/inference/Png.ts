@@ -2,7 +2,8 @@
  * A PNG writer for 8-bit RGB pixels, synchronous on the calling thread: what the heat-maps need and no more.
  * Each row is stored with PNG's "Sub" filter (the difference to the pixel on its left) and deflated with Huffman
  * coding only. On heat-maps (a face photo under a colour wash) that is half the size of sharp's default PNG at
- * about 0.4× its CPU, with no hand-off to libvips' threads (bench/RESULTS.md, "Way tried: second analyses, heat-maps and crops").
+ * about 0.4× its CPU, with no hand-off to libvips' threads (bench/RESULTS.md, "Way tried: second analyses,
+ * heat-maps and crops").
  */
 import * as zlib from "node:zlib"
 

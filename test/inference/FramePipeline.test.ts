@@ -239,7 +239,7 @@ describe("FramePipeline", () => {
     expect([meta.format, meta.width, meta.height]).toEqual(["png", 192, 192])
   })
 
-  it("attaches the heat-map when the first face's expression reaches the bar asked for, measuring a carried one", async () => {
+  it("draws the heat-map when the first face's expression reaches the bar, measuring a carried one", async () => {
     const jpeg = await singleFaceJpeg()
     const p = pipeline({ emotionEvery: 5 })
     const first = analysed((await run(p, [{ bytes: jpeg }]))[0])
