@@ -344,14 +344,21 @@ describe("SessionActor", () => {
     })
   )
 
-  it.live("asks for the heat-map of a frame an expression would keep, so its keyframe needs no second analysis", () =>
+  /** An actor with a socket attached and its first question open. */
+  const inQuestion = (session: SessionInfo) =>
     Effect.gen(function* () {
       const h = harness()
-      const actor = yield* start(info, fresh, h.deps)
+      const actor = yield* start(session, fresh, h.deps)
       const c = new FakeConnection(1)
       actor.attach(c)
       actor.command({ _tag: "start" })
       yield* until(() => c.of("question").length === 1, "question")
+      return { h, actor, c }
+    })
+
+  it.live("asks for the heat-map of a frame an expression would keep, so its keyframe needs no second analysis", () =>
+    Effect.gen(function* () {
+      const { h, actor, c } = yield* inQuestion(info)
       const asked = (seq: number) => h.control.inputs.find((f) => f.seq === seq)
       h.control.emotions.set(2, happy)
       for (const [seq, at] of [
@@ -378,12 +385,7 @@ describe("SessionActor", () => {
 
   it.live("asks for no heat-map when affect signals are off", () =>
     Effect.gen(function* () {
-      const h = harness()
-      const actor = yield* start({ ...info, affect: false }, fresh, h.deps)
-      const c = new FakeConnection(1)
-      actor.attach(c)
-      actor.command({ _tag: "start" })
-      yield* until(() => c.of("question").length === 1, "question")
+      const { h, actor, c } = yield* inQuestion({ ...info, affect: false })
       actor.frame(c, frame(1, 0))
       actor.frame(c, frame(2, 200))
       yield* until(() => c.of("analysis").length === 2, "two analyses")
