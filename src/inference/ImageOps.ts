@@ -233,7 +233,6 @@ export const sampleRegion = (
     sampleInside(data, stride, x0, y0, cos, sin, outSize, dst, offset, mul, add)
     return
   }
-  // Loads as in `sampleInside`: a pixel and its right-hand neighbour as one 32-bit and one 16-bit load.
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   let o = offset
   for (let v = 0; v < outSize; v++) {
@@ -253,23 +252,7 @@ export const sampleRegion = (
         const w10 = fx * (1 - fy) * mul
         const w01 = (1 - fx) * fy * mul
         const w11 = fx * fy * mul
-        const top = view.getUint32(i00, true)
-        const topRight = view.getUint16(i00 + 4, true)
-        const bottom = view.getUint32(i01, true)
-        const bottomRight = view.getUint16(i01 + 4, true)
-        dst[o] = (top & 255) * w00 + (top >>> 24) * w10 + (bottom & 255) * w01 + (bottom >>> 24) * w11 + add
-        dst[o + 1] =
-          ((top >>> 8) & 255) * w00 +
-          (topRight & 255) * w10 +
-          ((bottom >>> 8) & 255) * w01 +
-          (bottomRight & 255) * w11 +
-          add
-        dst[o + 2] =
-          ((top >>> 16) & 255) * w00 +
-          (topRight >>> 8) * w10 +
-          ((bottom >>> 16) & 255) * w01 +
-          (bottomRight >>> 8) * w11 +
-          add
+        blend(view, i00, i01, w00, w10, w01, w11, add, dst, o)
       } else if (sx < -1 || sy < -1 || sx >= width || sy >= height) {
         dst[o] = add
         dst[o + 1] = add
@@ -279,6 +262,34 @@ export const sampleRegion = (
       }
     }
   }
+}
+
+/**
+ * One bilinear sample from the pixels at byte `i00` and `i00 + 3` and the two below them (`i01`), weighted `a`, `b`,
+ * `c`, `d` in that order, written as RGB at `dst[o…]`. A pixel and its right-hand neighbour are six bytes, read as
+ * one 32-bit and one 16-bit load: fewer loads than six byte reads, the same values.
+ */
+const blend = (
+  view: DataView,
+  i00: number,
+  i01: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  add: number,
+  dst: Float32Array,
+  o: number
+): void => {
+  const top = view.getUint32(i00, true)
+  const topRight = view.getUint16(i00 + 4, true)
+  const bottom = view.getUint32(i01, true)
+  const bottomRight = view.getUint16(i01 + 4, true)
+  dst[o] = (top & 255) * a + (top >>> 24) * b + (bottom & 255) * c + (bottom >>> 24) * d + add
+  dst[o + 1] =
+    ((top >>> 8) & 255) * a + (topRight & 255) * b + ((bottom >>> 8) & 255) * c + (bottomRight & 255) * d + add
+  dst[o + 2] =
+    ((top >>> 16) & 255) * a + (topRight >>> 8) * b + ((bottom >>> 16) & 255) * c + (bottomRight >>> 8) * d + add
 }
 
 /** `sampleRegion` when every sample's four neighbours lie inside the image. */
@@ -295,8 +306,6 @@ const sampleInside = (
   mul: number,
   add: number
 ): void => {
-  // A pixel and its right-hand neighbour are six bytes, read as one 32-bit and one 16-bit load (fewer loads than
-  // six byte reads, the same values).
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   let o = offset
   for (let v = 0; v < outSize; v++) {
@@ -316,15 +325,7 @@ const sampleInside = (
       const b = fx * w00
       const c = gx * w01
       const d = fx * w01
-      const top = view.getUint32(i00, true)
-      const topRight = view.getUint16(i00 + 4, true)
-      const bottom = view.getUint32(i01, true)
-      const bottomRight = view.getUint16(i01 + 4, true)
-      dst[o] = (top & 255) * a + (top >>> 24) * b + (bottom & 255) * c + (bottom >>> 24) * d + add
-      dst[o + 1] =
-        ((top >>> 8) & 255) * a + (topRight & 255) * b + ((bottom >>> 8) & 255) * c + (bottomRight & 255) * d + add
-      dst[o + 2] =
-        ((top >>> 16) & 255) * a + (topRight >>> 8) * b + ((bottom >>> 16) & 255) * c + (bottomRight >>> 8) * d + add
+      blend(view, i00, i01, a, b, c, d, add, dst, o)
     }
   }
 }
