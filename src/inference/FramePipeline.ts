@@ -93,7 +93,7 @@ class MeshBatch {
   add(w: Work, region: FaceRegion, from: number): void {
     const k = this.items.length
     const t = now()
-    sampleRegion(w.image, region, MESH, this.buffer.extend(k + 1), k * MESH_ITEM, 1 / 255, 0)
+    sampleRegion(w.image, region, MESH, this.buffer.take(k + 1), k * MESH_ITEM, 1 / 255, 0)
     w.ms.mesh += now() - t
     this.items.push({ w, region, from })
   }

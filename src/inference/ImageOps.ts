@@ -401,15 +401,11 @@ export const grayFromCrop = (
 export class GrowableBuffer {
   private buffer = new Float32Array(0)
   constructor(private readonly itemSize: number) {}
-  /** A view holding `items` items; its content is whatever the previous batch left. */
+  /**
+   * A view holding `items` items. Its content is whatever was written before, by this batch or an earlier one: a
+   * buffer that has to grow keeps it, so a batch can be filled item by item.
+   */
   take(items: number): Float32Array {
-    const need = items * this.itemSize
-    if (this.buffer.length < need) this.buffer = new Float32Array(Math.max(need, this.buffer.length * 2))
-    return this.buffer.subarray(0, need)
-  }
-
-  /** As `take`, but a buffer that has to grow keeps the items written so far. */
-  extend(items: number): Float32Array {
     const need = items * this.itemSize
     if (this.buffer.length < need) {
       const grown = new Float32Array(Math.max(need, this.buffer.length * 2))
