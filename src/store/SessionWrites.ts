@@ -78,6 +78,9 @@ const nonEmpty = (rows: ReadonlyArray<Row>): rows is Rows => rows.length > 0
 
 const params = (rows: ReadonlyArray<Row>) => (rows.length === 0 ? 0 : rows.length * Object.keys(rows[0]!).length)
 
+/** Parameters `updateState` binds: status, cursor, started and finished times, the interview. */
+const STATE_PARAMS = 5
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
@@ -169,7 +172,12 @@ export const makeSqlWriter = (sql: SqlClient.SqlClient): SessionWriterShape => {
         ...each(snapshotRows, upsertSnapshots, chunked)
       ]
       const bound =
-        params(answers) + params(events) + params(windows) + params(media) + params(snapshotRows) + states.size * 5
+        params(answers) +
+        params(events) +
+        params(windows) +
+        params(media) +
+        params(snapshotRows) +
+        states.size * STATE_PARAMS
       if (bound <= ONE_STATEMENT_PARAMS) {
         const clauses = statements(false)
         if (clauses.length === 0) return
