@@ -105,7 +105,14 @@ export interface WorkerFaultsForTests {
  * In one process the same frames cost ≈ 8.3 ms at batch 1, 2 and 4 but ≈ 9.6–9.8 ms at 8: ONNX Runtime's cost
  * per item is flat, but eight 192² float crops (3.5 MB) no longer stay in cache. Hand-offs to a worker cost
  * ≈ 0.1–0.4 ms, so batches of up to 4 are kept for overload, where they form by themselves (frames queue while
- * both workers are busy). Waiting for companions while a worker idles only adds latency: no delay.
+ * both workers are busy).
+ *
+ * `maxDelayMs` 10 (was 0): once the models, decode and crops had come down to ≈ 3.5 ms a frame, what a task costs
+ * around its frames (the hand-off each way, the task's bookkeeping in the worker, waking an idle thread) was no
+ * longer small beside them. Letting a frame wait up to 10 ms for companions while a worker idles made tasks at a
+ * fixed 60 candidates 3.5 frames instead of 1.7–2 and cost the engine ≈ 0.9× the CPU per frame, main thread and
+ * workers alike (bench/RESULTS.md, "Way tried: frames that wait for companions"); the price is at most 10 ms of
+ * latency for a frame that finds a worker idle, none under load, where batches form anyway.
  *
  * `emotionEvery` 5: at 5 fps one emotion reading per face per second, the granularity of the score windows. On the
  * bench clips (12 single-face 640×480 clips × 40 frames, in process, batch 1, clips interleaved across settings)
@@ -123,7 +130,7 @@ export const defaultOptions = (): InferencePoolOptions => ({
   modelsDir: DEFAULT_MODELS_DIR,
   workers: availableParallelism(),
   maxBatch: 4,
-  maxDelayMs: 0,
+  maxDelayMs: 10,
   maxQueue: 256,
   detectEvery: 30,
   emotionEvery: 5,
