@@ -110,9 +110,10 @@ export interface WorkerFaultsForTests {
  * `maxDelayMs` 10 (was 0): once the models, decode and crops had come down to ≈ 3.5 ms a frame, what a task costs
  * around its frames (the hand-off each way, the task's bookkeeping in the worker, waking an idle thread) was no
  * longer small beside them. Letting a frame wait up to 10 ms for companions while a worker idles made tasks at a
- * fixed 60 candidates 3.5 frames instead of 1.7–2 and cost the engine ≈ 0.9× the CPU per frame, main thread and
- * workers alike (bench/RESULTS.md, "Way tried: frames that wait for companions"); the price is at most 10 ms of
- * latency for a frame that finds a worker idle, none under load, where batches form anyway.
+ * fixed 60 candidates 3.5 frames instead of 1.6–1.9 and cost the engine ≈ 0.9× the CPU per frame, main thread and
+ * workers alike (bench/RESULTS.md, "Way tried: frames that wait for companions"). The price is latency when the
+ * engine is nearly idle: a frame waits up to 10 ms, then for its companions ahead of it in the task (at 10
+ * candidates p50 5.8 → 18.2 ms); under load batches form anyway and the delay changes little.
  *
  * `emotionEvery` 5: at 5 fps one emotion reading per face per second, the granularity of the score windows. On the
  * bench clips (12 single-face 640×480 clips × 40 frames, in process, batch 1, clips interleaved across settings)
