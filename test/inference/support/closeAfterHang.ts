@@ -12,7 +12,14 @@ const jpeg = new Uint8Array(await singleFaceJpeg())
 const scope = Effect.runSync(Scope.make())
 const pool = await Effect.runPromise(
   Scope.provide(
-    Pool.make({ workers: 1, taskTimeoutMs: 1000, faultsForTests: { crash: new Set(), hang: new Set(["hang"]) } }),
+    // No wait for companions (the default waits 10 ms): the hung frame must leave alone, so that the frame sent
+    // right after it is queued behind the hung task rather than batched into it.
+    Pool.make({
+      workers: 1,
+      taskTimeoutMs: 1000,
+      maxDelayMs: 0,
+      faultsForTests: { crash: new Set(), hang: new Set(["hang"]) }
+    }),
     scope
   )
 )
